@@ -1,0 +1,272 @@
+"""Pydantic models, named and nested exactly as udata documents them (see the API reference).
+
+Two families live here: the harvest records (HarvestSource, HarvestJob, HarvestItem and their
+errors and logs) and the dataset payloads a backend's mapping produces (Dataset, Resource).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobStatus = Literal["pending", "initializing", "initialized", "processing", "done", "done-errors", "failed"]
+ItemStatus = Literal["pending", "started", "done", "failed", "skipped", "archived"]
+ValidationState = Literal["pending", "accepted", "refused"]
+FINISHED_JOB_STATUSES: frozenset[str] = frozenset({"done", "done-errors", "failed"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape: every key present, aliases applied."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# --- references to other udata objects -----------------------------------------------------------
+
+
+class Badge(Model):
+    kind: str
+
+
+class OrganizationRef(Model):
+    class_: str = Field("Organization", alias="class")
+    id: str
+    acronym: str | None = None
+    badges: list[Badge] = []
+    logo: str | None = None
+    logo_thumbnail: str | None = None
+    name: str | None = None
+    page: str | None = None
+    slug: str | None = None
+    uri: str | None = None
+
+
+class UserRef(Model):
+    class_: str = Field("User", alias="class")
+    id: str
+    avatar: str | None = None
+    avatar_thumbnail: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    page: str | None = None
+    slug: str | None = None
+    uri: str | None = None
+
+
+class DatasetRef(Model):
+    class_: str = Field("Dataset", alias="class")
+    id: str
+    acronym: str | None = None
+    page: str | None = None
+    title: str | None = None
+    uri: str | None = None
+
+
+class DataserviceRef(Model):
+    class_: str = Field("Dataservice", alias="class")
+    id: str
+    self_api_url: str | None = None
+    self_web_url: str | None = None
+    title: str | None = None
+
+
+# --- harvest records -------------------------------------------------------------------------------
+
+
+class HarvestError(Model):
+    level: str = "error"
+    message: str
+
+
+class HarvestLog(Model):
+    level: str = "info"
+    message: str
+
+
+class HarvestItem(Model):
+    args: list[str] = []
+    created: datetime
+    dataservice: DataserviceRef | None = None
+    dataset: DatasetRef | None = None
+    ended: datetime | None = None
+    errors: list[HarvestError] = []
+    kwargs: dict[str, Any] = {}
+    logs: list[HarvestLog] = []
+    remote_id: str
+    remote_url: str | None = None
+    started: datetime | None = None
+    status: ItemStatus = "pending"
+
+
+class HarvestJob(Model):
+    created: datetime
+    ended: datetime | None = None
+    errors: list[HarvestError] = []
+    id: str
+    items: list[HarvestItem] = []
+    source: str
+    started: datetime | None = None
+    status: JobStatus = "pending"
+
+
+class Validation(Model):
+    by: UserRef | None = None
+    comment: str | None = None
+    on: datetime | None = None
+    state: ValidationState = "pending"
+
+
+class SourcePermissions(Model):
+    delete: bool = False
+    edit: bool = False
+    preview: bool = False
+    run: bool = False
+    schedule: bool = False
+    validate_: bool = Field(False, alias="validate")
+
+
+class HarvestSource(Model):
+    active: bool = True
+    autoarchive: bool = True
+    backend: str
+    config: dict[str, Any] = {}
+    created_at: datetime
+    deleted: datetime | None = None
+    description: str | None = None
+    id: str
+    last_job: HarvestJob | None = None
+    name: str
+    organization: OrganizationRef | None = None
+    owner: UserRef | None = None
+    permissions: SourcePermissions = SourcePermissions()
+    schedule: str | None = None
+    slug: str
+    url: str
+    validation: Validation = Validation()
+
+
+# --- source config (udata's shape) ------------------------------------------------------------------
+
+
+class ConfigFilter(Model):
+    key: str
+    value: Any
+    type: Literal["include", "exclude"] = "include"
+
+
+class ConfigExtra(Model):
+    key: str
+    value: Any
+
+
+class HarvestConfig(Model):
+    filters: list[ConfigFilter] = []
+    features: dict[str, bool] = {}
+    extra_configs: list[ConfigExtra] = []
+
+    def extra(self, key: str, default: Any = None) -> Any:
+        return next((extra.value for extra in self.extra_configs if extra.key == key), default)
+
+
+# --- dataset payloads (the body of POST /api/1/datasets/) --------------------------------------------
+
+
+class Payload(BaseModel):
+    """Base for what mappings produce: unknown keys are a programming error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Checksum(Payload):
+    type: Literal["md5", "sha1", "sha256"]
+    value: str
+
+
+class ResourceHarvest(Payload):
+    issued_at: datetime | None = None
+    modified_at: datetime | None = None
+    uri: str | None = None
+
+
+class Resource(Payload):
+    """A resource as sent to the portal; `harvest.uri` is its stable identity upstream, when it has one."""
+
+    id: str | None = None
+    title: str
+    url: str
+    description: str | None = None
+    type: Literal["main", "documentation", "update", "api", "code", "other"] = "main"
+    filetype: Literal["file", "remote"] = "remote"
+    format: str | None = None
+    mime: str | None = None
+    filesize: int | None = None
+    checksum: Checksum | None = None
+    extras: dict[str, Any] = {}
+    harvest: ResourceHarvest | None = None
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+
+
+class TemporalCoverage(Payload):
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class Geometry(Payload):
+    type: str
+    coordinates: list[Any]
+
+
+class Spatial(Payload):
+    geom: Geometry | None = None
+    granularity: str | None = None
+    zones: list[str] = []
+
+
+class ContactPoint(Payload):
+    name: str | None = None
+    email: str | None = None
+    contact_form: str | None = None
+    role: str = "contact"
+
+
+class Dataset(Payload):
+    """The dataset a backend maps one remote record to (udata's dataset create body)."""
+
+    title: str
+    description: str = ""
+    acronym: str | None = None
+    tags: list[str] = []
+    license: str | None = None
+    frequency: str | None = None
+    temporal_coverage: TemporalCoverage | None = None
+    spatial: Spatial | None = None
+    contact_points: list[ContactPoint] = []
+    resources: list[Resource] = []
+    extras: dict[str, Any] = {}
+    access_type: str | None = None
+    access_type_reason_category: str | None = None
+    private: bool = False
+
+
+class RemoteMetadata(Payload):
+    """What the remote says about a dataset's identity and dates (the mapped part of `harvest`)."""
+
+    remote_url: str | None = None
+    uri: str | None = None
+    dct_identifier: str | None = None
+    created_at: datetime | None = None
+    issued_at: datetime | None = None
+    modified_at: datetime | None = None
+
+
+class Mapped(Payload):
+    """A mapping's result: the dataset, its remote metadata, and warnings for the item's log."""
+
+    dataset: Dataset
+    remote: RemoteMetadata = RemoteMetadata()
+    warnings: list[str] = []

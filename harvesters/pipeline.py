@@ -1,0 +1,253 @@
+"""A harvest job, step by step: gather -> one item per remote record -> map -> write -> finalize.
+
+The steps are separate so that the same code runs inline (`Harvester.run`) or spread over
+workers (gather dispatches batches of item ids; any process may `process` a batch; `finalize`
+runs once, after the last item). Item state lives in the SQL store, so memory does not grow
+with the catalog: records are stored as they are gathered and dropped once processed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from pydantic import ValidationError
+from sqlalchemy.engine import RowMapping
+
+from backends import get_backend
+from backends.base import Backend, BackendContext, Record, SkipRecord
+from harvesters.http import Http
+from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.settings import settings
+from harvesters.store import Store, utcnow
+from harvesters.targets import DatasetWrite, Portal, open_portal
+
+Dispatch = Callable[[str, list[int]], None]
+Progress = Callable[[str], None]
+
+
+class Harvester:
+    def __init__(
+        self,
+        store: Store,
+        portal: Portal | None = None,
+        http: Http | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.portal = portal if portal is not None else open_portal(store)
+        self.http = http or Http()
+        self.progress = progress or (lambda outcome: None)
+
+    # --- the whole job, inline ------------------------------------------------------------------------
+
+    def run(self, source: HarvestSource, preview: bool = False, max_items: int | None = None) -> HarvestJob:
+        job_id = self.store.create_job(source.id, preview=preview, max_items=max_items)
+        self.gather(job_id, dispatch=self.process)
+        self.finalize(job_id)
+        return self.store.get_job(job_id)
+
+    def backend_for(self, source: HarvestSource) -> Backend:
+        backend = get_backend(source.backend)
+        config = backend.validate_config(source.config)
+        return backend(source.url, config, BackendContext(http=self.http))
+
+    # --- gather ---------------------------------------------------------------------------------------
+
+    def gather(self, job_id: str, dispatch: Dispatch) -> None:
+        """Record one pending item per remote record, dispatching them in batches as they come."""
+        job = self.store.job_row(job_id)
+        source = self.store.get_source(job["source_id"])
+        self.store.update_job(job_id, status="initializing", started=utcnow())
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            if batch:
+                dispatch(job_id, self.store.add_items(job_id, batch))
+                batch.clear()
+
+        truncated = failed = False
+        try:
+            backend = self.backend_for(source)
+            for count, record in enumerate(backend.gather()):
+                if job["max_items"] is not None and count >= job["max_items"]:
+                    truncated = True
+                    break
+                self._record(job_id, record, batch)
+                if len(batch) >= settings().batch_size:
+                    flush()
+            flush()
+        except Exception as error:  # any failure to reach or read the catalog fails the job
+            failed = True
+            flush()
+            self.store.add_job_error(job_id, describe(error))
+        self.store.update_job(
+            job_id, status="processing", gathered=True, truncated=truncated or failed, gather_failed=failed
+        )
+
+    def _record(self, job_id: str, record: Record, batch: list[dict[str, Any]]) -> None:
+        """Queue a gathered record as a pending item, or report it at once (skipped, duplicate)."""
+        if record.skip_reason:
+            self.store.add_item(job_id, record.remote_id, "skipped", remote_url=record.remote_url,
+                                kind=record.kind, logs=[_log("warning", record.skip_reason)])
+            self.progress("skipped")
+        elif any(queued["remote_id"] == record.remote_id for queued in batch) or self.store.has_item(
+            job_id, record.remote_id
+        ):
+            error = HarvestError(message=f"Identifier '{record.remote_id}' already exists").to_json()
+            self.store.add_item(job_id, record.remote_id, "failed", remote_url=record.remote_url,
+                                kind=record.kind, errors=[error])
+            self.progress("failed")
+        else:
+            batch.append({"remote_id": record.remote_id, "remote_url": record.remote_url,
+                          "kind": record.kind, "record": asdict(record)})
+
+    # --- process --------------------------------------------------------------------------------------
+
+    def process(self, job_id: str, item_ids: Iterable[int]) -> None:
+        """Map and write each pending item; an item's failure is recorded on it and never stops the job."""
+        job = self.store.job_row(job_id)
+        source = self.store.get_source(job["source_id"])
+        backend = self.backend_for(source)
+        for item_id in item_ids:
+            item = self.store.claim_item(item_id)
+            if item is None:  # already processed (re-delivery, another worker)
+                continue
+            try:
+                status, values = self._process_item(source, backend, item, preview=job["preview"])
+            except Exception as error:
+                status, values = "failed", {"errors": [HarvestError(message=describe(error)).to_json()]}
+            self.store.finish_item(item_id, status, **values)
+            self.progress(values.get("outcome") or status)
+
+    def _process_item(
+        self, source: HarvestSource, backend: Backend, item: RowMapping, preview: bool
+    ) -> tuple[str, dict[str, Any]]:
+        record = Record(**item["record"])
+        try:
+            mapped = backend.map(record)
+        except SkipRecord as skip:
+            return "skipped", {"logs": [_log("warning", str(skip))]}
+        logs = [_log("warning", warning) for warning in mapped.warnings]
+        write = self._write_for(source, record, mapped)
+        digest = payload_hash(write)
+        link = self.store.get_link(source.id, record.remote_id)
+        title = mapped.dataset.title
+        if link and link["payload_hash"] == digest and link["archived_at"] is None:
+            outcome, dataset_id = "unchanged", link["dataset_id"]
+            if not preview:
+                self.store.touch_link(source.id, record.remote_id)
+        elif preview:
+            outcome, dataset_id = ("updated" if link else "created"), (link["dataset_id"] if link else None)
+        else:
+            dataset_id = link["dataset_id"] if link else self.portal.find(source.id, record.remote_id)
+            if dataset_id:
+                dataset_id, outcome = self.portal.update(dataset_id, write).id, "updated"
+                if link and link["archived_at"] is not None:
+                    logs.append(_log("info", "Dataset is back on the remote: unarchived"))
+            else:
+                dataset_id, outcome = self.portal.create(write).id, "created"
+            self.store.save_link(source.id, record.remote_id, dataset_id, digest)
+        logs.append(_log("info", f"Dataset {outcome}" + (" (preview)" if preview else "")))
+        return "done", {"outcome": outcome, "dataset_id": dataset_id, "dataset_title": title, "logs": logs}
+
+    def _write_for(self, source: HarvestSource, record: Record, mapped: Mapped) -> DatasetWrite:
+        remote = mapped.remote.model_dump(mode="json")
+        harvest = {
+            "archived": None,
+            "archived_at": None,
+            "backend": source.backend,
+            "created_at": remote["created_at"],
+            "dct_identifier": remote["dct_identifier"],
+            "domain": urlparse(source.url).hostname or "",
+            "issued_at": remote["issued_at"],
+            "last_update": utcnow().isoformat(),
+            "modified_at": remote["modified_at"],
+            "remote_id": record.remote_id,
+            "remote_url": remote["remote_url"] or record.remote_url,
+            "source_id": source.id,
+            "uri": remote["uri"],
+        }
+        return DatasetWrite(
+            dataset=mapped.dataset,
+            harvest=harvest,
+            organization=source.organization.id if source.organization else None,
+            owner=source.owner.id if source.owner else None,
+        )
+
+    # --- finalize -------------------------------------------------------------------------------------
+
+    def finalize(self, job_id: str) -> None:
+        """Archive what vanished upstream (when safe), then set the job's final status."""
+        job = self.store.job_row(job_id)
+        if self.store.count_unfinished_items(job_id):
+            return
+        source = self.store.get_source(job["source_id"])
+        if source.autoarchive and not job["preview"] and not job["truncated"]:
+            self.archive_vanished(source, job_id)
+        job = self.store.job_row(job_id)
+        failed_items = self.store.summary(job_id)["failed"]
+        if job["gather_failed"]:
+            status = "failed"
+        elif failed_items or job["errors"]:
+            status = "done-errors"
+        else:
+            status = "done"
+        self.store.update_job(job_id, status=status, ended=utcnow())
+
+    def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
+        """Archive datasets no longer on the remote, unless that would archive too large a share."""
+        config = settings()
+        now = utcnow()
+        vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
+        if not vanished:
+            return
+        active = self.store.count_active_links(source.id)
+        if len(vanished) > config.autoarchive_max_share * active:
+            self.store.add_job_error(
+                job_id,
+                f"Autoarchive refused: {len(vanished)} of {active} datasets ({len(vanished) / active:.0%}) "
+                f"are no longer on the remote, more than the {config.autoarchive_max_share:.0%} allowed "
+                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing was archived",
+            )
+            return
+        for link in vanished:
+            try:
+                self.portal.archive(link["dataset_id"], now)
+            except Exception as error:
+                self.store.add_item(job_id, link["remote_id"], "failed", dataset_id=link["dataset_id"],
+                                    errors=[HarvestError(message=f"Archiving failed: {describe(error)}").to_json()])
+                continue
+            self.store.archive_link(source.id, link["remote_id"])
+            self.store.add_item(job_id, link["remote_id"], "archived", dataset_id=link["dataset_id"],
+                                logs=[_log("info", "Dataset archived: no longer on the remote")])
+            self.progress("archived")
+
+
+def payload_hash(write: DatasetWrite) -> str:
+    """A canonical hash of what would be written, ignoring the write's own timestamp."""
+    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
+    canonical = json.dumps(
+        [write.dataset.model_dump(mode="json"), harvest, write.organization, write.owner],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def describe(error: BaseException) -> str:
+    """A message a person understands, for any error."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        return f"Invalid dataset: {problems}"
+    return str(error) or type(error).__name__
+
+
+def _log(level: str, message: str) -> dict[str, str]:
+    return HarvestLog(level=level, message=message).to_json()

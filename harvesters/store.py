@@ -1,0 +1,459 @@
+"""The SQL store: sources, jobs, items, the per-source links remote_id -> dataset, and the local catalog.
+
+SQLite by default, any SQLAlchemy URL through HARVEST_DATABASE_URL (PostgreSQL for several machines).
+Tables are created on first use. Methods return the documented pydantic models.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from slugify import slugify
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, RowMapping
+
+from harvesters.models import (
+    DatasetRef,
+    HarvestError,
+    HarvestItem,
+    HarvestJob,
+    HarvestLog,
+    HarvestSource,
+    OrganizationRef,
+    UserRef,
+    Validation,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A 24-hex-digit id, shaped like udata's ObjectIds."""
+    return secrets.token_hex(12)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+sources = Table(
+    "sources", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("slug", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("backend", String(64), nullable=False),
+    Column("description", Text),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("schedule", String(128)),
+    Column("organization", String(64)),
+    Column("owner", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("autoarchive", Boolean, nullable=False, default=True),
+    Column("validation", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("deleted", UTCDateTime()),
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("source_id", String(24), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("started", UTCDateTime()),
+    Column("ended", UTCDateTime()),
+    Column("errors", JSON, nullable=False, default=list),
+    Column("preview", Boolean, nullable=False, default=False),
+    Column("max_items", Integer),
+    Column("gathered", Boolean, nullable=False, default=False),
+    Column("truncated", Boolean, nullable=False, default=False),
+    Column("gather_failed", Boolean, nullable=False, default=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(24), nullable=False),
+    Column("remote_id", Text, nullable=False),
+    Column("remote_url", Text),
+    Column("kind", String(16), nullable=False, default="dataset"),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("started", UTCDateTime()),
+    Column("ended", UTCDateTime()),
+    Column("errors", JSON, nullable=False, default=list),
+    Column("logs", JSON, nullable=False, default=list),
+    Column("dataset_id", String(64)),
+    Column("dataset_title", Text),
+    Column("record", JSON),
+    Index("ix_items_job_remote", "job_id", "remote_id"),
+    Index("ix_items_job_status", "job_id", "status"),
+)
+
+links = Table(
+    "links", metadata,
+    Column("source_id", String(24), primary_key=True),
+    Column("remote_id", String(512), primary_key=True),
+    Column("dataset_id", String(64), nullable=False),
+    Column("payload_hash", String(64)),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("archived_at", UTCDateTime()),
+)
+
+datasets = Table(
+    "datasets", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("slug", String(255), nullable=False, unique=True),
+    Column("source_id", String(24)),
+    Column("remote_id", String(512)),
+    Column("title", Text, nullable=False),
+    Column("archived", UTCDateTime()),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_modified", UTCDateTime(), nullable=False),
+    UniqueConstraint("source_id", "remote_id", name="uq_datasets_source_remote"),
+)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # --- sources ------------------------------------------------------------------------------------
+
+    def create_source(self, **values: Any) -> HarvestSource:
+        values.setdefault("config", {})
+        values.setdefault("validation", Validation().to_json())
+        with self.begin() as conn:
+            values |= {"id": new_id(), "created_at": utcnow()}
+            values["slug"] = self._unique_slug(conn, sources, values["name"])
+            conn.execute(insert(sources).values(**values))
+        return self.get_source(values["id"])
+
+    def update_source(self, ident: str, **values: Any) -> HarvestSource:
+        source = self.get_source(ident)
+        with self.begin() as conn:
+            conn.execute(update(sources).where(sources.c.id == source.id).values(**values))
+        return self.get_source(source.id)
+
+    def get_source(self, ident: str, with_last_job: bool = False) -> HarvestSource:
+        """A source by id, slug or name."""
+        with self.begin() as conn:
+            row = conn.execute(
+                select(sources).where(
+                    (sources.c.id == ident) | (sources.c.slug == ident) | (sources.c.name == ident)
+                ).order_by(sources.c.deleted.is_not(None))
+            ).mappings().first()
+        if row is None:
+            raise NotFound(f"No harvest source '{ident}'")
+        source = _source(row)
+        if with_last_job:
+            source.last_job = self.last_job(source.id)
+        return source
+
+    def find_source(self, backend: str, url: str) -> HarvestSource | None:
+        with self.begin() as conn:
+            row = conn.execute(
+                select(sources).where(
+                    sources.c.backend == backend, sources.c.url == url, sources.c.deleted.is_(None)
+                )
+            ).mappings().first()
+        return _source(row) if row else None
+
+    def list_sources(self, deleted: bool = False) -> list[HarvestSource]:
+        query = select(sources).order_by(sources.c.created_at)
+        if not deleted:
+            query = query.where(sources.c.deleted.is_(None))
+        with self.begin() as conn:
+            return [_source(row) for row in conn.execute(query).mappings()]
+
+    # --- jobs ---------------------------------------------------------------------------------------
+
+    def create_job(self, source_id: str, preview: bool = False, max_items: int | None = None) -> str:
+        job_id = new_id()
+        with self.begin() as conn:
+            conn.execute(insert(jobs).values(
+                id=job_id, source_id=source_id, status="pending", created=utcnow(), errors=[],
+                preview=preview, max_items=max_items,
+            ))
+        return job_id
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        with self.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def add_job_error(self, job_id: str, message: str, level: str = "error") -> None:
+        with self.begin() as conn:
+            errors = conn.execute(select(jobs.c.errors).where(jobs.c.id == job_id)).scalar_one()
+            error = HarvestError(level=level, message=message).to_json()
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(errors=[*errors, error]))
+
+    def job_row(self, job_id: str) -> RowMapping:
+        with self.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No harvest job '{job_id}'")
+        return row
+
+    def get_job(self, job_id: str, with_items: bool = True) -> HarvestJob:
+        job = _job(self.job_row(job_id))
+        if with_items:
+            job.items = self.list_items(job_id)
+        return job
+
+    def list_jobs(self, source_id: str | None = None, limit: int | None = None) -> list[HarvestJob]:
+        query = select(jobs).where(jobs.c.preview.is_(False)).order_by(jobs.c.created.desc(), jobs.c.id)
+        if source_id:
+            query = query.where(jobs.c.source_id == source_id)
+        with self.begin() as conn:
+            return [_job(row) for row in conn.execute(query.limit(limit)).mappings()]
+
+    def last_job(self, source_id: str) -> HarvestJob | None:
+        found = self.list_jobs(source_id, limit=1)
+        return self.get_job(found[0].id) if found else None
+
+    def delete_job(self, job_id: str) -> None:
+        with self.begin() as conn:
+            conn.execute(delete(items).where(items.c.job_id == job_id))
+            conn.execute(delete(jobs).where(jobs.c.id == job_id))
+
+    # --- items --------------------------------------------------------------------------------------
+
+    def add_items(self, job_id: str, records: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert pending items (each a dict of remote_id, remote_url, kind, record); return their ids."""
+        now = utcnow()
+        with self.begin() as conn:
+            return [
+                conn.execute(insert(items).values(
+                    job_id=job_id, status="pending", created=now, errors=[], logs=[], **record
+                )).inserted_primary_key[0]
+                for record in records
+            ]
+
+    def add_item(self, job_id: str, remote_id: str, status: str, **values: Any) -> int:
+        now = utcnow()
+        values = {"errors": [], "logs": [], **values}
+        with self.begin() as conn:
+            return conn.execute(insert(items).values(
+                job_id=job_id, remote_id=remote_id, status=status, created=now, started=now, ended=now, **values,
+            )).inserted_primary_key[0]
+
+    def has_item(self, job_id: str, remote_id: str) -> bool:
+        with self.begin() as conn:
+            return conn.execute(
+                select(items.c.id).where(items.c.job_id == job_id, items.c.remote_id == remote_id).limit(1)
+            ).first() is not None
+
+    def claim_item(self, item_id: int) -> RowMapping | None:
+        """Mark a pending item started and return it; None when another worker already has it."""
+        with self.begin() as conn:
+            claimed = conn.execute(
+                update(items).where(items.c.id == item_id, items.c.status == "pending")
+                .values(status="started", started=utcnow())
+            ).rowcount
+            if not claimed:
+                return None
+            return conn.execute(select(items).where(items.c.id == item_id)).mappings().one()
+
+    def finish_item(self, item_id: int, status: str, **values: Any) -> None:
+        with self.begin() as conn:
+            conn.execute(update(items).where(items.c.id == item_id).values(
+                status=status, ended=utcnow(), record=None, **values
+            ))
+
+    def pending_item_ids(self, job_id: str) -> list[int]:
+        with self.begin() as conn:
+            return list(conn.execute(
+                select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending").order_by(items.c.id)
+            ).scalars())
+
+    def count_unfinished_items(self, job_id: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(
+                select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(("pending", "started")))
+            ).scalar_one()
+
+    def list_items(self, job_id: str, status: str | None = None, offset: int = 0,
+                   limit: int | None = None) -> list[HarvestItem]:
+        query = select(items).where(items.c.job_id == job_id).order_by(items.c.id).offset(offset).limit(limit)
+        if status:
+            query = query.where(items.c.status == status)
+        with self.begin() as conn:
+            return [_item(row) for row in conn.execute(query).mappings()]
+
+    def summary(self, job_id: str) -> dict[str, int]:
+        """Counts of created / updated / unchanged / skipped / failed / archived items."""
+        counts = dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed", "archived"), 0)
+        label = func.coalesce(items.c.outcome, items.c.status)
+        with self.begin() as conn:
+            for key, count in conn.execute(
+                select(label, func.count()).where(items.c.job_id == job_id).group_by(label)
+            ):
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
+    # --- links: remote_id -> dataset, per source ----------------------------------------------------
+
+    def get_link(self, source_id: str, remote_id: str) -> RowMapping | None:
+        with self.begin() as conn:
+            return conn.execute(
+                select(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
+            ).mappings().first()
+
+    def save_link(self, source_id: str, remote_id: str, dataset_id: str, payload_hash: str | None) -> None:
+        values = {"dataset_id": dataset_id, "payload_hash": payload_hash, "last_seen": utcnow(), "archived_at": None}
+        with self.begin() as conn:
+            updated = conn.execute(
+                update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(insert(links).values(source_id=source_id, remote_id=remote_id, **values))
+
+    def touch_link(self, source_id: str, remote_id: str) -> None:
+        with self.begin() as conn:
+            conn.execute(update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
+                         .values(last_seen=utcnow()))
+
+    def archive_link(self, source_id: str, remote_id: str) -> None:
+        with self.begin() as conn:
+            conn.execute(update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
+                         .values(archived_at=utcnow(), payload_hash=None))
+
+    def count_active_links(self, source_id: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(
+                select(func.count()).where(links.c.source_id == source_id, links.c.archived_at.is_(None))
+            ).scalar_one()
+
+    def vanished_links(self, source_id: str, job_id: str, seen_before: datetime) -> list[RowMapping]:
+        """Active links of a source that this job did not see, last seen before `seen_before`."""
+        seen = select(items.c.remote_id).where(items.c.job_id == job_id)
+        with self.begin() as conn:
+            return list(conn.execute(
+                select(links).where(
+                    links.c.source_id == source_id,
+                    links.c.archived_at.is_(None),
+                    links.c.last_seen < seen_before,
+                    links.c.remote_id.not_in(seen),
+                ).order_by(links.c.remote_id)
+            ).mappings())
+
+    # --- local catalog ------------------------------------------------------------------------------
+
+    def unique_dataset_slug(self, conn: Connection, title: str) -> str:
+        return self._unique_slug(conn, datasets, title)
+
+    @staticmethod
+    def _unique_slug(conn: Connection, table: Table, name: str) -> str:
+        base = slugify(name, max_length=200) or "untitled"
+        slug, n = base, 1
+        while conn.execute(select(table.c.id).where(table.c.slug == slug)).first():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+
+# --- row -> model -----------------------------------------------------------------------------------
+
+
+def _source(row: RowMapping) -> HarvestSource:
+    return HarvestSource(
+        id=row["id"], slug=row["slug"], name=row["name"], url=row["url"], backend=row["backend"],
+        description=row["description"], config=row["config"] or {}, schedule=row["schedule"],
+        organization=OrganizationRef(id=row["organization"]) if row["organization"] else None,
+        owner=UserRef(id=row["owner"]) if row["owner"] else None,
+        active=row["active"], autoarchive=row["autoarchive"],
+        validation=Validation.model_validate(row["validation"] or {}),
+        created_at=row["created_at"], deleted=row["deleted"],
+    )
+
+
+def _job(row: RowMapping) -> HarvestJob:
+    return HarvestJob(
+        id=row["id"], source=row["source_id"], status=row["status"], created=row["created"],
+        started=row["started"], ended=row["ended"],
+        errors=[HarvestError.model_validate(error) for error in row["errors"] or []],
+    )
+
+
+def _item(row: RowMapping) -> HarvestItem:
+    dataset = (
+        DatasetRef(id=row["dataset_id"], title=row["dataset_title"]) if row["dataset_id"] else None
+    )
+    return HarvestItem(
+        remote_id=row["remote_id"], remote_url=row["remote_url"], status=row["status"],
+        created=row["created"], started=row["started"], ended=row["ended"], dataset=dataset,
+        errors=[HarvestError.model_validate(error) for error in row["errors"] or []],
+        logs=[HarvestLog.model_validate(log) for log in row["logs"] or []],
+    )

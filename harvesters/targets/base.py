@@ -1,0 +1,56 @@
+"""The small interface a target portal implements, and what the pipeline hands it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from harvesters.models import Dataset, DatasetRef, Resource
+
+
+@dataclass
+class DatasetWrite:
+    """One dataset to write: the mapped payload, its complete `harvest` block and its publisher."""
+
+    dataset: Dataset
+    harvest: dict[str, Any]
+    organization: str | None = None
+    owner: str | None = None
+
+
+class Portal(Protocol):
+    def find(self, source_id: str, remote_id: str) -> str | None:
+        """The id of the dataset harvested from this source and remote id, if the portal has one."""
+
+    def create(self, write: DatasetWrite) -> DatasetRef: ...
+
+    def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef: ...
+
+    def archive(self, dataset_id: str, when: datetime) -> None: ...
+
+
+def resource_key(resource: dict[str, Any]) -> tuple[str, str]:
+    """How a resource is recognised across runs: its upstream identity, else its URL and title."""
+    uri = (resource.get("harvest") or {}).get("uri")
+    return ("uri", uri) if uri else ("url", f"{resource.get('url')}\n{resource.get('title')}")
+
+
+def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
+    """Give each new resource the id of the previous resource it matches (by identity, else by URL)."""
+    by_key = {resource_key(old): old["id"] for old in previous if old.get("id")}
+    by_url: dict[str, str] = {}
+    for old in previous:
+        if old.get("id"):
+            by_url.setdefault(old.get("url", ""), old["id"])
+    used: set[str] = set()
+    kept = []
+    for resource in resources:
+        data = resource.model_dump(mode="json")
+        rid = by_key.get(resource_key(data))
+        if rid is None or rid in used:
+            rid = by_url.get(resource.url)
+        kept.append(resource.model_copy(update={"id": rid if rid not in used else None}))
+        if rid:
+            used.add(rid)
+    return kept

@@ -1,0 +1,179 @@
+"""The embedded local catalog: datasets in the documented Dataset shape, in the SQL store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from harvesters.models import DatasetRef, OrganizationRef, Resource, UserRef
+from harvesters.store import Store, datasets, new_id, utcnow
+from harvesters.targets.base import DatasetWrite, keep_resource_ids
+
+
+class LocalCatalog:
+    name = "local"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def find(self, source_id: str, remote_id: str) -> str | None:
+        with self.store.begin() as conn:
+            return conn.execute(
+                select(datasets.c.id).where(datasets.c.source_id == source_id, datasets.c.remote_id == remote_id)
+            ).scalar()
+
+    def create(self, write: DatasetWrite) -> DatasetRef:
+        now = utcnow()
+        dataset_id = new_id()
+        try:
+            with self.store.begin() as conn:
+                slug = self.store.unique_dataset_slug(conn, write.dataset.title)
+                document = _document(dataset_id, slug, write, [], created_at=now, last_modified=now, archived=None)
+                conn.execute(insert(datasets).values(
+                    id=dataset_id, slug=slug, source_id=write.harvest["source_id"],
+                    remote_id=write.harvest["remote_id"], title=write.dataset.title, archived=None,
+                    data=document, created_at=now, last_modified=now,
+                ))
+        except IntegrityError:
+            # Another worker created it first: writes are keyed on (source, remote_id).
+            existing = self.find(write.harvest["source_id"], write.harvest["remote_id"])
+            if existing is None:
+                raise
+            return self.update(existing, write)
+        return DatasetRef(id=dataset_id, title=write.dataset.title, page=None)
+
+    def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef:
+        now = utcnow()
+        with self.store.begin() as conn:
+            row = conn.execute(select(datasets).where(datasets.c.id == dataset_id).with_for_update()).mappings().one()
+            document = _document(
+                dataset_id, row["slug"], write, row["data"].get("resources", []),
+                created_at=row["created_at"], last_modified=now, archived=None,
+            )
+            conn.execute(update(datasets).where(datasets.c.id == dataset_id).values(
+                title=write.dataset.title, archived=None, data=document, last_modified=now,
+            ))
+        return DatasetRef(id=dataset_id, title=write.dataset.title)
+
+    def archive(self, dataset_id: str, when: datetime) -> None:
+        with self.store.begin() as conn:
+            row = conn.execute(select(datasets).where(datasets.c.id == dataset_id).with_for_update()).mappings().one()
+            document = dict(row["data"])
+            stamp = when.isoformat()
+            document["archived"] = stamp
+            document["harvest"] = {**document.get("harvest", {}), "archived": "not-on-remote", "archived_at": stamp}
+            conn.execute(update(datasets).where(datasets.c.id == dataset_id).values(archived=when, data=document))
+
+    # --- reading the catalog --------------------------------------------------------------------------
+
+    def get(self, ident: str) -> dict[str, Any] | None:
+        with self.store.begin() as conn:
+            return conn.execute(
+                select(datasets.c.data).where((datasets.c.id == ident) | (datasets.c.slug == ident))
+            ).scalar()
+
+    def list(self, source_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(datasets.c.data).order_by(datasets.c.created_at, datasets.c.id)
+        if source_id:
+            query = query.where(datasets.c.source_id == source_id)
+        with self.store.begin() as conn:
+            return list(conn.execute(query).scalars())
+
+
+def _document(
+    dataset_id: str,
+    slug: str,
+    write: DatasetWrite,
+    previous_resources: list[dict[str, Any]],
+    *,
+    created_at: datetime,
+    last_modified: datetime,
+    archived: datetime | None,
+) -> dict[str, Any]:
+    """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
+    payload = write.dataset.model_dump(mode="json")
+    stamp = last_modified.isoformat()
+    resources = [
+        _resource_document(resource, created_at, stamp)
+        for resource in keep_resource_ids(previous_resources, write.dataset.resources)
+    ]
+    return {
+        "access_audiences": [],
+        "access_type": payload["access_type"] or "open",
+        "access_type_reason": None,
+        "access_type_reason_category": payload["access_type_reason_category"],
+        "acronym": payload["acronym"],
+        "archived": archived.isoformat() if archived else None,
+        "authorization_request_url": None,
+        "badges": [],
+        "community_resources": [],
+        "contact_points": [
+            {**contact, "id": new_id(), "organization": _org(write.organization), "owner": _owner(write.owner)}
+            for contact in payload["contact_points"]
+        ],
+        "created_at": created_at.isoformat(),
+        "deleted": None,
+        "description": payload["description"],
+        "description_short": payload["description"][:200] or None,
+        "extras": payload["extras"],
+        "featured": False,
+        "frequency": payload["frequency"] or "unknown",
+        "frequency_date": None,
+        "harvest": write.harvest,
+        "id": dataset_id,
+        "internal": {"created_at_internal": created_at.isoformat(), "last_modified_internal": stamp},
+        "last_modified": stamp,
+        "last_update": write.harvest.get("modified_at") or stamp,
+        "license": payload["license"] or "notspecified",
+        "metrics": {},
+        "organization": _org(write.organization),
+        "owner": _owner(write.owner),
+        "page": None,
+        "permissions": {"delete": False, "edit": False, "edit_resources": False},
+        "private": payload["private"],
+        "quality": {},
+        "resources": resources,
+        "schema": None,
+        "slug": slug,
+        "spatial": payload["spatial"],
+        "tags": payload["tags"],
+        "temporal_coverage": payload["temporal_coverage"],
+        "title": payload["title"],
+        "uri": None,
+    }
+
+
+def _resource_document(resource: Resource, created_at: datetime, stamp: str) -> dict[str, Any]:
+    data = resource.model_dump(mode="json")
+    return {
+        "checksum": data["checksum"],
+        "created_at": data["created_at"] or created_at.isoformat(),
+        "description": data["description"],
+        "extras": data["extras"],
+        "filesize": data["filesize"],
+        "filetype": data["filetype"],
+        "format": data["format"],
+        "harvest": data["harvest"] or {"issued_at": None, "modified_at": None, "uri": None},
+        "id": data["id"] or new_id(),
+        "internal": {"created_at_internal": created_at.isoformat(), "last_modified_internal": stamp},
+        "last_modified": data["last_modified"] or stamp,
+        "latest": None,
+        "metrics": {},
+        "mime": data["mime"],
+        "preview_url": None,
+        "schema": None,
+        "title": data["title"],
+        "type": data["type"],
+        "url": data["url"],
+    }
+
+
+def _org(org_id: str | None) -> dict[str, Any] | None:
+    return OrganizationRef(id=org_id).to_json() if org_id else None
+
+
+def _owner(owner_id: str | None) -> dict[str, Any] | None:
+    return UserRef(id=owner_id).to_json() if owner_id else None
