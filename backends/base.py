@@ -53,6 +53,7 @@ class Option:
             "type": self.type.__name__,
             "description": self.description,
             "default": self.default,
+            "secret": self.secret,
         }
 
 

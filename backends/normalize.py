@@ -1,13 +1,23 @@
-"""Value clean-up shared by the mappings: text, tags, dates, URLs. Pure functions."""
+"""Value clean-up shared by the mappings: text, tags, dates, URLs, frequencies, coverages, checksums.
+
+Pure functions, no network: every backend maps remote values to udata values through these.
+"""
 
 from __future__ import annotations
 
+import calendar
+import json
+import math
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from markdownify import markdownify
 from slugify import slugify
+
+from harvesters.models import Checksum, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
@@ -25,7 +35,9 @@ def html_to_markdown(text: str | None) -> str:
     return re.sub(r"\n{3,}", "\n\n", markdown).strip()
 
 
+@lru_cache(maxsize=65_536)
 def normalize_tag(value: str) -> str | None:
+    """The slug udata keeps as a tag, or None when shorter than 3 characters (cached: catalogs repeat tags)."""
     tag = slugify(value, max_length=TAG_MAX_LENGTH, word_boundary=False, lowercase=True)
     return tag if len(tag) >= TAG_MIN_LENGTH else None
 
@@ -51,7 +63,8 @@ def parse_datetime(value: str | None) -> datetime | None:
 
 
 def is_http_url(value: str | None) -> bool:
-    if not value:
+    """An absolute http(s) URL with a host and no whitespace inside."""
+    if not value or any(char.isspace() for char in value.strip()):
         return False
     parsed = urlparse(value.strip())
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
@@ -60,3 +73,270 @@ def is_http_url(value: str | None) -> bool:
 def url_filename(url: str) -> str | None:
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or None
+
+
+# --- update frequency ---------------------------------------------------------------------------------
+
+#: udata's frequency ids (GET /api/1/datasets/frequencies/).
+FREQUENCIES: tuple[str, ...] = (
+    "continuous", "oneMinute", "fiveMinutes", "tenMinutes", "fifteenMinutes", "thirtyMinutes", "hourly",
+    "bihourly", "trihourly", "twelveHours", "severalTimesADay", "threeTimesADay", "semidaily", "daily",
+    "fiveTimesAWeek", "threeTimesAWeek", "semiweekly", "weekly", "biweekly", "threeTimesAMonth", "semimonthly",
+    "monthly", "bimonthly", "quarterly", "threeTimesAYear", "semiannual", "annual", "biennial", "triennial",
+    "quadrennial", "quinquennial", "decennial", "bidecennial", "tridecennial", "punctual", "irregular", "never",
+    "notPlanned", "other", "unknown",
+)
+DC_FREQUENCY = "http://purl.org/cld/freq/"
+EU_FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
+#: EU frequency authority codes whose udata id is not the code itself.
+EU_FREQUENCY_CODES: dict[str, str] = {
+    "update_cont": "continuous", "1min": "oneMinute", "5min": "fiveMinutes", "10min": "tenMinutes",
+    "15min": "fifteenMinutes", "30min": "thirtyMinutes", "12hrs": "twelveHours", "cont": "severalTimesADay",
+    "daily_3": "threeTimesADay", "daily_2": "semidaily", "weekly_5": "fiveTimesAWeek",
+    "weekly_3": "threeTimesAWeek", "weekly_2": "semiweekly", "monthly_3": "threeTimesAMonth",
+    "monthly_2": "semimonthly", "annual_3": "threeTimesAYear", "annual_2": "semiannual", "as_needed": "punctual",
+    "irreg": "irregular", "not_planned": "notPlanned",
+}
+#: Older udata ids, ISO 19115 maintenance frequency codes and common spellings still found in catalogs.
+LEGACY_FREQUENCIES: dict[str, str] = {
+    "realtime": "continuous", "fourtimesaday": "severalTimesADay", "fourtimesaweek": "other",
+    "fortnighly": "biweekly", "fortnightly": "biweekly", "biannual": "semiannual", "none": "unknown",
+    "continual": "continuous", "biannually": "semiannual", "annually": "annual", "asneeded": "punctual",
+}
+_FREQUENCY_BY_KEY: dict[str, str] = {
+    **{frequency.lower(): frequency for frequency in FREQUENCIES},
+    **EU_FREQUENCY_CODES,
+    **LEGACY_FREQUENCIES,
+}
+
+
+def frequency_id(value: str | None) -> str | None:
+    """The udata frequency id for a Dublin Core / EU frequency URI, or a literal code, else None.
+
+    Accepts `http://purl.org/cld/freq/daily`, `http://publications.europa.eu/resource/authority/frequency/DAILY_2`
+    (http or https), and literals such as `daily`, `WEEKLY_3`, `threeTimesAWeek`, or ISO 19115
+    MD_MaintenanceFrequencyCode values (`continual`, `asNeeded`...), case-insensitive.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    for namespace in (DC_FREQUENCY, EU_FREQUENCY):
+        for prefix in (namespace, namespace.replace("http://", "https://", 1)):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+    return _FREQUENCY_BY_KEY.get(text.strip("/").lower())
+
+
+# --- temporal coverage --------------------------------------------------------------------------------
+
+
+def parse_date_bound(text: str | None, end: bool = False) -> datetime | None:
+    """A period bound from `YYYY`, `YYYY-MM`, a date or a datetime; a partial end bound is its last day.
+
+    `end=True` turns `2016` into 2016-12-31 and `2016-02` into 2016-02-29. None if unparseable or open (`..`).
+    """
+    if not text or not (text := text.strip()) or text == "..":
+        return None
+    if re.fullmatch(r"\d{4}", text):
+        year = int(text)
+        return datetime(year, 12, 31, tzinfo=UTC) if end else datetime(year, 1, 1, tzinfo=UTC)
+    if match := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+        year, month = int(match[1]), int(match[2])
+        if not 1 <= month <= 12:
+            return None
+        day = calendar.monthrange(year, month)[1] if end else 1
+        return datetime(year, month, day, tzinfo=UTC)
+    return parse_datetime(text)
+
+
+def temporal_coverage(start: str | None, end: str | None) -> TemporalCoverage | None:
+    """A coverage from two bound texts (either may be missing: open ends); None if neither parses or start > end."""
+    first, last = parse_date_bound(start), parse_date_bound(end, end=True)
+    if not first and not last:
+        return None
+    if first and last and first > last:
+        return None
+    return TemporalCoverage(start=first, end=last)
+
+
+def temporal_from_literal(text: str | None) -> TemporalCoverage | None:
+    """A coverage from a literal: `start/end` (ISO 8601 interval, open ends allowed), `YYYY`, `YYYY-MM` or a date."""
+    if not text or not (text := text.strip()):
+        return None
+    if text.count("/") == 1:
+        start, end = text.split("/")
+        return temporal_coverage(start, end)
+    return temporal_coverage(text, text)
+
+
+# --- spatial coverage ---------------------------------------------------------------------------------
+
+Polygon = list[list[list[float]]]
+
+
+def geometry_from_geojson(text: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """A GeoJSON geometry (dict or JSON text; a Feature's geometry is used); None if not valid JSON."""
+    if isinstance(text, str):
+        try:
+            text = json.loads(text)
+        except ValueError:
+            return None
+    if isinstance(text, dict) and text.get("type") == "Feature":
+        text = text.get("geometry")
+    return text if isinstance(text, dict) and isinstance(text.get("type"), str) else None
+
+
+_WKT_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
+_WKT_CRS = re.compile(r"^\s*(?:SRID=\d+\s*;|<[^>]*>)\s*", re.IGNORECASE)
+
+
+def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
+    """A GeoJSON Polygon or MultiPolygon from WKT (an `SRID=...;` or GeoSPARQL `<crs>` prefix is ignored).
+
+    Other geometry types and malformed text give None.
+    """
+    if not text:
+        return None
+    body = _WKT_CRS.sub("", text).strip()
+    match = re.fullmatch(r"(MULTIPOLYGON|POLYGON)\s*(?:Z|M|ZM)?\s*(\(.*\))", body, re.IGNORECASE | re.DOTALL)
+    if not match:
+        return None
+    try:
+        nested = _wkt_nested(match[2])
+    except ValueError:
+        return None
+    kind = "MultiPolygon" if match[1].upper() == "MULTIPOLYGON" else "Polygon"
+    depth = 4 if kind == "MultiPolygon" else 3
+    return {"type": kind, "coordinates": nested} if _depth(nested) == depth else None
+
+
+def _wkt_nested(text: str) -> list[Any]:
+    """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats."""
+    pattern = re.compile(rf"\(|\)|,|{_WKT_NUMBER}", re.IGNORECASE)
+    if pattern.sub(" ", text).strip():
+        raise ValueError("unexpected characters in WKT")
+    tokens = pattern.findall(text)
+    stack: list[list[Any]] = [[]]
+    position: list[float] = []
+    for token in tokens:
+        if token == "(":
+            stack.append([])
+        elif token in (")", ","):
+            if position:
+                stack[-1].append(position)
+                position = []
+            if token == ")":
+                if len(stack) < 2:
+                    raise ValueError("unbalanced parentheses")
+                closed = stack.pop()
+                stack[-1].append(closed)
+        else:
+            position.append(float(token))
+    if len(stack) != 1 or len(stack[0]) != 1 or position:
+        raise ValueError("unbalanced parentheses")
+    return stack[0][0]
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while isinstance(value, list) and value:
+        depth, value = depth + 1, value[0]
+    return depth
+
+
+def bbox_to_polygon(text: str | None) -> dict[str, Any] | None:
+    """A Polygon from an ArcGIS-style `W,S,E,N` bounding box literal; None if it is not four numbers."""
+    parts = (text or "").strip().split(",")
+    if len(parts) != 4:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in parts)
+    except ValueError:
+        return None
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _valid_polygon(polygon: Any) -> bool:
+    """Rings of at least 4 finite 2D+ positions, each closed."""
+    if not isinstance(polygon, list) or not polygon:
+        return False
+    for ring in polygon:
+        if not isinstance(ring, list) or len(ring) < 4:
+            return False
+        for position in ring:
+            if not isinstance(position, list) or len(position) < 2 or not all(
+                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in position
+            ):
+                return False
+        if ring[0][:2] != ring[-1][:2]:
+            return False
+    return True
+
+
+def merge_polygons(geometries: list[dict[str, Any] | None]) -> Spatial | None:
+    """Polygons and MultiPolygons merged (deduplicated) into one MultiPolygon spatial coverage.
+
+    Other geometry types are ignored; any invalid polygon (NaN, unclosed ring...) leaves spatial unset.
+    """
+    polygons: list[Polygon] = []
+    for geometry in geometries:
+        if not geometry:
+            continue
+        kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+        candidates = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+        if not isinstance(candidates, list):
+            return None
+        for polygon in candidates:
+            if not _valid_polygon(polygon):
+                return None
+            polygon = [[position[:2] for position in ring] for ring in polygon]
+            if polygon not in polygons:
+                polygons.append(polygon)
+    if not polygons:
+        return None
+    return Spatial(geom=Geometry(type="MultiPolygon", coordinates=polygons))
+
+
+# --- checksums ----------------------------------------------------------------------------------------
+
+ChecksumType = Literal["md5", "sha1", "sha256"]
+CHECKSUM_LENGTHS: dict[ChecksumType, int] = {"md5": 32, "sha1": 40, "sha256": 64}
+
+
+def checksum_algorithm(value: str | None) -> ChecksumType | None:
+    """`md5`, `sha1` or `sha256` from a name or URI (`SHA-256`, `spdx:checksumAlgorithm_sha1`...); else None."""
+    if not value:
+        return None
+    name = re.split(r"[#/_]", value.strip())[-1].lower().replace("-", "")
+    return next((kind for kind in CHECKSUM_LENGTHS if kind == name), None)
+
+
+def normalize_checksum(algorithm: str | None, value: str | None) -> Checksum | None:
+    """A checksum udata accepts: a known algorithm and a hex digest of the right length (lowercased); else None."""
+    kind = checksum_algorithm(algorithm)
+    digest = (value or "").strip().lower()
+    if not kind or len(digest) != CHECKSUM_LENGTHS[kind] or not re.fullmatch(r"[0-9a-f]+", digest):
+        return None
+    return Checksum(type=kind, value=digest)
+
+
+# --- dates and contacts -------------------------------------------------------------------------------
+
+
+def past_datetime(value: str | None, label: str = "date") -> tuple[datetime | None, str | None]:
+    """A date that is neither unparseable nor in the future, else None with the warning to log."""
+    if not value or not value.strip():
+        return None, None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        return None, f"Unparseable {label} '{value.strip()}' ignored"
+    if parsed > datetime.now(UTC):
+        return None, f"Future {label} '{value.strip()}' ignored"
+    return parsed, None
+
+
+def clean_email(value: str | None) -> str | None:
+    """An email address without its `mailto:` scheme, or None when it has no `@`."""
+    email = (value or "").strip().removeprefix("mailto:").strip()
+    return email if "@" in email else None

@@ -6,9 +6,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -20,12 +25,23 @@ from rich.table import Table
 
 from backends import registry
 from backends.base import ConfigError
+from harvesters.apikeys import ApiKeys
 from harvesters.models import HarvestJob, HarvestSource
 from harvesters.pipeline import Harvester
+from harvesters.queue import check_launchable, launch, run_worker
+from harvesters.scheduler import Scheduler
 from harvesters.settings import settings
-from harvesters.sources import change_source, delete_source, public, register_source
-from harvesters.store import NotFound, Store
-from harvesters.targets import LocalCatalog
+from harvesters.sources import (
+    archive_datasets,
+    change_source,
+    delete_source,
+    public,
+    register_source,
+    validate_source,
+)
+from harvesters.store import NotFound, Refused, Store, utcnow
+from harvesters.sweeper import sweep
+from harvesters.targets import LocalCatalog, PortalError, UdataPortal, open_portal
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
 source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
@@ -34,6 +50,10 @@ datasets_app = typer.Typer(help="Browse the embedded local catalog.", no_args_is
 app.add_typer(source_app, name="source")
 app.add_typer(job_app, name="job")
 app.add_typer(datasets_app, name="datasets")
+apikey_app = typer.Typer(help="Manage the keys of the HTTP API (`harvest serve`).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+portal_app = typer.Typer(help="The udata portal datasets are written to (HARVEST_UDATA_URL).", no_args_is_help=True)
+app.add_typer(portal_app, name="portal")
 
 out = Console()
 err = Console(stderr=True)
@@ -63,7 +83,7 @@ def reports_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (NotFound, ConfigError) as error:
+        except (NotFound, ConfigError, Refused) as error:
             fail(str(error))
 
     return wrapper  # type: ignore[return-value]
@@ -167,9 +187,43 @@ def source_update(
 
 @source_app.command("delete")
 @reports_errors
-def source_delete(source: str, as_json: JsonOption = False) -> None:
-    """Mark a source deleted. Its jobs and harvested datasets are kept."""
-    show_source(delete_source(open_store(), source), as_json)
+def source_delete(
+    source: str,
+    archive: Annotated[bool, typer.Option("--archive-datasets", help="Also archive its datasets on the portal.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a source deleted. Its jobs and harvested datasets are kept (never deleted from the portal)."""
+    store = open_store()
+    deleted = delete_source(store, source)
+    problems: list[str] = []
+    if archive:
+        archived, problems = archive_datasets(store, open_portal(store), deleted.id)
+        err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
+        for problem in problems:
+            err.print(f"[red]Not archived:[/red] {problem}", highlight=False)
+    show_source(deleted, as_json)
+    if problems:
+        raise typer.Exit(1)
+
+
+CommentOption = Annotated[str | None, typer.Option("--comment", "-m", help="Why (required to reject).")]
+ByOption = Annotated[str | None, typer.Option("--by", help="Id of the user deciding.")]
+
+
+@source_app.command("validate")
+@reports_errors
+def source_validate(source: str, comment: CommentOption = None, by: ByOption = None,
+                    as_json: JsonOption = False) -> None:
+    """Accept a source: from now on it runs on its schedule."""
+    show_source(validate_source(open_store(), source, "accepted", comment, by), as_json)
+
+
+@source_app.command("reject")
+@reports_errors
+def source_reject(source: str, comment: CommentOption = None, by: ByOption = None,
+                  as_json: JsonOption = False) -> None:
+    """Refuse a source (with a comment): it never runs on schedule."""
+    show_source(validate_source(open_store(), source, "refused", comment, by), as_json)
 
 
 def show_source(source: HarvestSource, as_json: bool) -> None:
@@ -223,8 +277,10 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], None]]:
 def harvest(source: str, backend: str | None, max_items: int | None, as_json: bool, preview: bool) -> HarvestJob:
     store = open_store()
     found = resolve_source(store, source, backend)
+    if not preview:
+        check_launchable(found)
     with progress_bar(not as_json) as tick:
-        job = Harvester(store, progress=tick).run(found, preview=preview, max_items=max_items)
+        job = Harvester(store, progress=tick).run(found, preview=preview, max_items=max_items, exclusive=not preview)
     summary = store.summary(job.id)
     if preview:
         store.delete_job(job.id)
@@ -277,6 +333,73 @@ def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], prev
             reason = "; ".join(e.message for e in item.errors) or "; ".join(log.message for log in item.logs)
             table.add_row(item.status, item.remote_id, reason)
         out.print(table)
+
+
+# --- distributed runs: workers, launch, sweeper, scheduler -----------------------------------------------
+
+
+@app.command("launch")
+@reports_errors
+def launch_command(
+    source: Annotated[str, typer.Argument(help="Source id, slug or name")],
+    as_json: JsonOption = False,
+) -> None:
+    """Enqueue a job for the workers and print its id at once. Exit code 2 when the source already runs."""
+    if not settings().redis_url:
+        fail("`harvest launch` enqueues for the workers: set HARVEST_REDIS_URL (or harvest now with `harvest run`)")
+    store = open_store()
+    job_id = launch(store, store.get_source(source).id)
+    if as_json:
+        return print_json(store.get_job(job_id, with_items=False).to_json())
+    err.print("Job enqueued; follow it with `harvest job show`:", highlight=False)
+    sys.stdout.write(job_id + "\n")
+
+
+@app.command("worker")
+@reports_errors
+def worker(
+    queues: Annotated[list[str] | None, typer.Option(
+        "--queues", "-q", help="Queue(s) to work on, repeated or comma-separated (default: HARVEST_QUEUE).")] = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Stop once the queues are empty.")] = False,
+) -> None:
+    """Run a worker processing harvest jobs from Redis (HARVEST_REDIS_URL); run any number, anywhere."""
+    run_worker([name for value in queues or [] for name in value.split(",") if name], burst=burst)
+
+
+@app.command("sweep")
+@reports_errors
+def sweep_command(as_json: JsonOption = False) -> None:
+    """Fail timed-out jobs and resume those whose worker was lost (without Redis they are resumed here)."""
+    report = sweep(open_store(), wait=True)
+    if as_json:
+        return print_json(asdict(report))
+    for label, found in (("resumed", report.resumed), ("timed out", report.timed_out),
+                         ("waiting for a worker", report.waiting)):
+        out.print(f"{len(found)} job(s) {label}" + (f": {', '.join(found)}" if found else ""), highlight=False)
+
+
+@app.command("scheduler")
+def scheduler_command() -> None:
+    """Launch due sources and sweep, every HARVEST_SCHEDULER_INTERVAL s, until stopped; any number may run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not settings().redis_url:
+        err.print("[yellow]No HARVEST_REDIS_URL: jobs run inside this scheduler process[/yellow]")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    Scheduler(open_store()).run(stop)
+
+
+@app.command("purge-jobs")
+def purge_jobs(
+    older_than: Annotated[float, typer.Option("--older-than", min=0, help="Age in days.")] = 365,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete the records of finished jobs older than that, with their items (datasets are kept)."""
+    deleted = open_store().purge_jobs(utcnow() - timedelta(days=older_than))
+    if as_json:
+        return print_json({"deleted": deleted})
+    out.print(f"{deleted} job(s) deleted", highlight=False)
 
 
 # --- jobs -----------------------------------------------------------------------------------------------
@@ -359,3 +482,120 @@ def backends(as_json: JsonOption = False) -> None:
                       *(", ".join(option["key"] for option in backend[kind]) or "-"
                         for kind in ("filters", "features", "extra_configs")))
     out.print(table)
+
+
+# --- HTTP API ---------------------------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
+) -> None:
+    """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs)."""
+    import uvicorn  # imported here: the other commands do not need the web stack
+
+    from harvesters.api import create_app
+
+    uvicorn.run(create_app(open_store()), host=host, port=port)
+
+
+@apikey_app.command("create")
+def apikey_create(name: str, as_json: JsonOption = False) -> None:
+    """Create a key and print it: it is shown once, only its hash is stored."""
+    try:
+        key, plain = ApiKeys(open_store()).create(name)
+    except ValueError as error:
+        fail(str(error))
+    if as_json:
+        return print_json(key.to_json() | {"key": plain})
+    err.print(f"API key '{key.name}' created ({key.id}); copy it now, it will not be shown again:", highlight=False)
+    sys.stdout.write(plain + "\n")
+
+
+@apikey_app.command("revoke")
+@reports_errors
+def apikey_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or name")], as_json: JsonOption = False
+) -> None:
+    """Revoke a key: requests made with it are refused from now on."""
+    revoked = ApiKeys(open_store()).revoke(key)
+    if as_json:
+        return print_json(revoked.to_json())
+    err.print(f"API key '{revoked.name}' ({revoked.id}) revoked", highlight=False)
+
+
+@apikey_app.command("list")
+def apikey_list(as_json: JsonOption = False) -> None:
+    """List the keys (never the keys themselves: they are not stored)."""
+    found = ApiKeys(open_store()).list()
+    if as_json:
+        return print_json([key.to_json() for key in found])
+    table = Table("id", "name", "created", "revoked")
+    for key in found:
+        table.add_row(key.id, key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
+                      f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "-")
+    out.print(table)
+
+
+# --- udata portal ---------------------------------------------------------------------------------------
+
+
+def open_udata(store: Store) -> UdataPortal:
+    if not settings().udata_url:
+        fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
+    return UdataPortal.from_settings(store)
+
+
+@portal_app.command("check")
+def portal_check(as_json: JsonOption = False) -> None:
+    """Check the portal's URL and API key (GET /api/1/me/) and say who datasets are written as."""
+    store = open_store()
+    portal = open_udata(store)
+    try:
+        me, licenses = portal.me(), portal.licenses()
+    except PortalError as error:
+        fail(str(error))
+    organizations = {org["id"]: org.get("name") for org in me.get("organizations") or []}
+    outside = sorted({source.organization.id for source in store.list_sources()
+                      if source.organization and source.organization.id not in organizations})
+    found = {
+        "url": portal.client.url,
+        "user": {key: me.get(key) for key in ("id", "slug", "first_name", "last_name")},
+        "organizations": [{"id": org_id, "name": name} for org_id, name in organizations.items()],
+        "licenses": len(licenses.ids),
+        "unwritable_organizations": outside,
+    }
+    if as_json:
+        return print_json(found)
+    out.print(f"Writing to {found['url']} as {me.get('first_name')} {me.get('last_name')} ({me.get('id')}), "
+              f"member of: {', '.join(f'{name} ({org_id})' for org_id, name in organizations.items()) or 'none'}; "
+              f"{found['licenses']} licenses", highlight=False)
+    for org_id in outside:
+        err.print(f"[yellow]Warning:[/yellow] sources publish under organization {org_id}, "
+                  "which this API key is not a member of", highlight=False)
+
+
+@app.command("attach")
+@reports_errors
+def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")], as_json: JsonOption = False) -> None:
+    """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
+    database, or datasets harvested by another tool, are adopted instead of duplicated."""
+    store = open_store()
+    found = store.get_source(source)
+    try:
+        result = open_udata(store).attach(found)
+    except PortalError as error:
+        fail(str(error))
+    if as_json:
+        return print_json(asdict(result))
+    out.print(f"{len(result.adopted)} dataset(s) adopted, {len(result.already_linked)} already linked, "
+              f"{len(result.duplicates)} duplicate(s) left aside", highlight=False)
+    table = Table("remote_id", "dataset", "title", "archived", title="Adopted")
+    for entry in result.adopted:
+        table.add_row(entry["remote_id"], entry["dataset_id"], entry["title"] or "", entry["archived"] or "-")
+    if result.adopted:
+        out.print(table)
+    for entry in result.duplicates:
+        err.print(f"[yellow]Duplicate left aside:[/yellow] dataset {entry['dataset_id']} "
+                  f"(remote id {entry['remote_id']})", highlight=False)

@@ -23,9 +23,10 @@ USER_AGENT = f"udata-harvesters/{__version__} (+https://github.com/opendatateam/
 class HttpError(Exception):
     """A request failed; the message says which URL and why."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, response: requests.Response | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.response = response  # the error answer, for APIs that explain the error in its body
 
 
 class Http:
@@ -58,15 +59,15 @@ class Http:
         kwargs.setdefault("timeout", self.timeout)
         try:
             response = self.session.request(method, url, **kwargs)
-        except requests.Timeout:
-            raise HttpError(f"Timed out after {self.timeout[1]:g}s waiting for {url}") from None
-        except requests.ConnectionError as error:
+        except (requests.Timeout, requests.ConnectionError) as error:
+            if isinstance(error, requests.ReadTimeout) or "Read timed out" in str(error):
+                raise HttpError(f"Timed out after {self.timeout[1]:g}s waiting for {url}") from None
             raise HttpError(f"Unable to reach {url}: {_reason(error)}") from None
         except requests.RequestException as error:
             raise HttpError(f"Request to {url} failed: {error}") from None
         if response.status_code >= 400:
             raise HttpError(f"HTTP {response.status_code} {response.reason or ''} from {url}".replace("  ", " "),
-                            status=response.status_code)
+                            status=response.status_code, response=response)
         return response
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
@@ -96,7 +97,8 @@ def media_type(response: requests.Response) -> str:
 
 def _reason(error: Exception) -> str:
     text = str(error)
-    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution"):
+    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution",
+                   "Connection timed out", "Connect timeout"):
         if marker in text:
             return marker.lower()
     return text

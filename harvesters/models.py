@@ -165,7 +165,7 @@ class ConfigExtra(Model):
 
 class HarvestConfig(Model):
     filters: list[ConfigFilter] = []
-    features: dict[str, bool] = {}
+    features: dict[str, Any] = {}
     extra_configs: list[ConfigExtra] = []
 
     def extra(self, key: str, default: Any = None) -> Any:

@@ -21,11 +21,13 @@ from sqlalchemy.engine import RowMapping
 
 from backends import get_backend
 from backends.base import Backend, BackendContext, Record, SkipRecord
+from harvesters.heartbeat import heartbeat
 from harvesters.http import Http
-from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.licenses import LicenseIndex
+from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
 from harvesters.settings import settings
 from harvesters.store import Store, utcnow
-from harvesters.targets import DatasetWrite, Portal, open_portal
+from harvesters.targets import DatasetWrite, Portal, PortalUnavailable, open_portal
 
 Dispatch = Callable[[str, list[int]], None]
 Progress = Callable[[str], None]
@@ -41,85 +43,137 @@ class Harvester:
     ) -> None:
         self.store = store
         self.portal = portal if portal is not None else open_portal(store)
+        self._licenses: LicenseIndex | None = None
         self.http = http or Http()
         self.progress = progress or (lambda outcome: None)
 
     # --- the whole job, inline ------------------------------------------------------------------------
 
-    def run(self, source: HarvestSource, preview: bool = False, max_items: int | None = None) -> HarvestJob:
-        job_id = self.store.create_job(source.id, preview=preview, max_items=max_items)
-        self.gather(job_id, dispatch=self.process)
-        self.finalize(job_id)
+    def run(self, source: HarvestSource, preview: bool = False, max_items: int | None = None,
+            exclusive: bool = False) -> HarvestJob:
+        """Run a new job inline; `exclusive` refuses it while the source has another running (JobAlreadyRunning)."""
+        job_id = self.store.create_job(source.id, preview=preview, max_items=max_items, exclusive=exclusive)
+        self.run_job(job_id)
         return self.store.get_job(job_id)
+
+    def run_job(self, job_id: str, resume: bool = False) -> None:
+        """Run an already created job to its end, inline; `resume` carries on one whose worker was lost."""
+        with heartbeat(self.store, job_id):
+            if resume:
+                self.resume(job_id, dispatch=self.process)
+            else:
+                self.gather(job_id, dispatch=self.process)
+            self.finalize(job_id)
+
+    def resume(self, job_id: str, dispatch: Dispatch) -> None:
+        """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
+        if self.store.job_row(job_id)["gathered"]:
+            self.redispatch(job_id, dispatch)
+        else:
+            self.gather(job_id, dispatch, resume=True)
+
+    def redispatch(self, job_id: str, dispatch: Dispatch) -> None:
+        """Dispatch every pending item of the job again, in batches."""
+        pending, size = self.store.pending_item_ids(job_id), settings().batch_size
+        for start in range(0, len(pending), size):
+            dispatch(job_id, pending[start:start + size])
 
     def backend_for(self, source: HarvestSource) -> Backend:
         backend = get_backend(source.backend)
         config = backend.validate_config(source.config)
-        return backend(source.url, config, BackendContext(http=self.http))
+        return backend(source.url, config, BackendContext(http=self.http, licenses=self.licenses()))
+
+    def licenses(self) -> LicenseIndex:
+        """The target portal's licenses, fetched once per Harvester."""
+        if self._licenses is None:
+            self._licenses = self.portal.licenses()
+        return self._licenses
 
     # --- gather ---------------------------------------------------------------------------------------
 
-    def gather(self, job_id: str, dispatch: Dispatch) -> None:
-        """Record one pending item per remote record, dispatching them in batches as they come."""
+    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False) -> None:
+        """Record one pending item per remote record, dispatching them in batches as they come.
+
+        `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
+        again, and the records it had reached are not recorded twice.
+        """
         job = self.store.job_row(job_id)
         source = self.store.get_source(job["source_id"])
-        self.store.update_job(job_id, status="initializing", started=utcnow())
+        known = self.store.last_item_id(job_id) if resume else 0
+        if known:
+            self.redispatch(job_id, dispatch)
+        else:
+            self.store.update_job(job_id, status="initializing", started=job["started"] or utcnow())
         batch: list[dict[str, Any]] = []
 
         def flush() -> None:
-            if batch:
-                dispatch(job_id, self.store.add_items(job_id, batch))
-                batch.clear()
+            pending = self.store.add_items(job_id, batch) if batch else []
+            batch.clear()
+            if pending:
+                dispatch(job_id, pending)
 
         truncated = failed = False
+        batch_size = settings().batch_size  # read once: building Settings costs milliseconds
         try:
             backend = self.backend_for(source)
             for count, record in enumerate(backend.gather()):
                 if job["max_items"] is not None and count >= job["max_items"]:
                     truncated = True
                     break
-                self._record(job_id, record, batch)
-                if len(batch) >= settings().batch_size:
+                if not (known and self.store.has_item(job_id, record.remote_id, up_to=known)):
+                    self._record(job_id, record, batch)
+                if len(batch) >= batch_size:
                     flush()
+                    if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
+                        truncated = True
+                        break
             flush()
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
             flush()
             self.store.add_job_error(job_id, describe(error))
-        self.store.update_job(
-            job_id, status="processing", gathered=True, truncated=truncated or failed, gather_failed=failed
-        )
+        status = {} if self.ended(job_id) else {"status": "processing"}
+        self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
     def _record(self, job_id: str, record: Record, batch: list[dict[str, Any]]) -> None:
-        """Queue a gathered record as a pending item, or report it at once (skipped, duplicate)."""
+        """Queue a gathered record as an item: pending, or already settled (skipped, duplicate)."""
+        item: dict[str, Any] = {"remote_id": record.remote_id, "remote_url": record.remote_url, "kind": record.kind}
         if record.skip_reason:
-            self.store.add_item(job_id, record.remote_id, "skipped", remote_url=record.remote_url,
-                                kind=record.kind, logs=[_log("warning", record.skip_reason)])
-            self.progress("skipped")
+            item |= {"status": "skipped", "logs": [_log("warning", record.skip_reason)]}
         elif any(queued["remote_id"] == record.remote_id for queued in batch) or self.store.has_item(
             job_id, record.remote_id
         ):
             error = HarvestError(message=f"Identifier '{record.remote_id}' already exists").to_json()
-            self.store.add_item(job_id, record.remote_id, "failed", remote_url=record.remote_url,
-                                kind=record.kind, errors=[error])
-            self.progress("failed")
+            item |= {"status": "failed", "errors": [error]}
         else:
-            batch.append({"remote_id": record.remote_id, "remote_url": record.remote_url,
-                          "kind": record.kind, "record": asdict(record)})
+            item |= {"status": "pending", "record": asdict(record)}
+        if item["status"] != "pending":
+            self.progress(item["status"])
+        batch.append(item)
 
     # --- process --------------------------------------------------------------------------------------
 
     def process(self, job_id: str, item_ids: Iterable[int]) -> None:
-        """Map and write each pending item; an item's failure is recorded on it and never stops the job."""
+        """Map and write each pending item; an item's failure is recorded on it and never stops the job,
+        but an unavailable portal pauses it: the item and the rest stay pending for the next run."""
         job = self.store.job_row(job_id)
+        if job["status"] in FINISHED_JOB_STATUSES:  # paused, or ended otherwise: nothing more to write
+            return
         source = self.store.get_source(job["source_id"])
-        backend = self.backend_for(source)
+        try:
+            backend = self.backend_for(source)
+        except PortalUnavailable as error:  # the portal's licenses could not be read
+            return self.pause(job_id, error)
         for item_id in item_ids:
             item = self.store.claim_item(item_id)
             if item is None:  # already processed (re-delivery, another worker)
                 continue
             try:
                 status, values = self._process_item(source, backend, item, preview=job["preview"])
+            except PortalUnavailable as error:
+                self.store.release_item(item_id)
+                self.pause(job_id, error)
+                return
             except Exception as error:
                 status, values = "failed", {"errors": [HarvestError(message=describe(error)).to_json()]}
             self.store.finish_item(item_id, status, **values)
@@ -180,13 +234,23 @@ class Harvester:
             owner=source.owner.id if source.owner else None,
         )
 
+    def pause(self, job_id: str, error: PortalUnavailable) -> None:
+        """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
+        message = (f"Paused: the portal is unavailable ({describe(error)}). Items not written stay pending "
+                   "and the next run writes them.")
+        self.store.pause_job(job_id, message)
+
+    def ended(self, job_id: str) -> bool:
+        return self.store.job_row(job_id)["status"] in FINISHED_JOB_STATUSES
+
     # --- finalize -------------------------------------------------------------------------------------
 
     def finalize(self, job_id: str) -> None:
-        """Archive what vanished upstream (when safe), then set the job's final status."""
-        job = self.store.job_row(job_id)
-        if self.store.count_unfinished_items(job_id):
+        """Once every item is settled: archive what vanished upstream (when safe), then set the job's final
+        status. Whoever settles the last item calls it; the store lets exactly one caller through."""
+        if not self.store.claim_finalize(job_id):
             return
+        job = self.store.job_row(job_id)
         source = self.store.get_source(job["source_id"])
         if source.autoarchive and not job["preview"] and not job["truncated"]:
             self.archive_vanished(source, job_id)
@@ -194,7 +258,7 @@ class Harvester:
         failed_items = self.store.summary(job_id)["failed"]
         if job["gather_failed"]:
             status = "failed"
-        elif failed_items or job["errors"]:
+        elif failed_items or any(error["level"] == "error" for error in job["errors"]):
             status = "done-errors"
         else:
             status = "done"

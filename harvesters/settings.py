@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +17,25 @@ class Settings(BaseSettings):
     autoarchive_max_share: float = Field(0.5, ge=0, le=1)
     licenses_file: str | None = None
     batch_size: int = Field(100, ge=1)
+    preview_max_items: int = Field(20, ge=1)
+    # distributed jobs (harvesters/queue.py, scheduler.py, sweeper.py)
+    redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; without it, jobs run inline
+    queue: str = "harvest"  # the RQ queue launched jobs and their item batches go to
+    job_timeout: float = Field(12 * 3600, gt=0)  # seconds; an unfinished job older than this is failed
+    heartbeat_interval: float = Field(10.0, gt=0)  # seconds between a working process's heartbeats
+    heartbeat_timeout: float = Field(60.0, gt=0)  # seconds without heartbeat after which a job is resumed
+    scheduler_interval: float = Field(5.0, gt=0)  # seconds between two scheduler ticks (due runs + sweep)
+    # udata portal target (harvesters/targets/udata.py); without a URL, datasets go to the local catalog
+    udata_url: str | None = None  # e.g. https://demo.data.gouv.fr
+    udata_api_key: SecretStr | None = None  # sent as X-API-KEY, never shown
+    udata_writes_per_second: float = Field(2.0, gt=0)  # POST/PUT pace, retries included
+    udata_max_retries: int = Field(5, ge=0)  # per request, on 429, 5xx and network errors
+    udata_backoff: float = Field(1.0, ge=0)  # seconds; the n-th retry waits about backoff * 2**n (jittered)
+    udata_backoff_max: float = Field(60.0, ge=0)  # seconds; cap of one backoff wait
+    udata_retry_after_max: float = Field(300.0, ge=0)  # seconds; a longer Retry-After pauses the job instead
+    udata_breaker_threshold: int = Field(3, ge=1)  # consecutive failed writes (5xx after retries) that pause the job
+    udata_breaker_cooldown: float = Field(300.0, ge=0)  # seconds the open breaker refuses calls before a trial
+    udata_page_size: int = Field(100, ge=1, le=1000)  # datasets per page when listing the portal
 
 
 def settings() -> Settings:

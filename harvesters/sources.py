@@ -5,6 +5,7 @@ The CLI and the HTTP API both go through here, so they accept and refuse exactly
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -13,17 +14,22 @@ from croniter import croniter
 
 from backends import get_backend
 from backends.base import ConfigError
-from harvesters.models import HarvestSource, Validation
+from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
 from harvesters.store import Store, utcnow
+from harvesters.targets import Portal
 
 SECRET_MASK = "********"
 SCHEDULE_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 SOURCE_FIELDS = ("name", "url", "backend", "description", "config", "schedule", "organization", "owner",
                  "active", "autoarchive")
+CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner")
 
 
 def check_url(url: str) -> str:
-    parsed = urlparse(url.strip())
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError as error:  # e.g. a malformed IPv6 host
+        raise ConfigError(f"Invalid url '{url}': {error}") from None
     if parsed.scheme not in ("http", "https", "file") or not (parsed.netloc or parsed.scheme == "file"):
         raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
     return url.strip()
@@ -69,15 +75,49 @@ def register_source(store: Store, **values: Any) -> HarvestSource:
     return store.create_source(**values, validation=Validation().to_json())
 
 
-def change_source(store: Store, ident: str, **values: Any) -> HarvestSource:
+def change_source(store: Store, ident: str, clear: Collection[str] = (), **values: Any) -> HarvestSource:
+    """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty."""
     current = store.get_source(ident)
     values = checked({key: value for key, value in values.items() if value is not None}, current)
+    for field in clear:
+        if field not in CLEARABLE_FIELDS:
+            raise ConfigError(f"Invalid {field}: it cannot be null")
+        values[field] = None
     return store.update_source(current.id, **values) if values else current
+
+
+def validate_source(store: Store, ident: str, state: ValidationState, comment: str | None = None,
+                    by: str | UserRef | None = None) -> HarvestSource:
+    """Accept or refuse a source (udata's validation workflow): only accepted sources run on schedule."""
+    if state not in ("accepted", "refused"):
+        raise ConfigError(f"Invalid validation state '{state}': expected accepted or refused")
+    comment = (comment or "").strip() or None
+    if state == "refused" and not comment:
+        raise ConfigError("Refusing a source needs a comment saying why")
+    user = UserRef(id=by) if isinstance(by, str) else by
+    validation = Validation(state=state, comment=comment, by=user, on=utcnow())
+    return store.update_source(ident, validation=validation.to_json())
 
 
 def delete_source(store: Store, ident: str, when: datetime | None = None) -> HarvestSource:
     """Mark the source deleted; its jobs and datasets stay."""
     return store.update_source(ident, deleted=when or utcnow(), active=False)
+
+
+def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:
+    """Archive the source's datasets still active on the portal (a source's datasets are never deleted):
+    the ids archived, and one message per dataset that could not be."""
+    archived, problems = [], []
+    now = utcnow()
+    for link in store.active_links(source_id):
+        try:
+            portal.archive(link["dataset_id"], now)
+        except Exception as error:  # any target's failure is reported; the others are still archived
+            problems.append(f"Dataset {link['dataset_id']} (remote id {link['remote_id']}): {error}")
+            continue
+        store.archive_link(source_id, link["remote_id"])
+        archived.append(link["dataset_id"])
+    return archived, problems
 
 
 def public(source: HarvestSource) -> HarvestSource:

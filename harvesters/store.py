@@ -36,8 +36,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 
 from harvesters.models import (
+    FINISHED_JOB_STATUSES,
     DatasetRef,
     HarvestError,
     HarvestItem,
@@ -72,9 +75,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        # PostgreSQL answers in its session time zone: back to UTC, shown the same as from SQLite
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 metadata = MetaData()
@@ -96,6 +100,7 @@ sources = Table(
     Column("validation", JSON, nullable=False, default=dict),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("deleted", UTCDateTime()),
+    Column("scheduled_at", UTCDateTime()),  # due time of the last scheduled run (harvesters/scheduler.py)
 )
 
 jobs = Table(
@@ -112,6 +117,12 @@ jobs = Table(
     Column("gathered", Boolean, nullable=False, default=False),
     Column("truncated", Boolean, nullable=False, default=False),
     Column("gather_failed", Boolean, nullable=False, default=False),
+    # distributed runs (harvesters/queue.py, sweeper.py): liveness and hand-over between processes
+    Column("heartbeat", UTCDateTime()),  # last sign of life of a process working on the job
+    Column("running_source", String(24), unique=True),  # its source id while an exclusive job runs
+    Column("finalizing", Boolean, nullable=False, default=False),  # one process claimed the finalize
+    Column("resumed", Integer, nullable=False, default=0),  # times the sweeper took the job over
+    Column("scheduled_for", UTCDateTime()),  # the due time, for a scheduled run
 )
 
 items = Table(
@@ -175,15 +186,42 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
+
+
 class NotFound(LookupError):
     pass
+
+
+class Refused(RuntimeError):
+    """What is asked conflicts with the current state (e.g. launching a source that already runs)."""
+
+
+class JobAlreadyRunning(Refused):
+    def __init__(self, source_id: str, job_id: str | None) -> None:
+        super().__init__(
+            f"Source {source_id} already has a running job ({job_id}): one job at a time per source; "
+            "launch again once it has ended (a job whose worker died is resumed by `harvest sweep`)"
+        )
+        self.source_id = source_id
+        self.job_id = job_id
 
 
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        """Create the missing tables; processes opening a new database at once take turns."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            metadata.create_all(conn)
+            conn.commit()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -231,25 +269,48 @@ class Store:
             ).mappings().first()
         return _source(row) if row else None
 
-    def list_sources(self, deleted: bool = False) -> list[HarvestSource]:
-        query = select(sources).order_by(sources.c.created_at)
-        if not deleted:
-            query = query.where(sources.c.deleted.is_(None))
+    def list_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None,
+                     offset: int = 0, limit: int | None = None) -> list[HarvestSource]:
+        """Sources in creation order; `q` searches name and URL, `owner` is an organization or user id."""
+        query = _sources_query(deleted, q, owner).order_by(sources.c.created_at, sources.c.id)
         with self.begin() as conn:
-            return [_source(row) for row in conn.execute(query).mappings()]
+            return [_source(row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def count_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None) -> int:
+        return self._count(_sources_query(deleted, q, owner))
+
+    def _count(self, query: Select[Any]) -> int:
+        with self.begin() as conn:
+            return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
     # --- jobs ---------------------------------------------------------------------------------------
 
-    def create_job(self, source_id: str, preview: bool = False, max_items: int | None = None) -> str:
-        job_id = new_id()
-        with self.begin() as conn:
-            conn.execute(insert(jobs).values(
-                id=job_id, source_id=source_id, status="pending", created=utcnow(), errors=[],
-                preview=preview, max_items=max_items,
-            ))
+    def create_job(self, source_id: str, preview: bool = False, max_items: int | None = None,
+                   exclusive: bool = False, scheduled_for: datetime | None = None) -> str:
+        """A new pending job. An `exclusive` one is refused (JobAlreadyRunning) while another exclusive job of
+        the source is unfinished: a unique column settles races between processes and machines."""
+        job_id, now = new_id(), utcnow()
+        try:
+            with self.begin() as conn:
+                conn.execute(insert(jobs).values(
+                    id=job_id, source_id=source_id, status="pending", created=now, heartbeat=now, errors=[],
+                    preview=preview, max_items=max_items, scheduled_for=scheduled_for,
+                    running_source=source_id if exclusive else None,
+                ))
+        except IntegrityError:
+            if not exclusive:
+                raise
+            raise JobAlreadyRunning(source_id, self.running_job(source_id)) from None
         return job_id
 
+    def running_job(self, source_id: str) -> str | None:
+        """The id of the source's unfinished exclusive job, if any."""
+        with self.begin() as conn:
+            return conn.execute(select(jobs.c.id).where(jobs.c.running_source == source_id)).scalar()
+
     def update_job(self, job_id: str, **values: Any) -> None:
+        if values.get("status") in FINISHED_JOB_STATUSES:
+            values.setdefault("running_source", None)  # the source may run again
         with self.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
@@ -272,12 +333,14 @@ class Store:
             job.items = self.list_items(job_id)
         return job
 
-    def list_jobs(self, source_id: str | None = None, limit: int | None = None) -> list[HarvestJob]:
-        query = select(jobs).where(jobs.c.preview.is_(False)).order_by(jobs.c.created.desc(), jobs.c.id)
-        if source_id:
-            query = query.where(jobs.c.source_id == source_id)
+    def list_jobs(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[HarvestJob]:
+        """Jobs (previews excluded), newest first."""
+        query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
         with self.begin() as conn:
-            return [_job(row) for row in conn.execute(query.limit(limit)).mappings()]
+            return [_job(row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def count_jobs(self, source_id: str | None = None) -> int:
+        return self._count(_jobs_query(source_id))
 
     def last_job(self, source_id: str) -> HarvestJob | None:
         found = self.list_jobs(source_id, limit=1)
@@ -288,18 +351,140 @@ class Store:
             conn.execute(delete(items).where(items.c.job_id == job_id))
             conn.execute(delete(jobs).where(jobs.c.id == job_id))
 
-    # --- items --------------------------------------------------------------------------------------
+    def purge_jobs(self, before: datetime) -> int:
+        """Delete finished jobs created before `before`, with their items; return how many."""
+        old = select(jobs.c.id).where(jobs.c.created < before, jobs.c.status.in_(FINISHED_JOB_STATUSES))
+        with self.begin() as conn:
+            doomed = list(conn.execute(old).scalars())
+            for start in range(0, len(doomed), 500):
+                chunk = doomed[start:start + 500]
+                conn.execute(delete(items).where(items.c.job_id.in_(chunk)))
+                conn.execute(delete(jobs).where(jobs.c.id.in_(chunk)))
+        return len(doomed)
 
-    def add_items(self, job_id: str, records: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert pending items (each a dict of remote_id, remote_url, kind, record); return their ids."""
+    # --- distributed runs: claims, heartbeats, take-over ---------------------------------------------
+    # Each claim is one guarded UPDATE (and a row lock on PostgreSQL): of several processes racing,
+    # exactly one wins, on SQLite and PostgreSQL alike.
+
+    def claim_job(self, job_id: str) -> bool:
+        """Start a pending job's gather; False when it was already started (a task delivered twice)."""
         now = utcnow()
         with self.begin() as conn:
-            return [
-                conn.execute(insert(items).values(
-                    job_id=job_id, status="pending", created=now, errors=[], logs=[], **record
+            return conn.execute(
+                update(jobs).where(jobs.c.id == job_id, jobs.c.status == "pending")
+                .values(status="initializing", started=now, heartbeat=now)
+            ).rowcount == 1
+
+    def beat(self, job_id: str) -> None:
+        """A process is working on this (unfinished) job now."""
+        with self.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES))
+                         .values(heartbeat=utcnow()))
+
+    def claim_finalize(self, job_id: str) -> bool:
+        """Whether the caller finalizes the job: it is gathered, every item is settled and nobody else
+        finalizes it. True for one caller only, however many settle items at the same time."""
+        with self.begin() as conn:
+            job = conn.execute(
+                select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id).with_for_update()
+            ).one()
+            if not job.gathered or job.finalizing or job.status in FINISHED_JOB_STATUSES:
+                return False
+            unsettled = conn.execute(
+                select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(("pending", "started")))
+            ).scalar_one()
+            return not unsettled and conn.execute(
+                update(jobs).where(jobs.c.id == job_id, jobs.c.finalizing.is_(False)).values(finalizing=True)
+            ).rowcount == 1
+
+    def unfinished_jobs(self) -> list[RowMapping]:
+        with self.begin() as conn:
+            return list(conn.execute(
+                select(jobs).where(jobs.c.status.not_in(FINISHED_JOB_STATUSES)).order_by(jobs.c.created)
+            ).mappings())
+
+    def take_over_job(self, job_id: str, stale_before: datetime) -> int | None:
+        """Take over an unfinished job without heartbeat since `stale_before` (its worker is gone): the items
+        that worker had started are pending again. Return how many items are left, or None when the job
+        is alive or another sweeper took it first."""
+        with self.begin() as conn:
+            taken = conn.execute(
+                update(jobs).where(
+                    jobs.c.id == job_id,
+                    jobs.c.status.not_in(FINISHED_JOB_STATUSES),
+                    func.coalesce(jobs.c.heartbeat, jobs.c.created) < stale_before,
+                ).values(heartbeat=utcnow(), finalizing=False, resumed=jobs.c.resumed + 1)
+            ).rowcount
+            if not taken:
+                return None
+            conn.execute(update(items).where(items.c.job_id == job_id, items.c.status == "started")
+                         .values(status="pending", started=None))
+            return conn.execute(
+                select(func.count()).where(items.c.job_id == job_id, items.c.status == "pending")
+            ).scalar_one()
+
+    def fail_job(self, job_id: str, message: str) -> bool:
+        """End an unfinished job as failed with this error; its unsettled items fail with it.
+        False when the job had already ended."""
+        now = utcnow()
+        error = HarvestError(message=message).to_json()
+        with self.begin() as conn:
+            job = conn.execute(select(jobs.c.errors).where(
+                jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+            ).with_for_update()).first()
+            if job is None:
+                return False
+            conn.execute(update(items).where(items.c.job_id == job_id, items.c.status.in_(("pending", "started")))
+                         .values(status="failed", ended=now, record=None, errors=[error]))
+            return conn.execute(update(jobs).where(
+                jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+            ).values(status="failed", ended=now, running_source=None, errors=[*job.errors, error])).rowcount == 1
+
+    def pause_job(self, job_id: str, message: str) -> bool:
+        """End an unfinished job as failed with this error, leaving its unsettled items pending (neither done
+        nor failed) for the next run to write. False when the job had already ended."""
+        error = HarvestError(message=message).to_json()
+        with self.begin() as conn:
+            job = conn.execute(select(jobs.c.errors).where(
+                jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+            ).with_for_update()).first()
+            return job is not None and conn.execute(update(jobs).where(
+                jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+            ).values(status="failed", ended=utcnow(), running_source=None, errors=[*job.errors, error])).rowcount == 1
+
+    # --- schedules ----------------------------------------------------------------------------------
+
+    def scheduled_sources(self) -> list[RowMapping]:
+        """Active, not deleted sources with a schedule (raw rows: `scheduled_at` is not part of the model)."""
+        with self.begin() as conn:
+            return list(conn.execute(select(sources).where(
+                sources.c.schedule.is_not(None), sources.c.active.is_(True), sources.c.deleted.is_(None),
+            ).order_by(sources.c.created_at)).mappings())
+
+    def claim_schedule(self, source_id: str, due: datetime) -> bool:
+        """Record `due` as the source's last scheduled run; True for the one scheduler that did it first."""
+        with self.begin() as conn:
+            return conn.execute(update(sources).where(
+                sources.c.id == source_id, (sources.c.scheduled_at.is_(None)) | (sources.c.scheduled_at < due),
+            ).values(scheduled_at=due)).rowcount == 1
+
+    # --- items --------------------------------------------------------------------------------------
+
+    def add_items(self, job_id: str, entries: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert items in order (each a dict of remote_id, remote_url, kind, status and record, errors or
+        logs); return the ids of the pending ones, to be processed."""
+        now = utcnow()
+        pending = []
+        with self.begin() as conn:
+            for entry in entries:
+                settled = entry["status"] != "pending"
+                item_id = conn.execute(insert(items).values(
+                    job_id=job_id, created=now, started=now if settled else None, ended=now if settled else None,
+                    **{"errors": [], "logs": [], **entry},
                 )).inserted_primary_key[0]
-                for record in records
-            ]
+                if not settled:
+                    pending.append(item_id)
+        return pending
 
     def add_item(self, job_id: str, remote_id: str, status: str, **values: Any) -> int:
         now = utcnow()
@@ -309,11 +494,17 @@ class Store:
                 job_id=job_id, remote_id=remote_id, status=status, created=now, started=now, ended=now, **values,
             )).inserted_primary_key[0]
 
-    def has_item(self, job_id: str, remote_id: str) -> bool:
+    def has_item(self, job_id: str, remote_id: str, up_to: int | None = None) -> bool:
+        """Whether the job has an item for this remote id (among its items of id <= `up_to`, if given)."""
+        query = select(items.c.id).where(items.c.job_id == job_id, items.c.remote_id == remote_id)
+        if up_to is not None:
+            query = query.where(items.c.id <= up_to)
         with self.begin() as conn:
-            return conn.execute(
-                select(items.c.id).where(items.c.job_id == job_id, items.c.remote_id == remote_id).limit(1)
-            ).first() is not None
+            return conn.execute(query.limit(1)).first() is not None
+
+    def last_item_id(self, job_id: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(select(func.max(items.c.id)).where(items.c.job_id == job_id)).scalar() or 0
 
     def claim_item(self, item_id: int) -> RowMapping | None:
         """Mark a pending item started and return it; None when another worker already has it."""
@@ -325,6 +516,12 @@ class Store:
             if not claimed:
                 return None
             return conn.execute(select(items).where(items.c.id == item_id)).mappings().one()
+
+    def release_item(self, item_id: int) -> None:
+        """Put a started item back to pending, its record kept: it was not written (the portal was unavailable)."""
+        with self.begin() as conn:
+            conn.execute(update(items).where(items.c.id == item_id, items.c.status == "started")
+                         .values(status="pending", started=None))
 
     def finish_item(self, item_id: int, status: str, **values: Any) -> None:
         with self.begin() as conn:
@@ -346,11 +543,12 @@ class Store:
 
     def list_items(self, job_id: str, status: str | None = None, offset: int = 0,
                    limit: int | None = None) -> list[HarvestItem]:
-        query = select(items).where(items.c.job_id == job_id).order_by(items.c.id).offset(offset).limit(limit)
-        if status:
-            query = query.where(items.c.status == status)
+        query = _items_query(job_id, status).order_by(items.c.id).offset(offset).limit(limit)
         with self.begin() as conn:
             return [_item(row) for row in conn.execute(query).mappings()]
+
+    def count_items(self, job_id: str, status: str | None = None) -> int:
+        return self._count(_items_query(job_id, status))
 
     def summary(self, job_id: str) -> dict[str, int]:
         """Counts of created / updated / unchanged / skipped / failed / archived items."""
@@ -390,6 +588,14 @@ class Store:
             conn.execute(update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
                          .values(archived_at=utcnow(), payload_hash=None))
 
+    def active_links(self, source_id: str) -> list[RowMapping]:
+        """The source's links to datasets not archived."""
+        with self.begin() as conn:
+            return list(conn.execute(
+                select(links).where(links.c.source_id == source_id, links.c.archived_at.is_(None))
+                .order_by(links.c.remote_id)
+            ).mappings())
+
     def count_active_links(self, source_id: str) -> int:
         with self.begin() as conn:
             return conn.execute(
@@ -422,6 +628,30 @@ class Store:
             n += 1
             slug = f"{base}-{n}"
         return slug
+
+
+# --- filtered queries ------------------------------------------------------------------------------
+
+
+def _sources_query(deleted: bool, q: str | None, owner: str | None) -> Select[Any]:
+    query = select(sources)
+    if not deleted:
+        query = query.where(sources.c.deleted.is_(None))
+    if q:
+        query = query.where(sources.c.name.icontains(q, autoescape=True) | sources.c.url.icontains(q, autoescape=True))
+    if owner:
+        query = query.where((sources.c.owner == owner) | (sources.c.organization == owner))
+    return query
+
+
+def _jobs_query(source_id: str | None) -> Select[Any]:
+    query = select(jobs).where(jobs.c.preview.is_(False))
+    return query.where(jobs.c.source_id == source_id) if source_id else query
+
+
+def _items_query(job_id: str, status: str | None) -> Select[Any]:
+    query = select(items).where(items.c.job_id == job_id)
+    return query.where(items.c.status == status) if status else query
 
 
 # --- row -> model -----------------------------------------------------------------------------------

@@ -1,137 +1,568 @@
-"""Pure mapping of one DCAT dataset record (see rdf.Page.closure) to a udata dataset."""
+"""Pure mapping of one DCAT record (see records.page_records) to a udata dataset or data service.
+
+`map_dataset(record, language, licenses)` is the entry point for every DCAT-speaking backend
+(`dcat`, `csw-dcat`): `record` is `{"@id": node, "graph": {node: {predicate: [terms]}}}`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import Field
 
 from backends.base import SkipRecord
 from backends.dcat.rdf import DCAT, DCT, RDF_TYPE, Graph, Term
-from backends.normalize import html_to_markdown, is_http_url, normalize_tags, parse_datetime, url_filename
-from harvesters.models import Dataset, Mapped, RemoteMetadata, Resource
+from backends.dcat.vocabularies import (
+    CONTACT_ROLES,
+    EU_FILE_TYPE,
+    FOAF,
+    GEOJSON_DATATYPES,
+    HVD_CATEGORIES,
+    HVD_TAG,
+    IANA_MEDIA_TYPES,
+    INSPIRE_LIMITATION_CATEGORIES,
+    INSPIRE_LIMITATIONS,
+    INSPIRE_TAG,
+    INSPIRE_THEME_SCHEME_TITLE,
+    INSPIRE_THEMES,
+    LABELS,
+    OGC_PROTOCOLS,
+    OGC_STANDARDS,
+    ORG,
+    SCHEMA,
+    SCHEMA_HTTPS,
+    SCV,
+    SKOS,
+    SPDX,
+    TIME,
+    VCARD,
+    WKT_DATATYPES,
+)
+from backends.normalize import (
+    bbox_to_polygon,
+    clean_email,
+    frequency_id,
+    geometry_from_geojson,
+    geometry_from_wkt,
+    html_to_markdown,
+    is_http_url,
+    merge_polygons,
+    normalize_checksum,
+    normalize_tags,
+    past_datetime,
+    temporal_coverage,
+    temporal_from_literal,
+    url_filename,
+)
+from harvesters.licenses import LicenseIndex, title_key
+from harvesters.models import (
+    Checksum,
+    ContactPoint,
+    Dataset,
+    Mapped,
+    Payload,
+    RemoteMetadata,
+    Resource,
+    ResourceHarvest,
+    Spatial,
+    TemporalCoverage,
+)
 
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+LANGUAGE_CODES: tuple[frozenset[str], ...] = (
+    frozenset({"fr", "fre", "fra"}),
+    frozenset({"en", "eng"}),
+    frozenset({"de", "ger", "deu"}),
+    frozenset({"es", "spa"}),
+    frozenset({"it", "ita"}),
+    frozenset({"nl", "dut", "nld"}),
+    frozenset({"pt", "por"}),
+)
+DATASET_TYPES = frozenset({DCAT + "Dataset", DCAT + "DatasetSeries"})
+ResourceKind = Literal["main", "api", "other"]
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=64)
+def language_codes(language: str) -> frozenset[str]:
+    """The ISO 639-1/639-2 codes naming `language` (`fr` -> fr, fre, fra)."""
+    code = language.strip().lower().split("-")[0]
+    return next((codes for codes in LANGUAGE_CODES if code in codes), frozenset({code}))
+
+
+def best_literal(literals: list[Term], language: str = "fr") -> str | None:
+    """The literal in `language` (any regional variant), else the untagged one, else the first; stripped.
+
+    Terms that are not literals are ignored.
+    """
+    texts = [literal for literal in literals if literal.get("@value", "").strip()]
+    if not texts:
+        return None
+    accepted = language_codes(language)
+    chosen = next((t for t in texts if t.get("@language", "").lower().split("-")[0] in accepted), None)
+    chosen = chosen or next((t for t in texts if "@language" not in t), texts[0])
+    return chosen["@value"].strip()
+
+
 class Node:
     """A node of a record's graph, with typed accessors."""
 
-    graph: Graph
-    id: str
+    __slots__ = ("graph", "id", "predicates")
+
+    def __init__(self, graph: Graph, node_id: str) -> None:
+        self.graph = graph
+        self.id = node_id
+        self.predicates: dict[str, list[Term]] = graph.get(node_id, {})
 
     @property
     def uri(self) -> str | None:
         return None if self.id.startswith("_:") else self.id
 
-    def values(self, predicate: str) -> list[Term]:
-        return self.graph.get(self.id, {}).get(predicate, [])
+    def values(self, *predicates: str) -> list[Term]:
+        if len(predicates) == 1:
+            return self.predicates.get(predicates[0], [])
+        return [value for predicate in predicates for value in self.predicates.get(predicate, ())]
 
-    def nodes(self, predicate: str) -> list[Node]:
-        return [Node(self.graph, value["@id"]) for value in self.values(predicate) if "@id" in value]
+    def nodes(self, *predicates: str) -> list[Node]:
+        return [Node(self.graph, value["@id"]) for value in self.values(*predicates) if "@id" in value]
 
-    def literals(self, predicate: str) -> list[Term]:
-        return [value for value in self.values(predicate) if "@value" in value]
+    def literals(self, *predicates: str) -> list[Term]:
+        return [value for value in self.values(*predicates) if "@value" in value]
 
     def text(self, predicate: str, language: str = "fr") -> str | None:
         """The best literal: in `language`, else untagged, else the first."""
-        return best_literal(self.literals(predicate), language)
+        values = self.predicates.get(predicate)
+        return best_literal(values, language) if values else None
+
+    def link(self, *predicates: str) -> str | None:
+        """The first URI or literal value of the predicates, stripped (a URL, an identifier)."""
+        for value in self.values(*predicates):
+            text = (value.get("@id") or value.get("@value") or "").strip()
+            if text and not text.startswith("_:"):
+                return text
+        return None
 
     def types(self) -> set[str]:
         return {value["@id"] for value in self.values(RDF_TYPE) if "@id" in value}
 
     def label(self, language: str = "fr") -> str | None:
-        for predicate in (SKOS + "prefLabel", DCT + "title", RDFS + "label", FOAF + "name"):
-            if text := self.text(predicate, language):
-                return text
-        return None
+        return next((text for predicate in LABELS if (text := self.text(predicate, language))), None)
 
 
-LANGUAGE_ALIASES = {"fr": {"fr", "fre", "fra"}, "en": {"en", "eng"}, "de": {"de", "ger", "deu"}}
+def describe(node: Node, predicate: str, language: str) -> list[str]:
+    """Each value as a person reads it: a literal, a node's label or description, else its URI."""
+    described = []
+    for value in node.values(predicate):
+        if "@value" in value:
+            text = value["@value"].strip()
+        else:
+            target = Node(node.graph, value["@id"])
+            text = target.label(language) or target.text(DCT + "description", language) or target.uri or ""
+        if text and text not in described:
+            described.append(text)
+    return described
 
 
-def best_literal(literals: list[Term], language: str = "fr") -> str | None:
-    if not literals:
-        return None
-    accepted = LANGUAGE_ALIASES.get(language, {language})
-    for literal in literals:
-        tag = literal.get("@language", "").lower()
-        if tag and tag.split("-")[0] in accepted:
-            return literal["@value"].strip()
-    for literal in literals:
-        if "@language" not in literal:
-            return literal["@value"].strip()
-    return literals[0]["@value"].strip()
+def hints(node: Node, predicate: str, language: str) -> list[str]:
+    """Every text a value offers to recognise it: a literal, a node's URI and labels."""
+    found = []
+    for value in node.values(predicate):
+        if "@value" in value:
+            found.append(value["@value"])
+        else:
+            target = Node(node.graph, value["@id"])
+            found += [target.uri or "", *(lit["@value"] for lit in target.literals(*LABELS))]
+    return [text.strip() for text in found if text and text.strip()]
 
 
-def map_dataset(record: dict, language: str = "fr") -> Mapped:
+@dataclass
+class Context:
+    """What a mapping is given, and the warnings it collects for the item's log."""
+
+    language: str = "fr"
+    licenses: LicenseIndex | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def date(self, node: Node, predicate: str, label: str) -> datetime | None:
+        value, warning = past_datetime(node.text(predicate), label)
+        if warning:
+            self.warnings.append(warning)
+        return value
+
+
+# --- dataset ----------------------------------------------------------------------------------------
+
+
+def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseIndex | None = None) -> Mapped:
+    """Map one dataset record; raises SkipRecord when it has no title."""
     node = Node(record["graph"], record["@id"])
+    context = Context(language=language, licenses=licenses)
     title = node.text(DCT + "title", language)
     if not title:
         raise SkipRecord("missing title on dataset")
     description = node.text(DCT + "description", language) or node.text(DCT + "abstract", language)
-    keywords = [literal["@value"] for literal in node.literals(DCAT + "keyword")]
-    themes = [theme.label(language) or "" for theme in node.nodes(DCAT + "theme")]
-    themes += [literal["@value"] for literal in node.literals(DCAT + "theme")]
-    landing = next((n.uri for n in node.nodes(DCAT + "landingPage") if is_http_url(n.uri)), None)
-    landing = landing or next((v["@value"] for v in node.literals(DCAT + "landingPage") if is_http_url(v["@value"])),
-                              None)
-    identifier = node.text(DCT + "identifier", language)
+    distributions = node.nodes(DCAT + "distribution", DCAT + "distributions")
+    resources = [res for dist in distributions if (res := map_distribution(dist, context))]
+    resources += [res for doc in node.nodes(DCT + "hasPart") if (res := map_document(doc, context))]
     dataset = Dataset(
         title=title,
         description=html_to_markdown(description),
-        tags=normalize_tags(keywords + themes),
-        resources=[
-            resource
-            for distribution in node.nodes(DCAT + "distribution")
-            if (resource := map_distribution(distribution, language))
-        ],
+        acronym=node.text(SKOS + "altLabel", language),
+        tags=normalize_tags(keywords(node, language)),
+        frequency=frequency(node),
+        temporal_coverage=temporal(node),
+        spatial=spatial(node),
+        contact_points=contact_points(node, language),
+        resources=resources,
     )
+    apply_rights(dataset, node, distributions, context)
     remote = RemoteMetadata(
-        remote_url=landing or (node.uri if is_http_url(node.uri) else None),
+        remote_url=remote_url(node),
         uri=node.uri,
-        dct_identifier=identifier,
-        issued_at=parse_datetime(node.text(DCT + "issued")),
-        modified_at=parse_datetime(node.text(DCT + "modified")),
+        dct_identifier=node.text(DCT + "identifier", language),
+        created_at=context.date(node, DCT + "created", "creation date"),
+        issued_at=context.date(node, DCT + "issued", "issue date"),
+        modified_at=context.date(node, DCT + "modified", "modification date"),
     )
-    return Mapped(dataset=dataset, remote=remote)
+    return Mapped(dataset=dataset, remote=remote, warnings=context.warnings)
 
 
-def map_distribution(node: Node, language: str = "fr") -> Resource | None:
-    url = next(
-        (value.get("@id") or value.get("@value")
-         for predicate in (DCAT + "downloadURL", DCAT + "accessURL")
-         for value in node.values(predicate)),
-        None,
+def remote_url(node: Node) -> str | None:
+    """The landing page, else the node's URI, when it is an http(s) URL."""
+    candidates = [value.get("@id") or value.get("@value") for value in node.values(DCAT + "landingPage")]
+    return next((url.strip() for url in [*candidates, node.uri] if url and is_http_url(url)), None)
+
+
+def keywords(node: Node, language: str) -> list[str]:
+    """Literal keywords, theme labels, and the `hvd` / `inspire` markers."""
+    words = [literal["@value"] for literal in node.literals(DCAT + "keyword")]
+    for value in node.values(DCAT + "theme"):
+        if "@value" in value:
+            words.append(value["@value"])
+            continue
+        theme = Node(node.graph, value["@id"])
+        if theme.id in HVD_CATEGORIES:
+            words += [HVD_CATEGORIES[theme.id], HVD_TAG]
+            continue
+        if label := theme.label(language):
+            words.append(label)
+        if is_inspire_theme(theme, language):
+            words.append(INSPIRE_TAG)
+    return words
+
+
+def is_inspire_theme(theme: Node, language: str) -> bool:
+    if (theme.uri or "").startswith(INSPIRE_THEMES):
+        return True
+    for scheme in theme.nodes(SKOS + "inScheme"):
+        if (scheme.uri or "").startswith(INSPIRE_THEMES):
+            return True
+        if title_key(scheme.label(language) or "") == title_key(INSPIRE_THEME_SCHEME_TITLE):
+            return True
+    return False
+
+
+def frequency(node: Node) -> str | None:
+    return next((found for value in node.values(DCT + "accrualPeriodicity")
+                 if (found := frequency_id(value.get("@id") or value.get("@value")))), None)
+
+
+def temporal(node: Node) -> TemporalCoverage | None:
+    """The first `dct:temporal` giving a period: a literal, or a period node described in the record."""
+    for value in node.values(DCT + "temporal"):
+        if "@value" in value:
+            coverage = temporal_from_literal(value["@value"])
+        else:
+            coverage = period(Node(node.graph, value["@id"]))
+        if coverage:
+            return coverage
+    return None
+
+
+PERIOD_BOUNDS = tuple((prefix + start, prefix + end) for prefix, start, end in (
+    (SCHEMA, "startDate", "endDate"), (SCHEMA_HTTPS, "startDate", "endDate"), (DCAT, "startDate", "endDate"),
+    (SCV, "min", "max"),
+))
+
+
+def period(node: Node) -> TemporalCoverage | None:
+    """Start and end of a period node (schema.org, DCAT, SCOVO, or OWL-Time instants)."""
+    for start, end in PERIOD_BOUNDS:
+        if coverage := temporal_coverage(node.link(start), node.link(end)):
+            return coverage
+    beginning, ending = node.nodes(TIME + "hasBeginning"), node.nodes(TIME + "hasEnd")
+    return temporal_coverage(
+        *(instants[0].link(TIME + "inXSDDateTimeStamp", TIME + "inXSDDateTime", TIME + "inXSDDate")
+          if instants else None for instants in (beginning, ending))
     )
-    if not url:
+
+
+def spatial(node: Node) -> Spatial | None:
+    """GeoJSON / WKT literals of `dct:spatial` locations (any predicate) and ArcGIS `W,S,E,N` literals."""
+    geometries = []
+    for value in node.values(DCT + "spatial"):
+        if "@value" in value:
+            geometries.append(geometry_literal(value) or bbox_to_polygon(value["@value"]))
+        else:
+            geometries += [geometry_literal(literal) for literal in all_literals(Node(node.graph, value["@id"]))]
+    return merge_polygons(geometries)
+
+
+def all_literals(node: Node) -> Iterable[Term]:
+    return (value for values in node.predicates.values() for value in values if "@value" in value)
+
+
+def geometry_literal(literal: Term) -> dict[str, Any] | None:
+    datatype = literal.get("@type", "").lower()
+    if datatype in GEOJSON_DATATYPES:
+        return geometry_from_geojson(literal["@value"])
+    if datatype in WKT_DATATYPES:
+        return geometry_from_wkt(literal["@value"])
+    return None
+
+
+# --- contact points ---------------------------------------------------------------------------------
+
+
+def contact_points(node: Node, language: str) -> list[ContactPoint]:
+    """Contacts of every role (vCard or FOAF agents) having an email or a contact form, without duplicates."""
+    found: list[ContactPoint] = []
+    for predicate, role in CONTACT_ROLES:
+        for agent in node.nodes(predicate):
+            contact = contact_point(agent, role, language)
+            if contact and contact not in found:
+                found.append(contact)
+    return found
+
+
+def contact_point(agent: Node, role: str, language: str) -> ContactPoint | None:
+    name = agent_name(agent, language)
+    email = clean_email(agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox"))
+    form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
+    if not email and not is_http_url(form):
         return None
-    fmt = _format(node)
-    title = node.text(DCT + "title", language) or url_filename(url) or (f"{fmt.upper()} resource" if fmt else None)
+    return ContactPoint(name=name, email=email, contact_form=form if is_http_url(form) else None, role=role)
+
+
+def agent_name(agent: Node, language: str) -> str | None:
+    """`Person (Organization)` for a person of an organization, else whichever name there is."""
+    person = agent.text(VCARD + "fn", language) or agent.text(FOAF + "name", language)
+    organization = (
+        agent.text(VCARD + "organization-name", language)
+        or agent.text(VCARD + "organisation-name", language)
+        or next((name for org in agent.nodes(VCARD + "org", ORG + "memberOf")
+                 if (name := org.text(VCARD + "organization-name", language)
+                     or org.text(VCARD + "organisation-name", language) or org.label(language))), None)
+    )
+    person = person or agent.label(language)
+    if person and organization and organization != person:
+        return f"{person} ({organization})"
+    return person or organization
+
+
+# --- license, rights, access --------------------------------------------------------------------------
+
+
+def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], context: Context) -> None:
+    """License (guessed), INSPIRE public access limitation, and the raw statements in `extras.dcat`."""
+    language = context.language
+    statements = {
+        "license": describe(node, DCT + "license", language),
+        "rights": describe(node, DCT + "rights", language),
+        "accessRights": access_rights(node, distributions, language),
+        "provenance": describe(node, DCT + "provenance", language),
+    }
+    extras = {key: values for key, values in statements.items() if values}
+    if extras:
+        dataset.extras["dcat"] = extras
+    candidates = [hints(node, DCT + "license", language), hints(node, DCT + "rights", language)]
+    for predicate in (DCT + "license", DCT + "rights"):
+        candidates.append([hint for dist in distributions for hint in hints(dist, predicate, language)])
+    access = [*hints(node, DCT + "accessRights", language), *(hint for group in candidates for hint in group)]
+    for distribution in distributions:
+        access += hints(distribution, DCT + "accessRights", language) + hints(distribution, DCAT + "accessRights",
+                                                                               language)
+    if category := inspire_limitation(access):
+        dataset.access_type, dataset.access_type_reason_category = "restricted", category
+    elif context.licenses is not None:
+        # the dataset's license, else its rights, else its distributions' licenses, else their rights
+        dataset.license = next((found for group in candidates if (found := context.licenses.guess(*group))), None)
+
+
+def access_rights(node: Node, distributions: list[Node], language: str) -> list[str]:
+    """The dataset's access rights, else those all its distributions share."""
+    own = describe(node, DCT + "accessRights", language)
+    if own or not distributions:
+        return own
+    per_distribution = [distribution_access_rights(distribution, language) for distribution in distributions]
+    first = per_distribution[0]
+    return first if all(set(rights) == set(first) for rights in per_distribution) else []
+
+
+def distribution_access_rights(node: Node, language: str) -> list[str]:
+    """`dct:accessRights`, and the misspelt `dcat:accessRights` found in some catalogs."""
+    return describe(node, DCT + "accessRights", language) + describe(node, DCAT + "accessRights", language)
+
+
+_LIMITATION_BY_LABEL = {title_key(label): category for category, label in INSPIRE_LIMITATION_CATEGORIES.values()}
+
+
+def inspire_limitation(values: list[str]) -> str | None:
+    """The udata reason category of an INSPIRE Article 13(1) limitation named by URI or French label."""
+    for value in values:
+        code = value.removeprefix(INSPIRE_LIMITATIONS.replace("http://", "https://")).removeprefix(INSPIRE_LIMITATIONS)
+        if code in INSPIRE_LIMITATION_CATEGORIES:
+            return INSPIRE_LIMITATION_CATEGORIES[code][0]
+        if category := _LIMITATION_BY_LABEL.get(title_key(value)):
+            return category
+    return None
+
+
+# --- resources --------------------------------------------------------------------------------------
+
+
+def map_distribution(node: Node, context: Context) -> Resource | None:
+    """A resource from a distribution; None (with a warning) when it has no URL."""
+    url = node.link(DCAT + "downloadURL") or node.link(DCAT + "accessURL")
+    if not url:
+        context.warnings.append(f"Distribution {distribution_name(node, context.language)} skipped: it has no URL")
+        return None
+    services = node.nodes(DCAT + "accessService")
+    return resource(node, url, "api" if services else "main", context, services)
+
+
+def map_document(node: Node, context: Context) -> Resource | None:
+    """A resource of type `other` from a `dct:hasPart` document (its URI is its URL); datasets are skipped."""
+    if not node.uri or node.types() & DATASET_TYPES or not is_http_url(node.uri):
+        return None
+    return resource(node, node.uri, "other", context, [])
+
+
+def distribution_name(node: Node, language: str) -> str:
+    title = node.text(DCT + "title", language)
+    return f"'{title}'" if title else (node.uri or "without title")
+
+
+def resource(node: Node, url: str, kind: ResourceKind, context: Context, services: list[Node]) -> Resource:
+    language = context.language
+    fmt = resource_format(node, services, language)
+    extras = {key: values for key, values in (
+        ("accessRights", distribution_access_rights(node, language)),
+        ("license", describe(node, DCT + "license", language)),
+        ("rights", describe(node, DCT + "rights", language)),
+    ) if values}
     return Resource(
-        title=title or "Nameless resource",
+        title=resource_title(node, url, fmt, language),
         url=url,
         description=html_to_markdown(node.text(DCT + "description", language)) or None,
+        type=kind,
         format=fmt,
-        mime=_mime(node),
-        harvest={"uri": node.uri} if node.uri else None,
+        mime=mime(node),
+        filesize=filesize(node),
+        checksum=checksum(node),
+        extras={"dcat": extras} if extras else {},
+        harvest=ResourceHarvest(
+            uri=node.uri,
+            issued_at=context.date(node, DCT + "issued", "resource issue date"),
+            modified_at=context.date(node, DCT + "modified", "resource modification date"),
+        ),
     )
 
 
-def _format(node: Node) -> str | None:
+def resource_title(node: Node, url: str, fmt: str | None, language: str) -> str:
+    """`dct:title`, else the URL's file name, else `<FORMAT> resource`, else `Nameless resource`."""
+    if title := node.text(DCT + "title", language):
+        return title
+    name = url_filename(url.split("?")[0].split("#")[0])
+    if name and "." in name:
+        return name
+    return f"{fmt.upper()} resource" if fmt else "Nameless resource"
+
+
+def resource_format(node: Node, services: list[Node], language: str) -> str | None:
+    """`dct:format` (EU file type, IANA media type, label or literal), else the access service's protocol."""
     for value in node.values(DCT + "format"):
-        if "@value" in value:
-            return value["@value"].strip().lower() or None
-        label = Node(node.graph, value["@id"]).label()
-        return (label or value["@id"].rstrip("/").rsplit("/", 1)[-1]).lower()
+        if found := format_of(value, node, language):
+            return found
+    for service in services:
+        for standard in service.values(DCT + "conformsTo"):
+            text = (standard.get("@id") or standard.get("@value") or "").lower()
+            protocol = text.removeprefix(OGC_STANDARDS).removeprefix("ogc:").strip("/ ")
+            if protocol in OGC_PROTOCOLS:
+                return protocol
     return None
 
 
-def _mime(node: Node) -> str | None:
-    for value in node.values(DCAT + "mediaType"):
-        text = value.get("@value") or value.get("@id", "")
-        return text.removeprefix("http://www.iana.org/assignments/media-types/").removeprefix(
-            "https://www.iana.org/assignments/media-types/"
-        ) or None
+def format_of(value: Term, node: Node, language: str) -> str | None:
+    text = value.get("@value") or value.get("@id") or ""
+    if "@id" in value:
+        target = Node(node.graph, value["@id"])
+        if target.uri and target.uri.startswith(EU_FILE_TYPE):
+            return target.uri.removeprefix(EU_FILE_TYPE).strip("/").lower()
+        if target.uri and target.uri.startswith(IANA_MEDIA_TYPES):
+            return target.uri.rstrip("/").rsplit("/", 1)[-1].lower()
+        text = target.label(language) or (target.uri or "").rstrip("/").rsplit("/", 1)[-1]
+    text = text.strip()
+    for prefix in IANA_MEDIA_TYPES:
+        if text.startswith(prefix):
+            return text.rstrip("/").rsplit("/", 1)[-1].lower()
+    return text.lower() or None
+
+
+def mime(node: Node) -> str | None:
+    text = node.link(DCAT + "mediaType")
+    if not text:
+        return None
+    for prefix in IANA_MEDIA_TYPES:
+        text = text.removeprefix(prefix)
+    return text.strip("/").lower() or None
+
+
+def filesize(node: Node) -> int | None:
+    text = node.link(DCAT + "byteSize")
+    try:
+        size = int(float(text)) if text else None
+    except ValueError:
+        return None
+    return size if size is not None and size >= 0 else None
+
+
+def checksum(node: Node) -> Checksum | None:
+    """An md5 / sha1 / sha256 `spdx:checksum`; any other algorithm, or none, is ignored."""
+    for checksum_node in node.nodes(SPDX + "checksum"):
+        found = normalize_checksum(checksum_node.link(SPDX + "algorithm"), checksum_node.link(SPDX + "checksumValue"))
+        if found:
+            return found
     return None
+
+
+# --- data services ----------------------------------------------------------------------------------
+
+
+class Dataservice(Payload):
+    """A data service as udata's POST /api/1/dataservices/ takes it; `datasets` are remote ids."""
+
+    title: str
+    description: str = ""
+    base_api_url: str | None = None
+    machine_documentation_url: str | None = None
+    remote_url: str | None = None
+    datasets: list[str] = Field(default_factory=list)
+
+
+def map_dataservice(record: dict[str, Any], language: str = "fr") -> Dataservice:
+    """Map a standalone `dcat:DataService`; `record["datasets"]` holds the remote ids it serves."""
+    node = Node(record["graph"], record["@id"])
+    title = node.text(DCT + "title", language)
+    if not title:
+        raise SkipRecord("missing title on data service")
+    return Dataservice(
+        title=title,
+        description=html_to_markdown(node.text(DCT + "description", language)),
+        base_api_url=node.link(DCAT + "endpointURL"),
+        machine_documentation_url=node.link(DCAT + "endpointDescription"),
+        remote_url=remote_url(node),
+        datasets=record.get("datasets", []),
+    )

@@ -1,11 +1,22 @@
 """Where harvested datasets are written: the embedded local catalog (default) or a udata portal."""
 
-from harvesters.targets.base import DatasetWrite, Portal
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harvesters.settings import settings
+from harvesters.targets.base import DatasetWrite, Portal, PortalError, PortalUnavailable
 from harvesters.targets.local import LocalCatalog
+from harvesters.targets.udata import UdataPortal
 
-__all__ = ["DatasetWrite", "LocalCatalog", "Portal", "open_portal"]
+if TYPE_CHECKING:
+    from harvesters.store import Store
+
+__all__ = ["DatasetWrite", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable", "UdataPortal", "open_portal"]
 
 
-def open_portal(store: "Store") -> Portal:  # noqa: F821 - resolved lazily to avoid an import cycle
-    """The configured target: the local catalog in the store."""
+def open_portal(store: Store) -> Portal:
+    """The configured target: the udata portal of HARVEST_UDATA_URL, else the local catalog in the store."""
+    if settings().udata_url:
+        return UdataPortal.from_settings(store)
     return LocalCatalog(store)

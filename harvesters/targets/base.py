@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataset, DatasetRef, Resource
 
 
@@ -19,6 +20,18 @@ class DatasetWrite:
     owner: str | None = None
 
 
+class PortalError(Exception):
+    """The portal refused one write (e.g. its validation message): that item fails, the job goes on."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PortalUnavailable(PortalError):
+    """The portal cannot take writes for now: the item stays pending and the job pauses (circuit breaker)."""
+
+
 class Portal(Protocol):
     def find(self, source_id: str, remote_id: str) -> str | None:
         """The id of the dataset harvested from this source and remote id, if the portal has one."""
@@ -28,6 +41,10 @@ class Portal(Protocol):
     def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef: ...
 
     def archive(self, dataset_id: str, when: datetime) -> None: ...
+
+    def licenses(self) -> LicenseIndex:
+        """The portal's licenses (the shape of GET /api/1/datasets/licenses/), indexed for guessing."""
+        ...
 
 
 def resource_key(resource: dict[str, Any]) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from harvesters.licenses import LicenseIndex, load_license_file
 from harvesters.models import DatasetRef, OrganizationRef, Resource, UserRef
 from harvesters.store import Store, datasets, new_id, utcnow
 from harvesters.targets.base import DatasetWrite, keep_resource_ids
@@ -18,6 +19,10 @@ class LocalCatalog:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def licenses(self) -> LicenseIndex:
+        """The license list of HARVEST_LICENSES_FILE, else the bundled data.gouv.fr snapshot (cached)."""
+        return load_license_file()
 
     def find(self, source_id: str, remote_id: str) -> str | None:
         with self.store.begin() as conn:

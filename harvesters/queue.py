@@ -1,0 +1,156 @@
+"""Jobs spread over RQ workers on one or many machines.
+
+`launch` records a pending job and enqueues its gather; the gather records the items in the SQL
+store and enqueues their processing in batches; any worker processes a batch; whoever settles the
+last item finalizes the job (the store lets exactly one through). Every task starts from the state
+in the store, so a task delivered twice does nothing twice. Tasks are JSON (no pickle in Redis).
+
+Without HARVEST_REDIS_URL, `launch` runs the job in a background thread of the calling process
+(what the HTTP API gets on a single machine); `harvest launch` then refuses, as its process would
+end before the job.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+
+from redis import Redis
+from rq import Queue, Worker
+from rq.serializers import JSONSerializer
+
+from backends import registry
+from harvesters.heartbeat import heartbeat
+from harvesters.models import HarvestSource
+from harvesters.pipeline import Harvester, describe
+from harvesters.settings import settings
+from harvesters.store import Refused, Store
+
+TASK_PREFIX = "harvest"
+
+
+class NotLaunchable(Refused):
+    """The source may not run: inactive or deleted."""
+
+
+def check_launchable(source: HarvestSource) -> None:
+    if source.deleted:
+        raise NotLaunchable(f"Source '{source.name}' is deleted: it cannot run")
+    if not source.active:
+        raise NotLaunchable(f"Source '{source.name}' is inactive: activate it (`harvest source update "
+                            f"{source.slug} --active`) to run it")
+
+
+def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) -> str:
+    """Start a job for the source and return its id at once: enqueued for the workers with Redis, else run
+    in a background thread. Raise JobAlreadyRunning while the source has a job running, NotLaunchable for
+    an inactive or deleted source, NotFound for an unknown one."""
+    source = store.get_source(source_id)
+    check_launchable(source)
+    job_id = store.create_job(source.id, exclusive=True, scheduled_for=scheduled_for)
+    try:
+        start(store, job_id)
+    except Exception as error:  # Redis unreachable: the job must not block the source
+        store.fail_job(job_id, f"The job could not be started: {describe(error)}")
+        raise
+    return job_id
+
+
+def start(store: Store, job_id: str, resume: bool = False, wait: bool = False) -> None:
+    """Get an existing job going: on the workers with Redis, else in a thread (waited for if `wait`)."""
+    if settings().redis_url:
+        enqueue(resume_task if resume else gather_task, job_id)
+        return
+    thread = threading.Thread(target=Harvester(store).run_job, args=(job_id, resume), name=f"job-{job_id}",
+                              daemon=not wait)
+    thread.start()
+    if wait:
+        thread.join()
+
+
+# --- RQ plumbing ---------------------------------------------------------------------------------------
+
+
+@cache
+def _redis(url: str) -> Redis:
+    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30)
+
+
+def redis_connection() -> Redis:
+    url = settings().redis_url
+    if not url:
+        raise Refused("No Redis configured: set HARVEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    return _redis(url)
+
+
+def harvest_queue(name: str | None = None) -> Queue:
+    return Queue(name or settings().queue, connection=redis_connection(), serializer=JSONSerializer)
+
+
+def enqueue(task: Callable[..., None], job_id: str, *args: object) -> None:
+    """Enqueue a task of a harvest job; its RQ id names the job, so the sweeper can see it waiting."""
+    config = settings()
+    harvest_queue().enqueue(
+        task, job_id, *args,
+        job_id=f"{TASK_PREFIX}-{job_id}-{task.__name__.removesuffix('_task')}-{secrets.token_hex(4)}",
+        job_timeout=int(config.job_timeout), result_ttl=0, failure_ttl=7 * 24 * 3600,
+        description=f"{task.__name__}({job_id})",
+    )
+
+
+def has_waiting_tasks(job_id: str) -> bool:
+    """Whether a task of this job waits in the queue for a free worker (so the job is not lost)."""
+    if not settings().redis_url:
+        return False
+    prefix = f"{TASK_PREFIX}-{job_id}-"
+    return any(task_id.startswith(prefix) for task_id in harvest_queue().get_job_ids())
+
+
+def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
+    """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
+    connection = redis_connection()
+    registry()  # load the backends once, before the work horses are forked
+    worker = Worker([harvest_queue(name) for name in queues or [settings().queue]], connection=connection,
+                    serializer=JSONSerializer)
+    return worker.work(burst=burst)
+
+
+# --- tasks (run by the workers) ---------------------------------------------------------------------------
+
+
+def enqueue_items(job_id: str, item_ids: list[int]) -> None:
+    enqueue(process_task, job_id, item_ids)
+
+
+@contextmanager
+def _working_on(job_id: str) -> Iterator[Harvester]:
+    """A harvester on the configured store, heartbeating for the job while the task runs."""
+    store = Store(settings().database_url)
+    try:
+        with heartbeat(store, job_id):
+            yield Harvester(store)
+    finally:
+        store.engine.dispose()
+
+
+def gather_task(job_id: str) -> None:
+    with _working_on(job_id) as harvester:
+        if harvester.store.claim_job(job_id):  # else delivered twice, or failed meanwhile
+            harvester.gather(job_id, dispatch=enqueue_items)
+            harvester.finalize(job_id)
+
+
+def process_task(job_id: str, item_ids: list[int]) -> None:
+    with _working_on(job_id) as harvester:
+        harvester.process(job_id, item_ids)
+        harvester.finalize(job_id)
+
+
+def resume_task(job_id: str) -> None:
+    with _working_on(job_id) as harvester:
+        harvester.resume(job_id, dispatch=enqueue_items)
+        harvester.finalize(job_id)

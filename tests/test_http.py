@@ -1,0 +1,65 @@
+"""The HTTP client's timeouts, identity and error messages, and safe XML parsing."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from harvesters import __version__
+from harvesters.http import Http, HttpError, parse_xml
+from tests.servers.catalog import CatalogServer
+
+
+def test_every_request_names_the_project_and_has_a_timeout(catalog_server: CatalogServer) -> None:
+    url = catalog_server.serve("/slow", "late", "text/plain", delay=1.5)
+    with pytest.raises(HttpError, match=r"Timed out after 0.5s waiting for http://127\.0\.0\.1:\d+/slow"):
+        Http(read_timeout=0.5, retries=0).get(url)
+    assert catalog_server.requests[0].headers["User-Agent"] == f"udata-harvesters/{__version__} " \
+        "(+https://github.com/opendatateam/udata)"
+
+
+def test_unreachable_hosts_and_http_errors_are_named(catalog_server: CatalogServer) -> None:
+    with pytest.raises(HttpError, match=r"Unable to reach http://127\.0\.0\.1:9/x: connection refused"):
+        Http(retries=0).get("http://127.0.0.1:9/x")
+    url = catalog_server.serve("/gone", "no", "text/plain", status=404)
+    with pytest.raises(HttpError, match="HTTP 404 Not Found from http://.*/gone") as error:
+        Http(retries=0).get(url)
+    assert error.value.status == 404
+
+
+def test_server_errors_are_retried_a_bounded_number_of_times(catalog_server: CatalogServer) -> None:
+    url = catalog_server.serve("/flaky", "down", "text/plain", status=503)
+    with pytest.raises(HttpError, match="HTTP 503"):
+        Http(retries=2).get(url)
+    assert len(catalog_server.requests_to("/flaky")) == 3
+
+
+def test_html_where_json_was_expected_is_said_plainly(catalog_server: CatalogServer) -> None:
+    url = catalog_server.serve("/api", "<!doctype html><html></html>", "text/html")
+    with pytest.raises(HttpError, match=f"{url} returned HTML where JSON was expected"):
+        Http().get_json(url)
+
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE doc [<!ENTITY secret SYSTEM "file:///etc/hostname">]>
+<doc>&secret;</doc>"""
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<lolz>&lol2;</lolz>"""
+
+
+def test_xml_external_entities_are_never_expanded() -> None:
+    root = parse_xml(XXE)
+    assert "".join(root.itertext()) == "&secret;"  # left as an unexpanded reference
+    with open("/etc/hostname") as hostname:
+        assert hostname.read().strip() not in etree.tostring(root).decode()
+
+
+def test_xml_internal_entities_are_not_expanded_either() -> None:
+    assert "".join(parse_xml(BILLION_LAUGHS).itertext()) == "&lol2;"
+
+
+def test_broken_xml_is_reported_with_its_origin() -> None:
+    with pytest.raises(HttpError, match="Invalid XML from http://x.test/csw: "):
+        parse_xml(b"<csw><unclosed></csw>", "http://x.test/csw")
