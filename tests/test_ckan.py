@@ -22,7 +22,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.conftest import Cli, fixture_path
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 
@@ -497,3 +497,10 @@ def test_dkan_real_answer_with_french_dates_sizes_and_license(
     assert (xlsx["format"], xlsx["mime"], xlsx["filesize"]) == ("xlsx", None, 42)
     assert (xlsx["created_at"], xlsx["last_modified"]) == ("2019-12-19T03:00:00Z", "2019-12-19T03:00:00Z")
     assert (viewer["title"], viewer["format"], viewer["filesize"]) == ("Visionneuse mviewer", None, None)
+
+
+def test_dkan_numbered_resource_ids_identify_resources() -> None:
+    package = json.loads(fixture_path("ckan/dkan-french-w-license.json").read_text())["result"][0]
+    package["resources"] = [{**resource, "id": number} for number, resource in enumerate(package["resources"], 1)]
+    resources = map_package(package, "http://data.test.org", honor_private=False).dataset.resources
+    assert [resource.harvest.uri.rsplit("/", 2)[1:] for resource in resources] == [["resource", "1"], ["resource", "2"]]
