@@ -14,6 +14,10 @@ from backends.dcat.rdf import Page
 from backends.dcat.records import page_records
 from harvesters.licenses import LicenseIndex, load_license_file
 from harvesters.models import Mapped
+from harvesters.pipeline import Harvester
+from harvesters.sources import register_source
+from harvesters.store import Store
+from tests.servers.catalog import CatalogServer
 
 PREFIXES = """
 @prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
@@ -288,3 +292,22 @@ def test_title_less_datasets_only_served_or_parts_are_not_records() -> None:
     """).encode(), RdfFormat.TURTLE, "http://data.test.org/catalog.ttl")
     assert [(r.kind, r.remote_id) for r in page_records(page)] == [
         ("dataset", "http://data.test.org/real"), ("dataservice", "http://data.test.org/s")]
+
+
+def test_an_invalid_language_tag_fails_the_record_with_the_reason(
+    store: Store, catalog_server: CatalogServer
+) -> None:
+    """The page parser is lenient, so one malformed record fails its own item and the others go on."""
+    rdf_xml = """<?xml version="1.0"?>
+    <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dcat="http://www.w3.org/ns/dcat#"
+             xmlns:dct="http://purl.org/dc/terms/">
+      <dcat:Dataset rdf:about="http://x.test/1"><dct:identifier>1</dct:identifier>
+        <dct:title xml:lang="fr">Bon jeu</dct:title></dcat:Dataset>
+      <dcat:Dataset rdf:about="http://x.test/2"><dct:identifier>2</dct:identifier>
+        <dct:title xml:lang="fr_FR">Mauvais</dct:title></dcat:Dataset>
+    </rdf:RDF>"""
+    url = catalog_server.serve("/catalog.rdf", rdf_xml, "application/rdf+xml")
+    source = register_source(store, name="lang", url=url, backend="dcat")
+    job = Harvester(store).run(source)
+    assert {item.remote_id: item.status for item in job.items} == {"1": "done", "2": "failed"}
+    assert job.items[1].errors[0].message == "Invalid language tag 'fr_fr' on \"Mauvais\""

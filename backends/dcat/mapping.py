@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,7 +197,8 @@ class Context:
 
 
 def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseIndex | None = None) -> Mapped:
-    """Map one dataset record; raises SkipRecord when it has no title."""
+    """Map one dataset record; raises SkipRecord when it has no title, ValueError when it is malformed."""
+    check_language_tags(record["graph"])
     node = Node(record["graph"], record["@id"])
     context = Context(language=language, licenses=licenses)
     title = node.text(DCT + "title", language)
@@ -227,6 +229,19 @@ def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseI
         modified_at=context.date(node, DCT + "modified", "modification date"),
     )
     return Mapped(dataset=dataset, remote=remote, warnings=context.warnings)
+
+
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def check_language_tags(graph: Graph) -> None:
+    """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient."""
+    for predicates in graph.values():
+        for values in predicates.values():
+            for value in values:
+                tag = value.get("@language")
+                if tag is not None and not LANGUAGE_TAG.fullmatch(tag):
+                    raise ValueError(f"Invalid language tag '{tag}' on \"{value['@value'][:60]}\"")
 
 
 def remote_url(node: Node) -> str | None:
