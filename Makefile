@@ -29,4 +29,4 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest -q
 
 benchmarks: $(STAMP)
-	for script in benchmarks/*.py; do $(VENV)/bin/python $$script || exit 1; done
+	for script in benchmarks/*_benchmark.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$script .py) || exit 1; done

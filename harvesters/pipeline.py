@@ -57,13 +57,18 @@ class Harvester:
         return self.store.get_job(job_id)
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
-        """Run an already created job to its end, inline; `resume` carries on one whose worker was lost."""
+        """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
+        Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
         with heartbeat(self.store, job_id):
-            if resume:
-                self.resume(job_id, dispatch=self.process)
-            else:
-                self.gather(job_id, dispatch=self.process)
-            self.finalize(job_id)
+            try:
+                if resume:
+                    self.resume(job_id, dispatch=self.process)
+                else:
+                    self.gather(job_id, dispatch=self.process)
+                self.finalize(job_id)
+            except KeyboardInterrupt:
+                self.store.fail_job(job_id, "Interrupted before its end; the next run carries on")
+                raise
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
@@ -236,8 +241,9 @@ class Harvester:
 
     def pause(self, job_id: str, error: PortalUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
-        message = (f"Paused: the portal is unavailable ({describe(error)}). Items not written stay pending "
-                   "and the next run writes them.")
+        pending = self.store.count_unfinished_items(job_id)
+        message = (f"Paused: the portal is unavailable ({describe(error)}). {pending} item(s) not written stay "
+                   "pending; the next run writes them.")
         self.store.pause_job(job_id, message)
 
     def ended(self, job_id: str) -> bool:

@@ -7,6 +7,8 @@ Tables are created on first use. Methods return the documented pydantic models.
 from __future__ import annotations
 
 import secrets
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -178,12 +180,24 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
+    """Switch a SQLite database to WAL (the file keeps it). While another process switches a new database
+    at the same moment, SQLite answers "locked" at once instead of waiting: wait a little and retry."""
+    for _ in range(attempts - 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.05)
+    cursor.execute("PRAGMA journal_mode=WAL")
 
 
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables

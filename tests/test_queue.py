@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from redis import Redis
@@ -20,7 +22,7 @@ from harvesters.store import JobAlreadyRunning, Store, utcnow
 from harvesters.sweeper import sweep
 from harvesters.targets import DatasetWrite, LocalCatalog
 from tests.conftest import Cli
-from tests.servers.catalog import CatalogServer
+from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids
 from tests.servers.redis_server import free_port
 from tests.servers.workers import Processes, wait_for, wait_until_finished
@@ -121,6 +123,31 @@ def test_a_second_launch_while_one_runs_is_refused(
     second = cli("launch", source.slug).stdout.strip()
     assert second != first
     assert wait_until_finished(store, second, processes).status == "done"
+
+
+def test_an_interrupted_run_fails_its_job_and_frees_the_source(
+    cli: Cli, store: Store, catalog_server: CatalogServer, tmp_path: Path
+) -> None:
+    source = paged_source(store, catalog_server, 150)  # pages of 100: the second one hangs, once
+    page = catalog_server.handlers[urlsplit(source.url).path]
+    hung: list[Request] = []
+
+    def hang_once(request: Request) -> Reply:
+        reply = page(request)
+        if request.query.get("page") == "2" and not hung:
+            hung.append(request)
+            reply.delay = 60
+        return reply
+
+    catalog_server.handle(urlsplit(source.url).path, hang_once)
+    with Processes(tmp_path) as processes:
+        run = processes.start("run", source.slug)
+        wait_for(lambda: hung, 60, "the second page to be asked for")
+        run.send_signal(signal.SIGINT)
+        run.wait(30)
+    [job] = store.list_jobs(source.id)
+    assert job.status == "failed" and "Interrupted" in job.errors[-1].message
+    assert cli.json("run", source.slug)["status"] == "done"
 
 
 class Died(BaseException):

@@ -189,6 +189,8 @@ def test_lost_database_then_attach_adopts_instead_of_duplicating(
     assert Counter(item.status for item in job.items) == {"done": 4}
     after = single(on_portal(portal, url))
     assert {k: d["id"] for k, d in after.items()} == {k: d["id"] for k, d in before.items()}
+    assert {k: [r["id"] for r in d["resources"]] for k, d in after.items()} == {
+        k: [r["id"] for r in d["resources"]] for k, d in before.items()}
     assert after["2"]["archived"] is None
     assert {d["extras"]["harvest:source_id"] for d in after.values()} == {source.id}
     assert cli.json("attach", source.id)["already_linked"] != []
@@ -227,7 +229,7 @@ def test_long_outage_pauses_the_job_and_the_next_run_completes_it(
     job, writes = run(store, source, switch_faults_after_first_write(portal, 503, 1000))
     assert job.status == "failed" and job.ended is not None
     assert [error.message.split(":")[0] for error in job.errors] == ["Paused"]
-    assert "503" in job.errors[0].message and "Items not written stay pending" in job.errors[0].message
+    assert "HTTP 503" in job.errors[0].message and "3 item(s) not written stay pending" in job.errors[0].message
     assert Counter(statuses(job).values()) == {"done": 1, "pending": 3}
     assert writes == Counter({"POST 429": 1, "POST 201": 1, "POST 503": 3})  # breaker open: no more calls
     assert len(on_portal(portal, url)) == 1

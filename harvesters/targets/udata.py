@@ -7,7 +7,8 @@ resource's upstream identity in its `harvest:uri` extra so it keeps its portal i
 Politeness: writes are paced (HARVEST_UDATA_WRITES_PER_SECOND); a 429 waits its Retry-After; 5xx
 and network errors are retried with exponential backoff and jitter. When the portal stays
 unavailable, the circuit breaker opens and PortalUnavailable tells the pipeline to pause the job.
-A 4xx is the dataset's fault: PortalError with the portal's message. The API key is sent as
+Any other 4xx is the dataset's fault: PortalError with the portal's message (a 401, a redirect or
+a non-JSON answer mean a wrong key or URL: the job pauses too). The API key is sent as
 X-API-KEY, never on a redirect, and never written into a message.
 """
 

@@ -1,6 +1,6 @@
 """Writes per second to the REAL udata (tests/servers/udata_portal.py: udata on mongomock) through the udata target.
 
-    .venv/bin/python -m benchmarks.udata_writes [--datasets 200] [--limit 5]
+    .venv/bin/python -m benchmarks.udata_writes [--datasets 60] [--limit 2]
 
 On a generated DCAT catalog (benchmarks/dcat_catalog.py), unthrottled (the portal is the limit): a first harvest
 (one POST per dataset), a second on changed content (one GET + one PUT per dataset), a third unchanged (no
@@ -51,8 +51,8 @@ def report(label: str, writes: Counter[str], elapsed: float, total: int) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--datasets", type=int, default=200)
-    parser.add_argument("--limit", type=float, default=5.0, help="writes per second of the paced run")
+    parser.add_argument("--datasets", type=int, default=60)
+    parser.add_argument("--limit", type=float, default=2.0, help="writes per second of the paced run")
     args = parser.parse_args()
     with UdataServer() as udata, CatalogServer() as server, tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{tmp}/harvest.db"
