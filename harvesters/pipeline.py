@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -24,13 +23,22 @@ from backends.base import Backend, BackendContext, Record, SkipRecord
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http
 from harvesters.licenses import LicenseIndex
-from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.models import (
+    FINISHED_JOB_STATUSES,
+    Dataservice,
+    HarvestError,
+    HarvestJob,
+    HarvestLog,
+    HarvestSource,
+    Mapped,
+)
 from harvesters.settings import settings
 from harvesters.store import Store, utcnow
-from harvesters.targets import DatasetWrite, Portal, PortalUnavailable, open_portal
+from harvesters.targets import DataserviceWrite, DatasetWrite, Portal, PortalUnavailable, open_portal
 
 Dispatch = Callable[[str, list[int]], None]
 Progress = Callable[[str], None]
+NOUNS = {"dataset": "Dataset", "dataservice": "Data service"}  # an item's kind, in its logs
 
 
 class Harvester:
@@ -112,6 +120,7 @@ class Harvester:
         batch: list[dict[str, Any]] = []
 
         def flush() -> None:
+            self._fail_duplicates(job_id, batch)
             pending = self.store.add_items(job_id, batch) if batch else []
             batch.clear()
             if pending:
@@ -145,16 +154,21 @@ class Harvester:
         item: dict[str, Any] = {"remote_id": record.remote_id, "remote_url": record.remote_url, "kind": record.kind}
         if record.skip_reason:
             item |= {"status": "skipped", "logs": [_log("warning", record.skip_reason)]}
-        elif any(queued["remote_id"] == record.remote_id for queued in batch) or self.store.has_item(
-            job_id, record.remote_id
-        ):
-            error = HarvestError(message=f"Identifier '{record.remote_id}' already exists").to_json()
-            item |= {"status": "failed", "errors": [error]}
+            self.progress("skipped")
         else:
-            item |= {"status": "pending", "record": asdict(record)}
-        if item["status"] != "pending":
-            self.progress(item["status"])
+            item |= {"status": "pending", "record": dict(vars(record))}
         batch.append(item)
+
+    def _fail_duplicates(self, job_id: str, batch: list[dict[str, Any]]) -> None:
+        """A remote id seen earlier in the job (or earlier in the batch) fails its later items."""
+        pending = [item for item in batch if item["status"] == "pending"]
+        seen = self.store.known_remote_ids(job_id, {item["remote_id"] for item in pending})
+        for item in pending:
+            if item["remote_id"] in seen:
+                error = HarvestError(message=f"Identifier '{item['remote_id']}' already exists").to_json()
+                item.update(status="failed", errors=[error], record=None)
+                self.progress("failed")
+            seen.add(item["remote_id"])
 
     # --- process --------------------------------------------------------------------------------------
 
@@ -193,10 +207,10 @@ class Harvester:
         except SkipRecord as skip:
             return "skipped", {"logs": [_log("warning", str(skip))]}
         logs = [_log("warning", warning) for warning in mapped.warnings]
-        write = self._write_for(source, record, mapped)
+        write = self._write_for(source, record, mapped, logs)
         digest = payload_hash(write)
         link = self.store.get_link(source.id, record.remote_id)
-        title = mapped.dataset.title
+        title, noun = write.payload.title, NOUNS[write.kind]
         if link and link["payload_hash"] == digest and link["archived_at"] is None:
             outcome, dataset_id = "unchanged", link["dataset_id"]
             if not preview:
@@ -204,18 +218,39 @@ class Harvester:
         elif preview:
             outcome, dataset_id = ("updated" if link else "created"), (link["dataset_id"] if link else None)
         else:
-            dataset_id = link["dataset_id"] if link else self.portal.find(source.id, record.remote_id)
-            if dataset_id:
-                dataset_id, outcome = self.portal.update(dataset_id, write).id, "updated"
-                if link and link["archived_at"] is not None:
-                    logs.append(_log("info", "Dataset is back on the remote: unarchived"))
-            else:
-                dataset_id, outcome = self.portal.create(write).id, "created"
-            self.store.save_link(source.id, record.remote_id, dataset_id, digest)
-        logs.append(_log("info", f"Dataset {outcome}" + (" (preview)" if preview else "")))
+            dataset_id, outcome = self._save(source.id, record.remote_id, write, link)
+            if link and link["archived_at"] is not None:
+                logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
+            self.store.save_link(source.id, record.remote_id, dataset_id, digest, kind=write.kind)
+        logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
         return "done", {"outcome": outcome, "dataset_id": dataset_id, "dataset_title": title, "logs": logs}
 
-    def _write_for(self, source: HarvestSource, record: Record, mapped: Mapped) -> DatasetWrite:
+    def _save(self, source_id: str, remote_id: str, write: DatasetWrite | DataserviceWrite,
+              link: RowMapping | None) -> tuple[str, str]:
+        """Update what the link (else, for a dataset, the portal) knows, or create it: its id and the outcome."""
+        if isinstance(write, DataserviceWrite):
+            if link:
+                return self.portal.update_dataservice(link["dataset_id"], write).id, "updated"
+            return self.portal.create_dataservice(write).id, "created"
+        dataset_id = link["dataset_id"] if link else self.portal.find(source_id, remote_id)
+        if dataset_id:
+            return self.portal.update(dataset_id, write).id, "updated"
+        return self.portal.create(write).id, "created"
+
+    def _served(self, source_id: str, dataservice: Dataservice, logs: list[dict[str, str]]) -> Dataservice:
+        """The data service with our ids of the datasets it serves (remote ids, exact match); a dataset this
+        source has not harvested is left out, with a warning."""
+        served = []
+        for remote_id in dataservice.datasets:
+            link = self.store.get_link(source_id, remote_id)
+            if link is not None and link["kind"] == "dataset":
+                served.append(link["dataset_id"])
+            else:
+                logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
+        return dataservice.model_copy(update={"datasets": served})
+
+    def _write_for(self, source: HarvestSource, record: Record, mapped: Mapped,
+                   logs: list[dict[str, str]]) -> DatasetWrite | DataserviceWrite:
         remote = mapped.remote.model_dump(mode="json")
         harvest = {
             "archived": None,
@@ -232,12 +267,12 @@ class Harvester:
             "source_id": source.id,
             "uri": remote["uri"],
         }
-        return DatasetWrite(
-            dataset=mapped.dataset,
-            harvest=harvest,
-            organization=source.organization.id if source.organization else None,
-            owner=source.owner.id if source.owner else None,
-        )
+        organization = source.organization.id if source.organization else None
+        owner = source.owner.id if source.owner else None
+        if mapped.dataservice is not None:
+            dataservice = self._served(source.id, mapped.dataservice, logs)
+            return DataserviceWrite(dataservice=dataservice, harvest=harvest, organization=organization, owner=owner)
+        return DatasetWrite(dataset=mapped.dataset, harvest=harvest, organization=organization, owner=owner)
 
     def pause(self, job_id: str, error: PortalUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -271,7 +306,8 @@ class Harvester:
         self.store.update_job(job_id, status=status, ended=utcnow())
 
     def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
-        """Archive datasets no longer on the remote, unless that would archive too large a share."""
+        """Archive datasets (and data services) no longer on the remote, unless that would archive too large
+        a share."""
         config = settings()
         now = utcnow()
         vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
@@ -287,23 +323,24 @@ class Harvester:
             )
             return
         for link in vanished:
+            kind = link["kind"]
             try:
-                self.portal.archive(link["dataset_id"], now)
+                self.portal.archive(link["dataset_id"], now, kind)
             except Exception as error:
-                self.store.add_item(job_id, link["remote_id"], "failed", dataset_id=link["dataset_id"],
+                self.store.add_item(job_id, link["remote_id"], "failed", dataset_id=link["dataset_id"], kind=kind,
                                     errors=[HarvestError(message=f"Archiving failed: {describe(error)}").to_json()])
                 continue
             self.store.archive_link(source.id, link["remote_id"])
-            self.store.add_item(job_id, link["remote_id"], "archived", dataset_id=link["dataset_id"],
-                                logs=[_log("info", "Dataset archived: no longer on the remote")])
+            self.store.add_item(job_id, link["remote_id"], "archived", dataset_id=link["dataset_id"], kind=kind,
+                                logs=[_log("info", f"{NOUNS[kind]} archived: no longer on the remote")])
             self.progress("archived")
 
 
-def payload_hash(write: DatasetWrite) -> str:
+def payload_hash(write: DatasetWrite | DataserviceWrite) -> str:
     """A canonical hash of what would be written, ignoring the write's own timestamp."""
     harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
     canonical = json.dumps(
-        [write.dataset.model_dump(mode="json"), harvest, write.organization, write.owner],
+        [write.payload.model_dump(mode="json"), harvest, write.organization, write.owner],
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -43,6 +44,7 @@ from sqlalchemy.sql import Select
 
 from harvesters.models import (
     FINISHED_JOB_STATUSES,
+    DataserviceRef,
     DatasetRef,
     HarvestError,
     HarvestItem,
@@ -152,10 +154,11 @@ links = Table(
     "links", metadata,
     Column("source_id", String(24), primary_key=True),
     Column("remote_id", String(512), primary_key=True),
-    Column("dataset_id", String(64), nullable=False),
+    Column("dataset_id", String(64), nullable=False),  # the id of a dataset, or of a data service (`kind`)
     Column("payload_hash", String(64)),
     Column("last_seen", UTCDateTime(), nullable=False),
     Column("archived_at", UTCDateTime()),
+    Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
 )
 
 datasets = Table(
@@ -170,6 +173,31 @@ datasets = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_modified", UTCDateTime(), nullable=False),
     UniqueConstraint("source_id", "remote_id", name="uq_datasets_source_remote"),
+)
+
+dataservices = Table(
+    "dataservices", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("source_id", String(24)),
+    Column("remote_id", String(512)),
+    Column("title", Text, nullable=False),
+    Column("archived", UTCDateTime()),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_modified", UTCDateTime(), nullable=False),
+    UniqueConstraint("source_id", "remote_id", name="uq_dataservices_source_remote"),
+)
+
+
+# Statements run once per item, built once (building a statement costs more than running it on SQLite).
+CLAIM_ITEM = (
+    update(items).where(items.c.id == bindparam("b_item"), items.c.status == "pending")
+    .values(status="started", started=bindparam("now")).returning(*items.c)
+)
+GET_LINK = select(links).where(links.c.source_id == bindparam("source_id"), links.c.remote_id == bindparam("remote_id"))
+TOUCH_LINK = (
+    update(links).where(links.c.source_id == bindparam("b_source"), links.c.remote_id == bindparam("b_remote"))
+    .values(last_seen=bindparam("now"))
 )
 
 
@@ -486,19 +514,30 @@ class Store:
 
     def add_items(self, job_id: str, entries: Sequence[dict[str, Any]]) -> list[int]:
         """Insert items in order (each a dict of remote_id, remote_url, kind, status and record, errors or
-        logs); return the ids of the pending ones, to be processed."""
+        logs), in one statement; return the ids of the pending ones, to be processed."""
         now = utcnow()
-        pending = []
+        rows = [
+            {"job_id": job_id, "remote_id": entry["remote_id"], "remote_url": entry.get("remote_url"),
+             "kind": entry.get("kind", "dataset"), "status": entry["status"], "record": entry.get("record"),
+             "errors": entry.get("errors", []), "logs": entry.get("logs", []), "created": now,
+             "started": None if entry["status"] == "pending" else now,
+             "ended": None if entry["status"] == "pending" else now}
+            for entry in entries
+        ]
         with self.begin() as conn:
-            for entry in entries:
-                settled = entry["status"] != "pending"
-                item_id = conn.execute(insert(items).values(
-                    job_id=job_id, created=now, started=now if settled else None, ended=now if settled else None,
-                    **{"errors": [], "logs": [], **entry},
-                )).inserted_primary_key[0]
-                if not settled:
-                    pending.append(item_id)
-        return pending
+            inserted = conn.execute(
+                insert(items).returning(items.c.id, items.c.status, sort_by_parameter_order=True), rows
+            ).all()
+        return [item_id for item_id, status in inserted if status == "pending"]
+
+    def known_remote_ids(self, job_id: str, remote_ids: Collection[str]) -> set[str]:
+        """Which of these remote ids the job already has items for."""
+        if not remote_ids:
+            return set()
+        with self.begin() as conn:
+            return set(conn.execute(
+                select(items.c.remote_id).where(items.c.job_id == job_id, items.c.remote_id.in_(remote_ids))
+            ).scalars())
 
     def add_item(self, job_id: str, remote_id: str, status: str, **values: Any) -> int:
         now = utcnow()
@@ -523,13 +562,7 @@ class Store:
     def claim_item(self, item_id: int) -> RowMapping | None:
         """Mark a pending item started and return it; None when another worker already has it."""
         with self.begin() as conn:
-            claimed = conn.execute(
-                update(items).where(items.c.id == item_id, items.c.status == "pending")
-                .values(status="started", started=utcnow())
-            ).rowcount
-            if not claimed:
-                return None
-            return conn.execute(select(items).where(items.c.id == item_id)).mappings().one()
+            return conn.execute(CLAIM_ITEM, {"b_item": item_id, "now": utcnow()}).mappings().first()
 
     def release_item(self, item_id: int) -> None:
         """Put a started item back to pending, its record kept: it was not written (the portal was unavailable)."""
@@ -579,12 +612,12 @@ class Store:
 
     def get_link(self, source_id: str, remote_id: str) -> RowMapping | None:
         with self.begin() as conn:
-            return conn.execute(
-                select(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
-            ).mappings().first()
+            return conn.execute(GET_LINK, {"source_id": source_id, "remote_id": remote_id}).mappings().first()
 
-    def save_link(self, source_id: str, remote_id: str, dataset_id: str, payload_hash: str | None) -> None:
-        values = {"dataset_id": dataset_id, "payload_hash": payload_hash, "last_seen": utcnow(), "archived_at": None}
+    def save_link(self, source_id: str, remote_id: str, dataset_id: str, payload_hash: str | None,
+                  kind: str = "dataset") -> None:
+        values = {"dataset_id": dataset_id, "payload_hash": payload_hash, "last_seen": utcnow(), "archived_at": None,
+                  "kind": kind}
         with self.begin() as conn:
             updated = conn.execute(
                 update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id).values(**values)
@@ -594,8 +627,7 @@ class Store:
 
     def touch_link(self, source_id: str, remote_id: str) -> None:
         with self.begin() as conn:
-            conn.execute(update(links).where(links.c.source_id == source_id, links.c.remote_id == remote_id)
-                         .values(last_seen=utcnow()))
+            conn.execute(TOUCH_LINK, {"b_source": source_id, "b_remote": remote_id, "now": utcnow()})
 
     def archive_link(self, source_id: str, remote_id: str) -> None:
         with self.begin() as conn:
@@ -692,12 +724,14 @@ def _job(row: RowMapping) -> HarvestJob:
 
 
 def _item(row: RowMapping) -> HarvestItem:
-    dataset = (
-        DatasetRef(id=row["dataset_id"], title=row["dataset_title"]) if row["dataset_id"] else None
-    )
+    """An item; its `dataset_id` and `dataset_title` are those of a data service when its kind says so."""
+    ref = {"id": row["dataset_id"], "title": row["dataset_title"]} if row["dataset_id"] else None
+    dataservice = row["kind"] == "dataservice"
     return HarvestItem(
         remote_id=row["remote_id"], remote_url=row["remote_url"], status=row["status"],
-        created=row["created"], started=row["started"], ended=row["ended"], dataset=dataset,
+        created=row["created"], started=row["started"], ended=row["ended"],
+        dataset=DatasetRef(**ref) if ref and not dataservice else None,
+        dataservice=DataserviceRef(**ref) if ref and dataservice else None,
         errors=[HarvestError.model_validate(error) for error in row["errors"] or []],
         logs=[HarvestLog.model_validate(log) for log in row["logs"] or []],
     )
