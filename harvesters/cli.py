@@ -50,6 +50,8 @@ datasets_app = typer.Typer(help="Browse the embedded local catalog.", no_args_is
 app.add_typer(source_app, name="source")
 app.add_typer(job_app, name="job")
 app.add_typer(datasets_app, name="datasets")
+dataservices_app = typer.Typer(help="Browse the data services of the embedded local catalog.", no_args_is_help=True)
+app.add_typer(dataservices_app, name="dataservices")
 apikey_app = typer.Typer(help="Manage the keys of the HTTP API (`harvest serve`).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 portal_app = typer.Typer(help="The udata portal datasets are written to (HARVEST_UDATA_URL).", no_args_is_help=True)
@@ -465,6 +467,36 @@ def datasets_show(dataset: str, as_json: JsonOption = False) -> None:
     found = LocalCatalog(open_store()).get(dataset)
     if found is None:
         fail(f"No dataset '{dataset}' in the local catalog")
+    if as_json:
+        return print_json(found)
+    out.print_json(data=found)
+
+
+@dataservices_app.command("list")
+@reports_errors
+def dataservices_list(
+    source: Annotated[str | None, typer.Option("--source", "-s")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the data services of the local catalog."""
+    store = open_store()
+    found = LocalCatalog(store).list_dataservices(store.get_source(source).id if source else None)
+    if as_json:
+        return print_json(found)
+    table = Table("id", "title", "endpoint", "datasets", "remote_id", "archived")
+    for service in found:
+        table.add_row(service["id"], service["title"], service["base_api_url"] or "-", str(len(service["datasets"])),
+                      service["harvest"]["remote_id"], service["archived_at"] or "-")
+    out.print(table)
+
+
+@dataservices_app.command("show")
+@reports_errors
+def dataservices_show(dataservice: str, as_json: JsonOption = False) -> None:
+    """Show one data service of the local catalog (by id)."""
+    found = LocalCatalog(open_store()).get_dataservice(dataservice)
+    if found is None:
+        fail(f"No data service '{dataservice}' in the local catalog")
     if as_json:
         return print_json(found)
     out.print_json(data=found)

@@ -1,7 +1,7 @@
 """Pydantic models, named and nested exactly as udata documents them (see the API reference).
 
 Two families live here: the harvest records (HarvestSource, HarvestJob, HarvestItem and their
-errors and logs) and the dataset payloads a backend's mapping produces (Dataset, Resource).
+errors and logs) and the payloads a backend's mapping produces (Dataset, Resource, Dataservice).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 JobStatus = Literal["pending", "initializing", "initialized", "processing", "done", "done-errors", "failed"]
 ItemStatus = Literal["pending", "started", "done", "failed", "skipped", "archived"]
@@ -254,7 +254,8 @@ class Dataset(Payload):
 
 
 class RemoteMetadata(Payload):
-    """What the remote says about a dataset's identity and dates (the mapped part of `harvest`)."""
+    """What the remote says about a dataset's (or data service's) identity and dates (the mapped part of
+    `harvest`)."""
 
     remote_url: str | None = None
     uri: str | None = None
@@ -264,9 +265,30 @@ class RemoteMetadata(Payload):
     modified_at: datetime | None = None
 
 
-class Mapped(Payload):
-    """A mapping's result: the dataset, its remote metadata, and warnings for the item's log."""
+class Dataservice(Payload):
+    """A data service as udata's POST /api/1/dataservices/ takes it (udata 17.18 names the endpoint
+    description `machine_documentation_url`). A mapping puts the remote ids of the datasets it serves in
+    `datasets`; the pipeline replaces them with our dataset ids before writing."""
 
-    dataset: Dataset
+    title: str
+    description: str = ""
+    base_api_url: str | None = None
+    machine_documentation_url: str | None = None
+    datasets: list[str] = []
+    extras: dict[str, Any] = {}
+
+
+class Mapped(Payload):
+    """A mapping's result: the dataset (or the data service), its remote metadata, and warnings for the
+    item's log."""
+
+    dataset: Dataset | None = None
+    dataservice: Dataservice | None = None
     remote: RemoteMetadata = RemoteMetadata()
     warnings: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> Mapped:
+        if (self.dataset is None) == (self.dataservice is None):
+            raise ValueError("a mapping gives exactly one of dataset and dataservice")
+        return self

@@ -105,13 +105,13 @@ def delete_source(store: Store, ident: str, when: datetime | None = None) -> Har
 
 
 def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:
-    """Archive the source's datasets still active on the portal (a source's datasets are never deleted):
+    """Archive the source's datasets (and data services) still active on the portal (they are never deleted):
     the ids archived, and one message per dataset that could not be."""
     archived, problems = [], []
     now = utcnow()
     for link in store.active_links(source_id):
         try:
-            portal.archive(link["dataset_id"], now)
+            portal.archive(link["dataset_id"], now, link["kind"])
         except Exception as error:  # any target's failure is reported; the others are still archived
             problems.append(f"Dataset {link['dataset_id']} (remote id {link['remote_id']}): {error}")
             continue

@@ -10,6 +10,7 @@ from tests.conftest import Cli
 from tests.servers.catalog import CatalogServer
 
 RDF_XML = "application/rdf+xml"
+API = "https://data.paris2024.org/api/explore/v2.1/"  # the data service of bnodes.xml
 JSON_LD = "application/ld+json"
 
 
@@ -113,14 +114,74 @@ def test_bnodes_xml_datasets_spatial_themes_and_data_service(cli: Cli, catalog_s
     assert "inspire" not in datasets["3"]["tags"]
     assert datasets["3"]["license"] == "lov2"
 
-    service = next(item for item in job["items"] if item["remote_id"] == "https://data.paris2024.org/api/explore/v2.1/")
-    assert service["remote_url"] == "https://data.paris2024.org/api/explore/v2.1/console"
-    assert service["status"] == "skipped"
-    assert logs(service) == [
-        "Data service 'Explore API v2' (endpoint https://data.paris2024.org/api/explore/v2.1/, serving 2 datasets) "
-        "not written: the pipeline does not write data services yet"
-    ]
-    assert len(job["items"]) == 4
+    assert len(job["items"]) == 4  # the three datasets and the data service
+
+
+def test_bnodes_xml_data_service_written_with_its_datasets_then_unchanged(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    job, datasets = harvest(cli, catalog_server, "bnodes.xml")
+    assert job["status"] == "done"
+    (service,) = cli.json("dataservices", "list")
+    assert service["title"] == "Explore API v2"
+    assert service["base_api_url"] == API
+    assert service["machine_documentation_url"] == f"{API}swagger.json"
+    # dcat:servesDataset names dataset-2 and dataset-3 by URI: their dct:identifiers, then our ids
+    assert service["datasets"] == [{"class": "Dataset", "id": datasets[remote]["id"]} for remote in ("2", "3")]
+    assert (service["harvest"]["remote_id"], service["harvest"]["remote_url"]) == (API, f"{API}console")
+    assert service["archived_at"] is None
+    assert cli.json("dataservices", "show", service["id"]) == service
+
+    item = next(item for item in job["items"] if item["remote_id"] == API)
+    assert (item["status"], item["dataset"], logs(item)) == ("done", None, ["Data service created"])
+    shown = next(item for item in cli.json("job", "show", job["id"])["items"] if item["remote_id"] == API)
+    assert shown["dataservice"] == {"class": "Dataservice", "id": service["id"], "title": "Explore API v2",
+                                    "self_api_url": None, "self_web_url": None}
+
+    again, _ = harvest(cli, catalog_server, "bnodes.xml")
+    assert {item["remote_id"]: logs(item)[-1] for item in again["items"]} == {
+        "1": "Dataset unchanged", "2": "Dataset unchanged", "3": "Dataset unchanged", API: "Data service unchanged"}
+    assert cli.json("dataservices", "list") == [service]
+
+
+def test_data_service_left_out_datasets_archived_then_back(cli: Cli, catalog_server: CatalogServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A served dataset this source did not harvest is left out with a warning; a data service gone from
+    the catalog is archived (not its datasets), and one that comes back is unarchived."""
+    monkeypatch.setenv("HARVEST_AUTOARCHIVE_GRACE_DAYS", "0")
+    turtle = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+        <http://data.test.org/d/1> a dcat:Dataset ; dct:identifier "1" ; dct:title "One" .
+        <http://data.test.org/d/2> a dcat:Dataset ; dct:identifier "2" ; dct:title "Two" .
+        <http://data.test.org/d/3> a dcat:Dataset ; dct:identifier "3" ; dct:title "Three" .
+    """
+    service = """<http://data.test.org/api> a dcat:DataService ; dct:title "API" ;
+        dcat:endpointURL <http://data.test.org/api/v1> ;
+        dcat:servesDataset <http://data.test.org/d/1>, <http://data.test.org/elsewhere> ."""
+    url = catalog_server.serve("/catalog.ttl", turtle + service, "text/turtle")
+    api = f"{catalog_server.url}/api"  # no dct:identifier: the node's URI
+    job = cli.json("run", url, "--backend", "dcat")
+    item = next(item for item in job["items"] if item["remote_id"] == api)
+    assert logs(item) == [f"Served dataset '{catalog_server.url}/elsewhere' not harvested from this source: left out",
+                          "Data service created"]
+    (written,) = cli.json("dataservices", "list")
+    one = next(d for d in cli.json("datasets", "list") if d["harvest"]["remote_id"] == "1")
+    assert written["datasets"] == [{"class": "Dataset", "id": one["id"]}]
+
+    catalog_server.serve("/catalog.ttl", turtle, "text/turtle")
+    gone = cli.json("run", url, "--backend", "dcat")
+    archived = next(item for item in gone["items"] if item["status"] == "archived")
+    assert (archived["remote_id"], archived["dataservice"]["id"], logs(archived)) == (
+        api, written["id"], ["Data service archived: no longer on the remote"])
+    (after,) = cli.json("dataservices", "list")
+    assert after["archived_at"] is not None and after["harvest"]["archived"] == "not-on-remote"
+    assert all(dataset["archived"] is None for dataset in cli.json("datasets", "list"))
+
+    catalog_server.serve("/catalog.ttl", turtle + service, "text/turtle")
+    back = cli.json("run", url, "--backend", "dcat")
+    item = next(item for item in back["items"] if item["remote_id"] == api)
+    assert logs(item)[-2:] == ["Data service is back on the remote: unarchived", "Data service updated"]
+    (restored,) = cli.json("dataservices", "list")
+    assert (restored["id"], restored["archived_at"]) == (written["id"], None)
 
 
 def test_geonetwork_xml_with_invalid_iri_and_labelled_resources(cli: Cli, catalog_server: CatalogServer) -> None:
@@ -219,8 +280,10 @@ def test_udata_xml(cli: Cli, catalog_server: CatalogServer) -> None:
     csv = dataset["resources"][0]
     assert (csv["format"], csv["mime"], csv["title"]) == ("csv", "text/csv", "bureau-de-vote-vanves.csv")
     assert csv["url"].endswith("/exports/csv?use_labels=true")  # downloadURL before accessURL
-    service = next(item for item in job["items"] if item["remote_id"].endswith("/api/explore/v2.1/"))
-    assert "serving 2 datasets" in logs(service)[0]
+    item = next(item for item in job["items"] if item["remote_id"].endswith("/api/explore/v2.1/"))
+    assert logs(item) == ["Data service created"]
+    (service,) = cli.json("dataservices", "list")
+    assert sorted(ref["id"] for ref in service["datasets"]) == sorted(d["id"] for d in datasets.values())
 
 
 @pytest.mark.parametrize("fixture", ["flat.jsonld", "bnodes.jsonld"])

@@ -9,7 +9,7 @@ import pytest
 from pyoxigraph import RdfFormat
 
 from backends.base import SkipRecord
-from backends.dcat.mapping import map_dataset
+from backends.dcat.mapping import map_dataservice, map_dataset
 from backends.dcat.rdf import Page
 from backends.dcat.records import page_records
 from harvesters.licenses import LicenseIndex, load_license_file
@@ -292,6 +292,31 @@ def test_title_less_datasets_only_served_or_parts_are_not_records() -> None:
     """).encode(), RdfFormat.TURTLE, "http://data.test.org/catalog.ttl")
     assert [(r.kind, r.remote_id) for r in page_records(page)] == [
         ("dataset", "http://data.test.org/real"), ("dataservice", "http://data.test.org/s")]
+
+
+def test_a_data_service_maps_to_a_dataservice_payload_serving_remote_ids() -> None:
+    page = Page((PREFIXES + """
+        <http://data.test.org/s> a dcat:DataService ; dct:identifier 'api' ; dct:title 'API'@en, 'Interface'@fr ;
+            dct:description '<p>An <b>API</b></p>' ; dcat:endpointURL <http://data.test.org/api/> ;
+            dcat:endpointDescription <http://data.test.org/api/openapi.json> ;
+            dcat:landingPage <http://data.test.org/console> ; dct:modified '2020-01-02T03:04:05Z'^^xsd:dateTime ;
+            dcat:servesDataset <http://data.test.org/d1>, <http://data.test.org/d2> .
+        <http://data.test.org/d1> a dcat:Dataset ; dct:identifier 'one' ; dct:title 'One' .
+    """).encode(), RdfFormat.TURTLE, "http://data.test.org/catalog.ttl")
+    (service,) = [found for found in page_records(page) if found.kind == "dataservice"]
+    result = map_dataservice(json.loads(json.dumps(service.data)), "fr")
+    assert result.dataset is None and result.dataservice is not None
+    assert result.dataservice.model_dump() == {
+        "title": "Interface", "description": "An **API**", "base_api_url": "http://data.test.org/api/",
+        "machine_documentation_url": "http://data.test.org/api/openapi.json",
+        "datasets": ["one", "http://data.test.org/d2"],  # dct:identifier when described, else the URI
+        "extras": {},
+    }
+    assert (result.remote.remote_url, result.remote.uri, result.remote.dct_identifier) == (
+        "http://data.test.org/console", "http://data.test.org/s", "api")
+    assert result.remote.modified_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with pytest.raises(ValueError, match="exactly one of dataset and dataservice"):
+        Mapped(dataset=None)
 
 
 def test_an_invalid_language_tag_fails_the_record_with_the_reason(

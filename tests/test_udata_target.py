@@ -164,6 +164,56 @@ def test_licenses_are_the_portals_own(portal: UdataServer, store: Store, catalog
     assert set(licenses.values()) == {"lov2", "notspecified"}
 
 
+def bnodes(with_service: bool = True) -> bytes:
+    """fixtures/dcat/bnodes.xml: three datasets and a data service serving two of them (or without it)."""
+    tree = etree.parse(str(FIXTURES / "dcat" / "bnodes.xml"))
+    if not with_service:
+        for service in tree.iterfind(".//{http://www.w3.org/ns/dcat#}service"):
+            service.getparent().remove(service)
+    return etree.tostring(tree)
+
+
+def test_data_service_created_with_its_datasets_then_unchanged_archived_and_back(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer
+) -> None:
+    api = "https://data.paris2024.org/api/explore/v2.1/"
+    url = catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
+    source = add_source(store, portal, url)
+    job, writes = run(store, source)
+    assert job.status == "done" and writes == Counter({"POST 201": 4})
+    (item,) = [item for item in job.items if item.dataservice is not None]
+    assert (item.remote_id, item.dataset, item.dataservice.title) == (api, None, "Explore API v2")
+
+    session = requests.Session()
+    session.headers["X-API-KEY"] = portal.api_key
+    service_url = f"{portal.url}/api/1/dataservices/{item.dataservice.id}/"
+    service = session.get(service_url, timeout=TIMEOUT).json()
+    assert (service["title"], service["base_api_url"], service["machine_documentation_url"]) == (
+        "Explore API v2", api, f"{api}swagger.json")
+    assert service["organization"]["id"] == portal.org_id and service["archived_at"] is None
+    assert {key: service["extras"][key] for key in ("harvest:source_id", "harvest:remote_id", "harvest:remote_url")
+            } == {"harvest:source_id": source.id, "harvest:remote_id": api, "harvest:remote_url": f"{api}console"}
+    served = session.get(f"{portal.url}/api/1/datasets/", params={"dataservice": service["id"]},
+                         timeout=TIMEOUT).json()["data"]
+    datasets = single(on_portal(portal, url))
+    assert sorted(dataset["id"] for dataset in served) == sorted(datasets[remote]["id"] for remote in ("2", "3"))
+
+    job, writes = run(store, source)
+    assert job.status == "done" and writes == Counter()
+    assert [log.message for log in next(i for i in job.items if i.remote_id == api).logs] == ["Data service unchanged"]
+
+    catalog_server.serve("/bnodes.xml", bnodes(with_service=False), DCAT)
+    job, writes = run(store, source)
+    assert job.status == "done" and writes == Counter({"PATCH 200": 1}) and statuses(job)[api] == "archived"
+    assert session.get(service_url, timeout=TIMEOUT).json()["archived_at"] is not None
+
+    catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
+    job, writes = run(store, source)
+    assert job.status == "done" and writes == Counter({"PATCH 200": 1})
+    back = session.get(service_url, timeout=TIMEOUT).json()
+    assert back["archived_at"] is None and back["datasets"]["total"] == 2
+
+
 def test_lost_database_then_attach_adopts_instead_of_duplicating(
     portal: UdataServer, store: Store, catalog_server: CatalogServer, cli: Cli, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -52,9 +52,5 @@ class DcatBackend(Backend):
         if not record.data:
             raise SkipRecord("empty record")
         if record.kind == "dataservice":
-            service = map_dataservice(record.data, self.extra("language"))
-            raise SkipRecord(
-                f"Data service '{service.title}' (endpoint {service.base_api_url or 'unknown'}, serving "
-                f"{len(service.datasets)} datasets) not written: the pipeline does not write data services yet"
-            )
+            return map_dataservice(record.data, self.extra("language"))
         return map_dataset(record.data, self.extra("language"), self.context.licenses)

@@ -13,8 +13,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field
-
 from backends.base import SkipRecord
 from backends.dcat.rdf import DCAT, DCT, RDF_TYPE, Graph, Term
 from backends.dcat.vocabularies import (
@@ -63,9 +61,9 @@ from harvesters.licenses import LicenseIndex, title_key
 from harvesters.models import (
     Checksum,
     ContactPoint,
+    Dataservice,
     Dataset,
     Mapped,
-    Payload,
     RemoteMetadata,
     Resource,
     ResourceHarvest,
@@ -220,15 +218,18 @@ def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseI
         resources=resources,
     )
     apply_rights(dataset, node, distributions, context)
-    remote = RemoteMetadata(
+    return Mapped(dataset=dataset, remote=remote_metadata(node, context), warnings=context.warnings)
+
+
+def remote_metadata(node: Node, context: Context) -> RemoteMetadata:
+    return RemoteMetadata(
         remote_url=remote_url(node),
         uri=node.uri,
-        dct_identifier=node.text(DCT + "identifier", language),
+        dct_identifier=node.text(DCT + "identifier", context.language),
         created_at=context.date(node, DCT + "created", "creation date"),
         issued_at=context.date(node, DCT + "issued", "issue date"),
         modified_at=context.date(node, DCT + "modified", "modification date"),
     )
-    return Mapped(dataset=dataset, remote=remote, warnings=context.warnings)
 
 
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
@@ -556,28 +557,18 @@ def checksum(node: Node) -> Checksum | None:
 # --- data services ----------------------------------------------------------------------------------
 
 
-class Dataservice(Payload):
-    """A data service as udata's POST /api/1/dataservices/ takes it; `datasets` are remote ids."""
-
-    title: str
-    description: str = ""
-    base_api_url: str | None = None
-    machine_documentation_url: str | None = None
-    remote_url: str | None = None
-    datasets: list[str] = Field(default_factory=list)
-
-
-def map_dataservice(record: dict[str, Any], language: str = "fr") -> Dataservice:
+def map_dataservice(record: dict[str, Any], language: str = "fr") -> Mapped:
     """Map a standalone `dcat:DataService`; `record["datasets"]` holds the remote ids it serves."""
     node = Node(record["graph"], record["@id"])
+    context = Context(language=language)
     title = node.text(DCT + "title", language)
     if not title:
         raise SkipRecord("missing title on data service")
-    return Dataservice(
+    dataservice = Dataservice(
         title=title,
         description=html_to_markdown(node.text(DCT + "description", language)),
         base_api_url=node.link(DCAT + "endpointURL"),
         machine_documentation_url=node.link(DCAT + "endpointDescription"),
-        remote_url=remote_url(node),
         datasets=record.get("datasets", []),
     )
+    return Mapped(dataservice=dataservice, remote=remote_metadata(node, context), warnings=context.warnings)

@@ -1,18 +1,20 @@
-"""Where harvested datasets are written: the embedded local catalog (default) or a udata portal."""
+"""Where harvested datasets and data services are written: the embedded local catalog (default) or a udata
+portal."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from harvesters.settings import settings
-from harvesters.targets.base import DatasetWrite, Portal, PortalError, PortalUnavailable
+from harvesters.targets.base import DataserviceWrite, DatasetWrite, Portal, PortalError, PortalUnavailable
 from harvesters.targets.local import LocalCatalog
 from harvesters.targets.udata import UdataPortal
 
 if TYPE_CHECKING:
     from harvesters.store import Store
 
-__all__ = ["DatasetWrite", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable", "UdataPortal", "open_portal"]
+__all__ = ["DataserviceWrite", "DatasetWrite", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable",
+           "UdataPortal", "open_portal"]
 
 
 def open_portal(store: Store) -> Portal:

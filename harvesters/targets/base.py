@@ -4,20 +4,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from harvesters.licenses import LicenseIndex
-from harvesters.models import Dataset, DatasetRef, Resource
+from harvesters.models import Dataservice, DataserviceRef, Dataset, DatasetRef, Resource
+
+Kind = Literal["dataset", "dataservice"]
 
 
 @dataclass
 class DatasetWrite:
     """One dataset to write: the mapped payload, its complete `harvest` block and its publisher."""
 
+    kind: ClassVar[Kind] = "dataset"
     dataset: Dataset
     harvest: dict[str, Any]
     organization: str | None = None
     owner: str | None = None
+
+    @property
+    def payload(self) -> Dataset:
+        return self.dataset
+
+
+@dataclass
+class DataserviceWrite:
+    """One data service to write, like DatasetWrite; its `datasets` are our ids of the datasets it serves."""
+
+    kind: ClassVar[Kind] = "dataservice"
+    dataservice: Dataservice
+    harvest: dict[str, Any]
+    organization: str | None = None
+    owner: str | None = None
+
+    @property
+    def payload(self) -> Dataservice:
+        return self.dataservice
 
 
 class PortalError(Exception):
@@ -40,7 +62,12 @@ class Portal(Protocol):
 
     def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef: ...
 
-    def archive(self, dataset_id: str, when: datetime) -> None: ...
+    def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef: ...
+
+    def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef: ...
+
+    def archive(self, object_id: str, when: datetime, kind: Kind = "dataset") -> None:
+        """Mark a dataset (or, by `kind`, a data service) archived: it is no longer on the remote."""
 
     def licenses(self) -> LicenseIndex:
         """The portal's licenses (the shape of GET /api/1/datasets/licenses/), indexed for guessing."""

@@ -1,17 +1,17 @@
-"""The embedded local catalog: datasets in the documented Dataset shape, in the SQL store."""
+"""The embedded local catalog: datasets and data services in udata's documented shapes, in the SQL store."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from harvesters.licenses import LicenseIndex, load_license_file
-from harvesters.models import DatasetRef, OrganizationRef, Resource, UserRef
-from harvesters.store import Store, datasets, new_id, utcnow
-from harvesters.targets.base import DatasetWrite, keep_resource_ids
+from harvesters.models import DataserviceRef, DatasetRef, OrganizationRef, Resource, UserRef
+from harvesters.store import Store, dataservices, datasets, new_id, utcnow
+from harvesters.targets.base import DataserviceWrite, DatasetWrite, Kind, keep_resource_ids
 
 
 class LocalCatalog:
@@ -25,9 +25,12 @@ class LocalCatalog:
         return load_license_file()
 
     def find(self, source_id: str, remote_id: str) -> str | None:
+        return self._find(datasets, source_id, remote_id)
+
+    def _find(self, table: Table, source_id: str, remote_id: str) -> str | None:
         with self.store.begin() as conn:
             return conn.execute(
-                select(datasets.c.id).where(datasets.c.source_id == source_id, datasets.c.remote_id == remote_id)
+                select(table.c.id).where(table.c.source_id == source_id, table.c.remote_id == remote_id)
             ).scalar()
 
     def create(self, write: DatasetWrite) -> DatasetRef:
@@ -63,14 +66,44 @@ class LocalCatalog:
             ))
         return DatasetRef(id=dataset_id, title=write.dataset.title)
 
-    def archive(self, dataset_id: str, when: datetime) -> None:
+    def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef:
+        now = utcnow()
+        dataservice_id = new_id()
+        try:
+            with self.store.begin() as conn:
+                conn.execute(insert(dataservices).values(
+                    id=dataservice_id, source_id=write.harvest["source_id"], remote_id=write.harvest["remote_id"],
+                    title=write.dataservice.title, archived=None, created_at=now, last_modified=now,
+                    data=_dataservice_document(dataservice_id, write, created_at=now, modified_at=now),
+                ))
+        except IntegrityError:  # another worker created it first, as for datasets
+            existing = self._find(dataservices, write.harvest["source_id"], write.harvest["remote_id"])
+            if existing is None:
+                raise
+            return self.update_dataservice(existing, write)
+        return DataserviceRef(id=dataservice_id, title=write.dataservice.title)
+
+    def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef:
+        now = utcnow()
         with self.store.begin() as conn:
-            row = conn.execute(select(datasets).where(datasets.c.id == dataset_id).with_for_update()).mappings().one()
-            document = dict(row["data"])
+            created_at = conn.execute(
+                select(dataservices.c.created_at).where(dataservices.c.id == dataservice_id).with_for_update()
+            ).scalar_one()
+            conn.execute(update(dataservices).where(dataservices.c.id == dataservice_id).values(
+                title=write.dataservice.title, archived=None, last_modified=now,
+                data=_dataservice_document(dataservice_id, write, created_at=created_at, modified_at=now),
+            ))
+        return DataserviceRef(id=dataservice_id, title=write.dataservice.title)
+
+    def archive(self, object_id: str, when: datetime, kind: Kind = "dataset") -> None:
+        table, key = (dataservices, "archived_at") if kind == "dataservice" else (datasets, "archived")
+        with self.store.begin() as conn:
+            query = select(table.c.data).where(table.c.id == object_id).with_for_update()
+            document = dict(conn.execute(query).scalar_one())
             stamp = when.isoformat()
-            document["archived"] = stamp
+            document[key] = stamp
             document["harvest"] = {**document.get("harvest", {}), "archived": "not-on-remote", "archived_at": stamp}
-            conn.execute(update(datasets).where(datasets.c.id == dataset_id).values(archived=when, data=document))
+            conn.execute(update(table).where(table.c.id == object_id).values(archived=when, data=document))
 
     # --- reading the catalog --------------------------------------------------------------------------
 
@@ -81,9 +114,19 @@ class LocalCatalog:
             ).scalar()
 
     def list(self, source_id: str | None = None) -> list[dict[str, Any]]:
-        query = select(datasets.c.data).order_by(datasets.c.created_at, datasets.c.id)
+        return self._list(datasets, source_id)
+
+    def get_dataservice(self, dataservice_id: str) -> dict[str, Any] | None:
+        with self.store.begin() as conn:
+            return conn.execute(select(dataservices.c.data).where(dataservices.c.id == dataservice_id)).scalar()
+
+    def list_dataservices(self, source_id: str | None = None) -> list[dict[str, Any]]:
+        return self._list(dataservices, source_id)
+
+    def _list(self, table: Table, source_id: str | None) -> list[dict[str, Any]]:
+        query = select(table.c.data).order_by(table.c.created_at, table.c.id)
         if source_id:
-            query = query.where(datasets.c.source_id == source_id)
+            query = query.where(table.c.source_id == source_id)
         with self.store.begin() as conn:
             return list(conn.execute(query).scalars())
 
@@ -148,6 +191,27 @@ def _document(
         "temporal_coverage": payload["temporal_coverage"],
         "title": payload["title"],
         "uri": None,
+    }
+
+
+def _dataservice_document(
+    dataservice_id: str, write: DataserviceWrite, *, created_at: datetime, modified_at: datetime
+) -> dict[str, Any]:
+    """The data service as udata's GET /api/1/dataservices/{id}/ documents it, with its datasets listed as
+    references (udata answers a link to them instead)."""
+    payload = write.dataservice.model_dump(mode="json")
+    return {
+        **payload,
+        "archived_at": None,
+        "created_at": created_at.isoformat(),
+        "datasets": [{"class": "Dataset", "id": dataset_id} for dataset_id in payload["datasets"]],
+        "deleted_at": None,
+        "harvest": write.harvest,
+        "id": dataservice_id,
+        "metadata_modified_at": modified_at.isoformat(),
+        "organization": _org(write.organization),
+        "owner": _owner(write.owner),
+        "private": False,
     }
 
 

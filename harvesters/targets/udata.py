@@ -30,12 +30,19 @@ import requests
 
 from harvesters.http import Http, HttpError, parse_json
 from harvesters.licenses import LicenseIndex
-from harvesters.models import DatasetRef, HarvestSource
+from harvesters.models import DataserviceRef, DatasetRef, HarvestSource
 from harvesters.settings import Settings, settings
 from harvesters.store import Store
-from harvesters.targets.base import DatasetWrite, PortalError, PortalUnavailable, keep_resource_ids
+from harvesters.targets.base import (
+    DataserviceWrite,
+    DatasetWrite,
+    Kind,
+    PortalError,
+    PortalUnavailable,
+    keep_resource_ids,
+)
 
-WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNAVAILABLE = frozenset({429, 502, 503, 504})  # the portal is overloaded or down: not the request's fault
 NOT_PROCESSED = frozenset({429, 503})  # answers meaning the request was not carried out
 EXTRA = "harvest:"
@@ -332,22 +339,37 @@ class UdataPortal:
         body = self._body(write, previous_resources=current["resources"])
         return _ref(self.client.request("PUT", f"datasets/{dataset_id}/", json=body))
 
-    def archive(self, dataset_id: str, when: datetime) -> None:
+    def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef:
+        body = dataservice_body(write, self._source_url(write.harvest["source_id"]))
+        return _dataservice_ref(self.client.request("POST", "dataservices/", json=body))
+
+    def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef:
+        """udata 17.18 updates a data service with PATCH (PUT is not allowed)."""
+        body = dataservice_body(write, self._source_url(write.harvest["source_id"]))
+        return _dataservice_ref(self.client.request("PATCH", f"dataservices/{dataservice_id}/", json=body))
+
+    def archive(self, object_id: str, when: datetime, kind: Kind = "dataset") -> None:
         """Set the dataset's `archived` date, sending back everything else as the portal has it (a dataset
-        that reappears upstream is unarchived by its next update, which sends `archived: null`)."""
-        current = self._get(dataset_id)
+        that reappears upstream is unarchived by its next update, which sends `archived: null`); a data
+        service's `archived_at` (PATCH changes nothing else)."""
+        if kind == "dataservice":
+            self.client.request("PATCH", f"dataservices/{object_id}/", json={"archived_at": when.isoformat()})
+            return
+        current = self._get(object_id)
         body = {key: current[key] for key in KEPT_ON_ARCHIVE if key in current}
         body["contact_points"] = [contact["id"] for contact in current.get("contact_points") or []]
         if current.get("organization"):
             body["organization"] = current["organization"]["id"]
-        self.client.request("PUT", f"datasets/{dataset_id}/", json=body | {"archived": when.isoformat()})
+        self.client.request("PUT", f"datasets/{object_id}/", json=body | {"archived": when.isoformat()})
 
     def _body(self, write: DatasetWrite, previous_resources: list[dict[str, Any]]) -> dict[str, Any]:
-        source_id = write.harvest["source_id"]
+        return dataset_body(write, self.licenses(), self.frequencies(), previous_resources,
+                            self._source_url(write.harvest["source_id"]))
+
+    def _source_url(self, source_id: str) -> str:
         if source_id not in self._source_urls:
             self._source_urls[source_id] = self.store.get_source(source_id).url
-        return dataset_body(write, self.licenses(), self.frequencies(), previous_resources,
-                            self._source_urls[source_id])
+        return self._source_urls[source_id]
 
     def _get(self, dataset_id: str, fields: str | None = None) -> dict[str, Any]:
         try:
@@ -442,6 +464,11 @@ def _ref(document: dict[str, Any]) -> DatasetRef:
                       uri=document.get("uri"))
 
 
+def _dataservice_ref(document: dict[str, Any]) -> DataserviceRef:
+    return DataserviceRef(id=document["id"], title=document.get("title"),
+                          self_api_url=document.get("self_api_url"), self_web_url=document.get("self_web_url"))
+
+
 # --- payloads ----------------------------------------------------------------------------------------
 
 
@@ -457,10 +484,7 @@ def dataset_body(
     description (which udata requires), provenance in extras (with the source's URL, so that `attach`
     recognises the catalog after our database is lost)."""
     data = write.dataset.model_dump(mode="json")
-    extras = {key: value for key, value in data["extras"].items() if value is not None}
-    extras |= {EXTRA + key: value for key, value in write.harvest.items()
-               if value is not None and key not in ("archived", "archived_at")}
-    extras[EXTRA + "source_url"] = source_url
+    extras = provenance_extras(data["extras"], write.harvest, source_url)
     body: dict[str, Any] = {
         "title": data["title"],
         "description": data["description"] or data["title"],  # udata refuses an empty description
@@ -486,6 +510,25 @@ def dataset_body(
     if write.organization:
         body["organization"] = write.organization
     return body
+
+
+def dataservice_body(write: DataserviceWrite, source_url: str) -> dict[str, Any]:
+    """The body of POST/PATCH /api/1/dataservices/: every mapped field (its `datasets` are portal dataset
+    ids), provenance in extras as for datasets, `archived_at` null (an update un-archives)."""
+    data = write.dataservice.model_dump(mode="json")
+    body = {**data, "extras": provenance_extras(data["extras"], write.harvest, source_url), "archived_at": None}
+    if write.organization:
+        body["organization"] = write.organization
+    return body
+
+
+def provenance_extras(extras: dict[str, Any], harvest: dict[str, Any], source_url: str) -> dict[str, Any]:
+    """The mapped extras and the `harvest` block as `harvest:*` extras (udata's `harvest` is read-only)."""
+    kept = {key: value for key, value in extras.items() if value is not None}
+    kept |= {EXTRA + key: value for key, value in harvest.items()
+             if value is not None and key not in ("archived", "archived_at")}
+    kept[EXTRA + "source_url"] = source_url
+    return kept
 
 
 def resource_body(resource: Any) -> dict[str, Any]:
