@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -231,6 +232,34 @@ def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
 
 
+def _add_missing_columns(conn: Connection) -> None:
+    """Bring a store made by an older version up to date: add the columns it lacks (new columns are
+    always nullable or defaulted, so existing rows stay valid)."""
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
+            if column.server_default is not None:
+                ddl += f" DEFAULT '{column.server_default.arg}'"
+            elif column.default is not None and column.default.is_scalar:
+                ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
+            conn.exec_driver_sql(ddl)
+            if column.unique:
+                conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS uq_{table.name}_{column.name} "
+                                     f"ON {table.name} ({column.name})")
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value) if isinstance(value, int | float) else f"'{value}'"
+
+
 class NotFound(LookupError):
     pass
 
@@ -263,6 +292,7 @@ class Store:
             elif conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             conn.commit()
 
     @contextmanager
