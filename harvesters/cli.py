@@ -464,12 +464,7 @@ def datasets_list(
 @reports_errors
 def datasets_show(dataset: str, as_json: JsonOption = False) -> None:
     """Show one dataset of the local catalog (by id or slug)."""
-    found = LocalCatalog(open_store()).get(dataset)
-    if found is None:
-        fail(f"No dataset '{dataset}' in the local catalog")
-    if as_json:
-        return print_json(found)
-    out.print_json(data=found)
+    show_document(LocalCatalog(open_store()).get(dataset), f"No dataset '{dataset}' in the local catalog", as_json)
 
 
 @dataservices_app.command("list")
@@ -495,8 +490,13 @@ def dataservices_list(
 def dataservices_show(dataservice: str, as_json: JsonOption = False) -> None:
     """Show one data service of the local catalog (by id)."""
     found = LocalCatalog(open_store()).get_dataservice(dataservice)
+    show_document(found, f"No data service '{dataservice}' in the local catalog", as_json)
+
+
+def show_document(found: dict[str, Any] | None, missing: str, as_json: bool) -> None:
+    """A document of the local catalog, as JSON (only) or pretty-printed; exit 2 when there is none."""
     if found is None:
-        fail(f"No data service '{dataservice}' in the local catalog")
+        fail(missing)
     if as_json:
         return print_json(found)
     out.print_json(data=found)

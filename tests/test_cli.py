@@ -142,6 +142,8 @@ def test_unknown_ids_exit_2(cli: Cli) -> None:
     assert "No harvest source 'nope'" in cli("run", "nope", expect=2).stderr
     assert "No harvest job 'nope'" in cli("job", "show", "nope", expect=2).stderr
     assert "needs --backend" in cli("run", "https://example.org/x", expect=2).stderr
+    assert "No dataset 'nope' in the local catalog" in cli("datasets", "show", "nope", expect=2).stderr
+    assert "No data service 'nope'" in cli("dataservices", "show", "nope", expect=2).stderr
 
 
 def test_backends_lists_the_installed_backends_with_their_options(cli: Cli) -> None:
