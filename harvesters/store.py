@@ -162,32 +162,25 @@ links = Table(
     Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
 )
 
-datasets = Table(
-    "datasets", metadata,
-    Column("id", String(24), primary_key=True),
-    Column("slug", String(255), nullable=False, unique=True),
-    Column("source_id", String(24)),
-    Column("remote_id", String(512)),
-    Column("title", Text, nullable=False),
-    Column("archived", UTCDateTime()),
-    Column("data", JSON, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("last_modified", UTCDateTime(), nullable=False),
-    UniqueConstraint("source_id", "remote_id", name="uq_datasets_source_remote"),
-)
+def catalog_table(name: str, *columns: Column[Any]) -> Table:
+    """A table of the local catalog: one harvested document per (source, remote id)."""
+    return Table(
+        name, metadata,
+        Column("id", String(24), primary_key=True),
+        *columns,
+        Column("source_id", String(24)),
+        Column("remote_id", String(512)),
+        Column("title", Text, nullable=False),
+        Column("archived", UTCDateTime()),
+        Column("data", JSON, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("last_modified", UTCDateTime(), nullable=False),
+        UniqueConstraint("source_id", "remote_id", name=f"uq_{name}_source_remote"),
+    )
 
-dataservices = Table(
-    "dataservices", metadata,
-    Column("id", String(24), primary_key=True),
-    Column("source_id", String(24)),
-    Column("remote_id", String(512)),
-    Column("title", Text, nullable=False),
-    Column("archived", UTCDateTime()),
-    Column("data", JSON, nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("last_modified", UTCDateTime(), nullable=False),
-    UniqueConstraint("source_id", "remote_id", name="uq_dataservices_source_remote"),
-)
+
+datasets = catalog_table("datasets", Column("slug", String(255), nullable=False, unique=True))
+dataservices = catalog_table("dataservices")
 
 
 # Statements run once per item, built once (building a statement costs more than running it on SQLite).
