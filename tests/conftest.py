@@ -18,7 +18,7 @@ from harvesters.models import Dataset, Mapped, Resource
 from harvesters.pipeline import Harvester
 from harvesters.store import Store
 from tests.servers.api_server import ApiClient, ApiServer, admin_key
-from tests.servers.catalog import FIXTURES, CatalogServer
+from tests.servers.catalog import CatalogServer
 from tests.servers.postgres_server import PostgresServer
 from tests.servers.redis_server import RedisServer
 
@@ -104,10 +104,6 @@ class Cli:
 @pytest.fixture
 def cli(database_url: str) -> Cli:
     return Cli()
-
-
-def fixture_path(name: str) -> Path:
-    return FIXTURES / name
 
 
 class ListBackend(Backend):

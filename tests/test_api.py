@@ -21,7 +21,8 @@ from harvesters.models import FINISHED_JOB_STATUSES
 from harvesters.pipeline import Harvester
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import FIXTURES, datasets_page
+from tests.conftest import datasets_page
+from tests.shared import documented_path
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.workers import Processes
@@ -30,7 +31,7 @@ JOB_TIMEOUT = 60.0
 
 
 def documented(name: str) -> Any:
-    return json.loads((FIXTURES / "udata-api" / name).read_text())
+    return json.loads(documented_path(name).read_text())
 
 
 def assert_documented_keys(ours: Any, reference: Any, where: str = "") -> None:

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli, datasets_page
-from tests.servers.catalog import FIXTURES, CatalogServer
+from tests.servers.catalog import CatalogServer
+from tests.shared import FIXTURES, documented_path
 
-DOCUMENTED = FIXTURES / "udata-api"
 
 
 def documented(name: str) -> dict[str, Any]:
-    return json.loads((DOCUMENTED / name).read_text())
+    return json.loads(documented_path(name).read_text())
 
 
 def missing_keys(documented_value: Any, ours: Any, path: str = "") -> list[str]:

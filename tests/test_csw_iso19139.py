@@ -22,7 +22,8 @@ from harvesters.http import parse_xml
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Mapped
 from tests.conftest import Cli
-from tests.servers.catalog import FIXTURES, CatalogServer
+from tests.servers.catalog import CatalogServer
+from tests.shared import fixture_path
 from tests.servers.csw_replay import fixture_pages, replay
 from tests.servers.pycsw_server import PycswServer, generate_iso_records, split_iso_records
 
@@ -53,7 +54,7 @@ LICENSES = [
 
 def records(name: str) -> list[etree._Element]:
     """The gmd:MD_Metadata records of a fixture GetRecordsResponse."""
-    return parse_xml((FIXTURES / "csw" / name).read_bytes()).xpath("//gmd:MD_Metadata", namespaces={"gmd": GMD})
+    return parse_xml(fixture_path(f"csw/{name}").read_bytes()).xpath("//gmd:MD_Metadata", namespaces={"gmd": GMD})
 
 
 def by_identifier(*names: str) -> dict[str, etree._Element]:
@@ -252,7 +253,7 @@ def test_geonetwork_iso_pages_harvest_six_datasets(cli: Cli, catalog_server: Cat
 
 
 def test_remote_url_prefix(cli: Cli, catalog_server: CatalogServer) -> None:
-    url = replay(catalog_server, {1: FIXTURES / "csw" / GEOIDE})
+    url = replay(catalog_server, {1: fixture_path(f"csw/{GEOIDE}")})
     prefix = "https://catalogue.example.org/srv/fre/catalog.search#/metadata/"
     harvest(cli, url, extra_configs=[{"key": "remote_url_prefix", "value": prefix}])
     dataset = datasets(cli)["fr-120066022-ldd-3f4cc8c8-5c3e-4a0e-8b56-0a569a7e12f6"]
@@ -272,7 +273,7 @@ def test_rpg_record_harvests_with_seventy_resources(cli: Cli, catalog_server: Ca
 def fixture_pycsw() -> Iterator[PycswServer]:
     """pycsw with the six GeoNetwork records and the RPG record."""
     documents = [doc for name in (*GEONETWORK_PAGES, RPG)
-                 for doc in split_iso_records((FIXTURES / "csw" / name).read_bytes())]
+                 for doc in split_iso_records(fixture_path(f"csw/{name}").read_bytes())]
     with PycswServer(documents) as server:
         yield server
 

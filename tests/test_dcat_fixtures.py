@@ -1,4 +1,5 @@
-"""Every real DCAT catalog of fixtures/dcat, harvested through the CLI from the local fixture server."""
+"""Every DCAT catalog of the reference harvester (../shared/fixtures/udata/dcat), harvested through the CLI
+from the local fixture server."""
 
 from __future__ import annotations
 

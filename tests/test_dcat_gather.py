@@ -7,7 +7,8 @@ import json
 import pytest
 from rdflib import Graph
 
-from tests.conftest import Cli, fixture_path
+from tests.conftest import Cli
+from tests.shared import fixture_path
 from tests.servers.catalog import CatalogServer, Reply, Request
 
 PAGED_FIXTURES = {"partial": "partial-collection-{page}.jsonld", "paged": "paged-collection-{page}.jsonld"}

@@ -19,7 +19,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import fixture_path
+from tests.shared import fixture_path
 from tests.servers.catalog import CatalogServer, Reply, Request
 
 DATASETS = "/api/explore/v2.1/catalog/datasets"

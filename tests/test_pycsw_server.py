@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -10,8 +9,8 @@ import requests
 from lxml import etree
 
 from tests.servers.pycsw_server import PycswServer, generate_iso_records, split_iso_records
+from tests.shared import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csw"
 NS = {
     "csw": "http://www.opengis.net/cat/csw/2.0.2",
     "gmd": "http://www.isotc211.org/2005/gmd",
@@ -83,7 +82,7 @@ def fixture_records() -> list[bytes]:
     for name in ("geonetwork-iso19139-page-1.xml", "geonetwork-iso19139-page-3.xml",
                  "geonetwork-iso19139-page-5.xml", "geoide-iso19139-single-dataset.xml",
                  "geoplateforme-iso19139-IGNF_RPG.xml"):
-        found = split_iso_records((FIXTURES / name).read_bytes())
+        found = split_iso_records(fixture_path(f"csw/{name}").read_bytes())
         if name.startswith("geoide"):
             old = f"<gco:CharacterString>{GEOIDE_ID}</gco:CharacterString>".encode()
             assert found[0].count(old) == 1

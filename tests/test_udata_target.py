@@ -20,7 +20,8 @@ from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import UdataPortal
 from tests.conftest import Cli, datasets_page
-from tests.servers.catalog import FIXTURES, CatalogServer, Reply, Request
+from tests.servers.catalog import CatalogServer, Reply, Request
+from tests.shared import fixture_path
 from tests.servers.udata_portal import UdataPortal as UdataServer
 
 TIMEOUT = 30
@@ -48,8 +49,8 @@ def portal(udata: UdataServer, database_url: str, monkeypatch: pytest.MonkeyPatc
 
 
 def catalog(*without: str) -> bytes:
-    """fixtures/dcat/catalog.xml, minus the datasets with these identifiers."""
-    tree = etree.parse(str(FIXTURES / "dcat" / "catalog.xml"))
+    """The reference's dcat/catalog.xml, minus the datasets with these identifiers."""
+    tree = etree.parse(str(fixture_path("dcat/catalog.xml")))
     for entry in tree.iterfind(".//{http://www.w3.org/ns/dcat#}dataset"):
         if entry[0].get(RDF_ABOUT, "").rsplit("/", 1)[-1] in without:
             entry.getparent().remove(entry)
@@ -158,15 +159,15 @@ def test_licenses_are_the_portals_own(portal: UdataServer, store: Store, catalog
     assert job.status == "done", [(i.remote_id, [e.message for e in i.errors]) for i in job.items if i.errors]
     assert writes["POST 201"] == len(job.items) == 8
     named = {entry["identifier"]: "etalab.gouv.fr/licence-ouverte-open-licence" in entry["license"]
-             for entry in json.loads((FIXTURES / "dcat" / "evian.json").read_text())["dataset"]}
+             for entry in json.loads(fixture_path("dcat/evian.json").read_text())["dataset"]}
     licenses = {remote_id: dataset["license"] for remote_id, dataset in single(on_portal(portal, url)).items()}
     assert licenses == {remote_id: "lov2" if url_named else "notspecified" for remote_id, url_named in named.items()}
     assert set(licenses.values()) == {"lov2", "notspecified"}
 
 
 def bnodes(with_service: bool = True) -> bytes:
-    """fixtures/dcat/bnodes.xml: three datasets and a data service serving two of them (or without it)."""
-    tree = etree.parse(str(FIXTURES / "dcat" / "bnodes.xml"))
+    """The reference's dcat/bnodes.xml: three datasets and a data service serving two of them (or without it)."""
+    tree = etree.parse(str(fixture_path("dcat/bnodes.xml")))
     if not with_service:
         for service in tree.iterfind(".//{http://www.w3.org/ns/dcat#}service"):
             service.getparent().remove(service)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from tests.shared import fixture_path
+
 
 
 @dataclass
@@ -72,7 +73,7 @@ class CatalogServer:
         return self.url + target
 
     def serve_fixture(self, target: str, fixture: str, content_type: str, **options: Any) -> str:
-        return self.serve(target, FIXTURES / fixture, content_type, **options)
+        return self.serve(target, fixture_path(fixture), content_type, **options)
 
     def handle(self, path: str, handler: Callable[[Request], Reply]) -> str:
         """Answer every request to `path` (any query) with what `handler` returns."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from tests.servers.catalog import FIXTURES, CatalogServer, Reply, Request
+from tests.servers.catalog import CatalogServer, Reply, Request
+from tests.shared import fixture_path
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 CSW_PATH = "/csw"
@@ -39,13 +40,13 @@ def start_position(request: Request) -> int:
 
 
 def replay(server: CatalogServer, pages: Mapping[int, str | bytes | Path], path: str = CSW_PATH) -> str:
-    """Serve `pages` by startPosition (a str is a fixture path under fixtures/); return the CSW URL."""
+    """Serve `pages` by startPosition (a str names a fixture, see `fixture_path`); return the CSW URL."""
+    bodies = {start: fixture_path(page) if isinstance(page, str) else page for start, page in pages.items()}
 
     def answer(request: Request) -> Reply:
-        page = pages.get(start_position(request))
-        if page is None:
+        body = bodies.get(start_position(request))
+        if body is None:
             return Reply(f"No page at {start_position(request)}", "text/plain", status=404)
-        body = FIXTURES / page if isinstance(page, str) else page
         return Reply(body, "application/xml")
 
     return server.handle(path, answer)
