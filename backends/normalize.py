@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from markdownify import markdownify
 from slugify import slugify
 
-from harvesters.models import Checksum, Geometry, Spatial, TemporalCoverage
+from harvesters.models import Checksum, ContactPoint, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
@@ -73,6 +73,13 @@ def is_http_url(value: str | None) -> bool:
 def url_filename(url: str) -> str | None:
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or None
+
+
+def file_extension(url: str) -> str | None:
+    """The extension of the file a URL names (`.../data.CSV` -> csv), when it looks like one."""
+    name = url_filename(url) or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else None
 
 
 # --- update frequency ---------------------------------------------------------------------------------
@@ -325,10 +332,11 @@ def normalize_checksum(algorithm: str | None, value: str | None) -> Checksum | N
 
 
 def past_datetime(value: str | None, label: str = "date") -> tuple[datetime | None, str | None]:
-    """A date that is neither unparseable nor in the future, else None with the warning to log."""
+    """A date that is neither unparseable nor in the future, else None with the warning to log. A partial
+    date (`2013`, `2004-02`) is its first day, never completed with today's month or day."""
     if not value or not value.strip():
         return None, None
-    parsed = parse_datetime(value)
+    parsed = parse_date_bound(value)
     if parsed is None:
         return None, f"Unparseable {label} '{value.strip()}' ignored"
     if parsed > datetime.now(UTC):
@@ -340,3 +348,35 @@ def clean_email(value: str | None) -> str | None:
     """An email address without its `mailto:` scheme, or None when it has no `@`."""
     email = (value or "").strip().removeprefix("mailto:").strip()
     return email if "@" in email else None
+
+
+#: The extras key under which a license text no portal license matched is kept (every backend).
+LICENSE_TEXT_EXTRA = "license_text"
+
+
+def license_label(name: str | None, url: str | None) -> str | None:
+    """A license as a catalog wrote it: `Name (URL)`, or whichever of the two there is."""
+    name, url = (name or "").strip(), (url or "").strip()
+    return f"{name} ({url})" if name and url else name or url or None
+
+
+def keep_license_text(extras: dict[str, Any], text: str | None) -> None:
+    """Keep a license text that matched no portal license in `extras`, so it is not lost (first one wins)."""
+    if text and text.strip():
+        extras.setdefault(LICENSE_TEXT_EXTRA, text.strip())
+
+
+def make_contact(name: str | None, email: str | None, form: str | None, role: str,
+                 warnings: list[str]) -> ContactPoint | None:
+    """A contact point udata accepts, or None. udata requires a name (an email alone names the contact; a
+    bare link is no contact) and, for role `contact` only, an email or a contact form: such a contact with
+    a name alone is left out with a warning. Other roles are kept with a name alone."""
+    email = clean_email(email)
+    name = (name or "").strip() or email
+    form = form.strip() if form and is_http_url(form) else None
+    if not name:
+        return None
+    if role == "contact" and not (email or form):
+        warnings.append(f"Contact point '{name}' has neither an email nor a contact form: left out")
+        return None
+    return ContactPoint(name=name, email=email, contact_form=form, role=role)

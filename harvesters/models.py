@@ -6,10 +6,10 @@ errors and logs) and the payloads a backend's mapping produces (Dataset, Resourc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 JobStatus = Literal["pending", "initializing", "initialized", "processing", "done", "done-errors", "failed"]
 ItemStatus = Literal["pending", "started", "done", "failed", "skipped", "archived"]
@@ -212,8 +212,21 @@ class Resource(Payload):
 
 
 class TemporalCoverage(Payload):
-    start: datetime | None = None
-    end: datetime | None = None
+    """A period in udata's shape: dates (`YYYY-MM-DD`). A datetime is read as the calendar date it names where
+    it was written (`2004-11-03T00:00:00+01:00` is 2004-11-03), never shifted to another time zone."""
+
+    start: date | None = None
+    end: date | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _calendar_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value.strip()) > 10:
+            try:
+                value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                return value
+        return value.date() if isinstance(value, datetime) else value
 
 
 class Geometry(Payload):

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -356,8 +356,7 @@ def test_a_package_is_mapped_field_by_field() -> None:
     assert dataset.tags == ["ligne-5", "transport"]
     assert dataset.license == "odc-odbl"
     assert dataset.frequency == "monthly"
-    assert dataset.temporal_coverage.model_dump() == {
-        "start": datetime(2019, 1, 1, tzinfo=UTC), "end": datetime(2020, 2, 29, tzinfo=UTC)}
+    assert dataset.temporal_coverage.model_dump() == {"start": date(2019, 1, 1), "end": date(2020, 2, 29)}
     assert dataset.spatial.geom.model_dump() == {"type": "MultiPolygon", "coordinates": [
         [[[2.2, 48.8], [2.5, 48.8], [2.5, 48.9], [2.2, 48.9], [2.2, 48.8]]]]}
     assert dataset.extras == {"producer": "Service des mobilités", "ckan:spatial-text": "Île-de-France"}

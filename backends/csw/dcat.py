@@ -12,6 +12,7 @@ from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, inval
 from backends.dcat import DcatBackend
 from backends.dcat.rdf import DCT, Page
 from backends.dcat.records import page_records
+from backends.dcat.vocabularies import FOAF
 from harvesters.models import Mapped
 
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
@@ -50,13 +51,34 @@ class CswDcatBackend(DcatBackend):
         found = False
         for record in page_records(page):
             found = True
-            yield record
+            yield identified(record, page, position)
         if not found:
             yield invalid_record(_identifier(element, position), f"CSW record {position} holds no DCAT dataset")
 
     def map(self, record: Record) -> Mapped:
         check_record(record)
         return super().map(record)
+
+
+def identified(record: Record, page: Page, position: int) -> Record:
+    """A record named by the dct:identifier of its catalog record (`foaf:isPrimaryTopicOf`, as GeoNetwork and
+    SEMIC's stylesheet write the fileIdentifier) when the resource itself has none; else, skipped, by its
+    position in the result set."""
+    if record.remote_id:
+        return record
+    identifier = catalog_record_identifier(page, record.data["@id"])
+    if identifier:
+        return Record(remote_id=identifier, remote_url=record.remote_url, data=record.data, kind=record.kind)
+    return Record(remote_id=position_id(position), remote_url=record.remote_url, kind=record.kind,
+                  skip_reason=f"CSW record {position}: missing identifier (none on the resource nor its catalog record)")
+
+
+def catalog_record_identifier(page: Page, subject: str) -> str | None:
+    for topic in page.graph.get(subject, {}).get(FOAF + "isPrimaryTopicOf", ()):
+        literals = page.graph.get(topic.get("@id", ""), {}).get(DCT + "identifier", ())
+        if text := next((value["@value"].strip() for value in literals if value.get("@value", "").strip()), None):
+            return text
+    return None
 
 
 def _identifier(element: etree._Element, position: int) -> str:
