@@ -372,7 +372,7 @@ def make_contact(name: str | None, email: str | None, form: str | None, role: st
     bare link is no contact) and, for role `contact` only, an email or a contact form: such a contact with
     a name alone is left out with a warning. Other roles are kept with a name alone."""
     email = clean_email(email)
-    name = (name or "").strip() or email
+    name = " ".join((name or "").split()) or email
     form = form.strip() if form and is_http_url(form) else None
     if not name:
         return None

@@ -69,8 +69,8 @@ def identified(record: Record, page: Page, position: int) -> Record:
     identifier = catalog_record_identifier(page, record.data["@id"])
     if identifier:
         return Record(remote_id=identifier, remote_url=record.remote_url, data=record.data, kind=record.kind)
-    return Record(remote_id=position_id(position), remote_url=record.remote_url, kind=record.kind,
-                  skip_reason=f"CSW record {position}: missing identifier (none on the resource nor its catalog record)")
+    reason = f"CSW record {position}: missing identifier (none on the resource nor on its catalog record)"
+    return Record(remote_id=position_id(position), remote_url=record.remote_url, kind=record.kind, skip_reason=reason)
 
 
 def catalog_record_identifier(page: Page, subject: str) -> str | None:

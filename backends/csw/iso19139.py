@@ -73,6 +73,8 @@ IDENTIFICATION = "gmd:identificationInfo/*"
 #: The ISO classes a record's root may be (a profile's root names one of them in gco:isoType).
 METADATA_CLASSES = frozenset({"MD_Metadata", "MI_Metadata"})
 SERVICE_IDENTIFICATION = "SV_ServiceIdentification"
+RESOURCE_PARTIES = "gmd:pointOfContact/* | gmd:citation/*/gmd:citedResponsibleParty/*"
+METADATA_CONTACT = "gmd:contact/*"
 
 #: EU high-value dataset categories, as data.europa.eu or publications.europa.eu URIs.
 HVD_URI = re.compile(r"^https?://(data\.europa\.eu|publications\.europa\.eu/resource/authority)/bna/", re.IGNORECASE)
@@ -227,7 +229,7 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
     identification = identification_of(metadata)
     if identification is None:
         raise SkipRecord("no identification info in record")
-    title = first_string(identification, "gmd:citation/*/gmd:title")
+    title = " ".join((first_string(identification, "gmd:citation/*/gmd:title") or "").split())
     if not title:
         raise SkipRecord(f"missing title on {'data service' if is_service(metadata) else 'dataset'}")
     warnings: list[str] = []
@@ -255,7 +257,7 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
         frequency=frequency(identification),
         temporal_coverage=temporal(identification),
         spatial=merge_polygons(bounding_boxes(identification)),
-        contact_points=contacts(identification, warnings),
+        contact_points=contacts(identification, warnings) or contacts(metadata, warnings, METADATA_CONTACT),
         resources=resources(metadata, warnings, protocol_downloads),
         access_type="restricted" if restricted else None,
         access_type_reason_category=restricted,
@@ -279,14 +281,21 @@ def citation_dates(identification: etree._Element, warnings: list[str]) -> Itera
     """(type, date) for each citation date whose type is creation, publication or revision."""
     for date in select(identification, "gmd:citation/*/gmd:date/*"):
         kind = code(date, "gmd:dateType/*")
-        value = next((node.text for node in select(date, "gmd:date/*") if node.text), None)
+        value = next((node.text.strip() for node in select(date, "gmd:date/*") if node.text), None)
         if kind not in ("creation", "publication", "revision"):
             continue
-        parsed, warning = past_datetime(value, f"{kind} date")
+        parsed, warning = past_datetime(expand_compact_date(value), f"{kind} date")
         if warning:
             warnings.append(warning)
         if parsed:
             yield kind, parsed
+
+
+def expand_compact_date(value: str | None) -> str | None:
+    """`20150501` / `201505` (FGDC-style dates some ISO records carry) as `2015-05-01` / `2015-05`."""
+    if value and re.fullmatch(r"\d{6}|\d{8}", value):
+        return "-".join(filter(None, (value[:4], value[4:6], value[6:])))
+    return value
 
 
 def tags(identification: etree._Element) -> list[str]:
@@ -342,10 +351,11 @@ def bounding_boxes(identification: etree._Element) -> list[dict[str, Any] | None
     return boxes
 
 
-def contacts(identification: etree._Element, warnings: list[str]) -> list[ContactPoint]:
-    """The resource's responsible parties (points of contact and cited parties), each once per role."""
+def contacts(node: etree._Element, warnings: list[str], path: str = RESOURCE_PARTIES) -> list[ContactPoint]:
+    """The resource's responsible parties (points of contact and cited parties), each once per role; a
+    record that names none gets the metadata's own contact (`METADATA_CONTACT`, as ckanext-spatial does)."""
     found: list[ContactPoint] = []
-    for party in select(identification, "gmd:pointOfContact/* | gmd:citation/*/gmd:citedResponsibleParty/*"):
+    for party in select(node, path):
         contact = responsible_party(party, warnings)
         if contact and contact not in found:
             found.append(contact)
@@ -356,7 +366,8 @@ def responsible_party(party: etree._Element, warnings: list[str]) -> ContactPoin
     """A party as a contact point: `Person (Organisation)`, its email and web page, its role in udata's terms."""
     person = first_string(party, "gmd:individualName")
     organization = first_string(party, "gmd:organisationName")
-    name = f"{person} ({organization})" if person and organization else person or organization
+    both = person and organization and person != organization
+    name = f"{person} ({organization})" if both else person or organization
     email = first_string(party, "gmd:contactInfo/*/gmd:address/*/gmd:electronicMailAddress")
     links = select(party, "gmd:contactInfo/*/gmd:onlineResource/*/gmd:linkage/gmd:URL/text()")
     form = next((url.strip() for url in links if is_http_url(url)), None)
@@ -479,9 +490,9 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
         if resource and not any((r.url, r.title) == (resource.url, resource.title) for r in found):
             found.append(resource)
     if unreachable:
-        count = f"{len(unreachable)} online resources" if len(unreachable) > 1 else "Online resource"
-        warnings.append(f"{count} without a valid URL skipped: '{unreachable[0]}'"
-                        + (f" and {len(unreachable) - 1} more" if len(unreachable) > 1 else ""))
+        example = next((url for url in unreachable if url), None)
+        warnings.append(f"{len(unreachable)} online resource(s) without an http(s) or ftp URL skipped"
+                        + (f", e.g. '{example}'" if example else ""))
     return found
 
 
