@@ -360,9 +360,14 @@ def license_label(name: str | None, url: str | None) -> str | None:
     return f"{name} ({url})" if name and url else name or url or None
 
 
+#: Texts that say nothing about a license.
+PLACEHOLDER_TEXTS = frozenset({"none", "n/a", "na", "null", "unknown", "-", "."})
+
+
 def keep_license_text(extras: dict[str, Any], text: str | None) -> None:
-    """Keep a license text that matched no portal license in `extras`, so it is not lost (first one wins)."""
-    if text and text.strip():
+    """Keep a license text that matched no portal license in `extras`, so it is not lost (the first that
+    says something wins: "None", "N/A"... are no license text)."""
+    if text and text.strip() and text.strip().lower() not in PLACEHOLDER_TEXTS:
         extras.setdefault(LICENSE_TEXT_EXTRA, text.strip())
 
 

@@ -248,7 +248,8 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
     restricted = inspire_limitation(constraint_values(identification, "accessConstraints"))
     license_id = None if restricted else guess_license(identification, licenses)
     if not restricted and not license_id:
-        keep_license_text(extras, next(iter(license_texts(identification)), None))
+        for text in license_texts(identification):
+            keep_license_text(extras, text)
     dataset = Dataset(
         title=title,
         description=description,
@@ -292,10 +293,11 @@ def citation_dates(identification: etree._Element, warnings: list[str]) -> Itera
 
 
 def expand_compact_date(value: str | None) -> str | None:
-    """`20150501` / `201505` (FGDC-style dates some ISO records carry) as `2015-05-01` / `2015-05`."""
+    """`20150501` / `201505` (FGDC-style dates some ISO records carry) as `2015-05-01` / `2015-05`, and
+    `2009-00-00` (an unknown month and day) as `2009`."""
     if value and re.fullmatch(r"\d{6}|\d{8}", value):
         return "-".join(filter(None, (value[:4], value[4:6], value[6:])))
-    return value
+    return re.sub(r"(-00)+$", "", value) if value else value
 
 
 def tags(identification: etree._Element) -> list[str]:
