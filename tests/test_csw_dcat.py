@@ -187,3 +187,13 @@ def test_a_record_with_no_identifier_anywhere_is_skipped_under_its_position(
     assert items["csw-record-2"]["logs"][0]["message"] == (
         "CSW record 2: missing identifier (none on the resource nor on its catalog record)")
     assert items["http://www.my-organisation.eu/so/lu/land-use-map"]["status"] == "done"
+
+
+def test_an_unparseable_record_without_identifier_fails_under_its_dataset_uri(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    broken = (RDF_RECORD.format(identifier="x", extra='<dct:license rdf:resource="https://a.org" rdf:nodeID="b"/>')
+              .replace("<dct:identifier>x</dct:identifier>", ""))
+    job = harvest(cli, replay(catalog_server, {1: search_results([broken], matched=1, next_record=0)}))
+    assert [(item["remote_id"], item["status"]) for item in job["items"]] == [
+        ("https://example.org/datasets/x", "failed")]

@@ -208,12 +208,18 @@ def test_partial_and_compact_citation_dates_are_their_first_day() -> None:
     necta = mapped("geodatagov-census-necta-gmi.xml")
     assert necta.remote.issued_at == datetime(2015, 5, 1, tzinfo=UTC)  # "201505"
     assert necta.warnings == []
+    wales = mapped("spatial-gemini-wales2.xml")
+    assert (wales.remote.issued_at, wales.warnings) == (datetime(2009, 1, 1, tzinfo=UTC), [])  # "2009-00-00"
 
 
 def test_an_unrecognised_license_text_is_kept_in_extras() -> None:
     dataset = mapped("geodatagov-sample3-getrecords.xml", 1).dataset
     assert dataset.license is None
     assert dataset.extras["license_text"].startswith("Public Domain / USG (PD/USG): This project constitutes")
+    # "None" says nothing: the first text that names something is kept
+    forestry = mapped("spatial-gemini-fcs.xml").dataset
+    assert forestry.extras["iso"]["use_constraints"] == ["None"]
+    assert forestry.extras["license_text"] == "Copyright  (Copyright Forestry Commission Scotland)"
     assert mapped("semic-fr-oceano-series.xml").dataset.license == "lov2"  # named in its use limitation
     assert "license_text" not in mapped("semic-fr-oceano-series.xml").dataset.extras
 

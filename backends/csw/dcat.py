@@ -10,9 +10,10 @@ from pyoxigraph import RdfFormat
 from backends.base import GatherError, Option, Record
 from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, invalid_record, position_id
 from backends.dcat import DcatBackend
-from backends.dcat.rdf import DCT, Page
+from backends.dcat.rdf import DCAT, DCT, Page
 from backends.dcat.records import page_records
 from backends.dcat.vocabularies import FOAF
+from backends.normalize import is_http_url
 from harvesters.models import Mapped
 
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
@@ -21,6 +22,9 @@ RECORD_TYPES = ("dataset", "nonGeographicDataset", "series", "service")
 #: Base of the relative IRIs some servers emit (GeoNetwork's GeoDCAT-AP names a dataset by its bare
 #: identifier): resolving them against the CSW endpoint would make up URLs that do not exist.
 RELATIVE_BASE = "urn:x-csw-relative:/"
+RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+#: What a record describes, named by its rdf:about when nothing else names it.
+DESCRIBED = ("Dataset", "DatasetSeries", "DataService")
 
 
 class CswDcatBackend(DcatBackend):
@@ -82,7 +86,9 @@ def catalog_record_identifier(page: Page, subject: str) -> str | None:
 
 
 def _identifier(element: etree._Element, position: int) -> str:
-    """The record's dct:identifier read from its XML, else its position."""
+    """The record's dct:identifier read from its XML, else the URI of the dataset or service it describes,
+    else its position."""
     text = next((node.text.strip() for node in element.iter(f"{{{DCT}}}identifier") if node.text and node.text.strip()),
                 None)
-    return text or position_id(position)
+    described = (node.get(RDF_ABOUT, "").strip() for node in element.iter(*(f"{{{DCAT}}}{kind}" for kind in DESCRIBED)))
+    return text or next((uri for uri in described if is_http_url(uri)), None) or position_id(position)
