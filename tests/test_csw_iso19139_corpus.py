@@ -101,9 +101,12 @@ def test_large_noaa_gmi_record_maps_with_its_contacts_and_resources() -> None:
     assert all(len(tag) <= 96 for tag in dataset.tags)
 
 
-def test_a_keyword_holding_a_list_gives_one_tag_per_item() -> None:
+def test_a_keyword_holding_a_list_gives_one_tag_per_item_but_a_label_with_commas_stays_whole() -> None:
     # "tag1    /tag1 > >    tag2,  tag3; > tag4>tag5;,TAG6"
-    assert mapped("geodatagov-bad-tags.xml").dataset.tags == ["tag1-tag1", "tag2", "tag3", "tag4", "tag5", "tag6"]
+    assert mapped("geodatagov-bad-tags.xml").dataset.tags == ["tag1-tag1", "tag2-tag3", "tag4", "tag5", "tag6"]
+    # the INSPIRE theme "Gebiedsbeheer, gebieden waar beperkingen gelden, gereguleerde gebieden en ..."
+    assert "gebiedsbeheer-gebieden-waar-beperkingen-gelden-gereguleerde-gebieden-en-rapportage-eenheden" in (
+        mapped("owslib-iso-identifier.xml").dataset.tags)
 
 
 def test_a_record_that_is_not_iso_fails_with_its_file_identifier_when_readable() -> None:

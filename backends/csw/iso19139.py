@@ -79,8 +79,9 @@ METADATA_CONTACT = "gmd:contact/*"
 #: EU high-value dataset categories, as data.europa.eu or publications.europa.eu URIs.
 HVD_URI = re.compile(r"^https?://(data\.europa\.eu|publications\.europa\.eu/resource/authority)/bna/", re.IGNORECASE)
 
-#: What separates several keywords written in one gmd:keyword (lists, GCMD hierarchy levels).
-KEYWORD_SEPARATORS = re.compile(r"\s*[;,>]\s*")
+#: What separates several keywords written in one gmd:keyword (lists, GCMD hierarchy levels); not a comma,
+#: which INSPIRE theme labels hold ("Zones de gestion, de restriction ou de réglementation...").
+KEYWORD_SEPARATORS = re.compile(r"\s*[;>]\s*")
 #: ISO MD_MaintenanceFrequencyCode values that are not udata frequency ids (or known spellings) already.
 ISO_FREQUENCIES = {"continual": "continuous", "biannually": "semiannual", "annually": "annual", "asNeeded": "punctual"}
 #: ISO CI_RoleCode values named differently in udata (the GeoDCAT-AP names); the others are kept as is.
@@ -303,7 +304,7 @@ def expand_compact_date(value: str | None) -> str | None:
 def tags(identification: etree._Element) -> list[str]:
     """Every keyword, plus `inspire` for INSPIRE themes and `hvd` for EU high-value dataset categories.
 
-    A keyword text holding a list (`a; b, c`) or a GCMD-style hierarchy (`EARTH SCIENCE > OCEANS`) gives one
+    A keyword text holding a list (`a; b`) or a GCMD-style hierarchy (`EARTH SCIENCE > OCEANS`) gives one
     tag per part, as short tags rather than a slug cut at 96 characters."""
     values: list[str] = []
     for keywords in select(identification, "gmd:descriptiveKeywords/*"):
