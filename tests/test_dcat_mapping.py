@@ -308,7 +308,7 @@ def test_a_data_service_maps_to_a_dataservice_payload_serving_remote_ids() -> No
     assert result.dataset is None and result.dataservice is not None
     assert result.dataservice.model_dump() == {
         "title": "Interface", "description": "An **API**", "base_api_url": "http://data.test.org/api/",
-        "machine_documentation_url": "http://data.test.org/api/openapi.json",
+        "machine_documentation_url": "http://data.test.org/api/openapi.json", "tags": [], "contact_points": [],
         "datasets": ["one", "http://data.test.org/d2"],  # dct:identifier when described, else the URI
         "extras": {},
     }
