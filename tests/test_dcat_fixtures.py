@@ -45,7 +45,8 @@ def test_catalog_xml(cli: Cli, catalog_server: CatalogServer) -> None:
     assert first["temporal_coverage"] == {"start": "2016-01-01", "end": "2016-12-05"}
     assert first["license"] == "fr-lo"  # "Licence Ouverte Version 1.0" on a distribution
     assert [(c["name"], c["email"], c["contact_form"], c["role"]) for c in first["contact_points"]] == [
-        ("Organization contact", "hello@its.me", "https://data.support.com", "contact")
+        ("Organization contact", "hello@its.me", "https://data.support.com", "contact"),
+        ("An Organization", None, None, "publisher"),  # a name is enough for a publisher (udata: only for contact)
     ]
     assert first["harvest"]["remote_url"] == f"{base}/datasets/1"
     assert first["harvest"]["uri"] == f"{base}/datasets/1"

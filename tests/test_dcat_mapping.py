@@ -213,11 +213,18 @@ def resources(distributions: str) -> list[dict]:
     return [resource.model_dump(mode="json") for resource in mapped(distributions).dataset.resources]
 
 
-def test_resource_titles_fall_back_to_file_name_then_format() -> None:
-    titles = [r["title"] for r in resources(
-        "dcat:distribution [ dcat:accessURL <http://f.test/data/file.csv?x=1> ], "
-        "[ dcat:downloadURL <http://f.test/api/> ; dct:format 'GeoJSON' ], [ dcat:accessURL <http://f.test/api> ]")]
-    assert sorted(titles) == ["GEOJSON resource", "Nameless resource", "file.csv"]
+@pytest.mark.parametrize(("language", "with_format", "nameless"), [
+    ("fr", "Ressource geojson", "Ressource sans nom"),  # udata's words on data.gouv.fr
+    ("en", "geojson resource", "Nameless resource"),
+])
+def test_resource_titles_fall_back_to_file_name_then_format_in_the_portal_language(
+    language: str, with_format: str, nameless: str
+) -> None:
+    result = mapped("dct:title 'Title'@en ; dcat:distribution [ dcat:accessURL <http://f.test/data/file.csv?x=1> ], "
+                    "[ dcat:downloadURL <http://f.test/api/> ; dct:format 'GeoJSON' ], "
+                    "[ dcat:accessURL <http://f.test/api> ]", language)
+    titles = [resource.title for resource in result.dataset.resources]
+    assert sorted(titles) == sorted([with_format, nameless, "file.csv"])
 
 
 def test_a_distribution_without_url_is_skipped_with_a_warning() -> None:
