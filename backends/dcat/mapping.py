@@ -700,9 +700,9 @@ def format_of_media_type(media_type: str | None) -> str | None:
 
 
 def mime(node: Node) -> str | None:
-    """`dcat:mediaType`, else the media type of a blank `dct:IMT` format (its `rdf:value`)."""
+    """`dcat:mediaType`, else the media type of a `dct:IMT` format (its `rdf:value`)."""
     text = node.link(DCAT + "mediaType") or next(
-        (found for imt in node.nodes(DCT + "format") if not imt.uri and (found := imt.link(RDF + "value"))), None)
+        (found for imt in node.nodes(DCT + "format") if (found := imt.link(RDF + "value"))), None)
     if not text:
         return None
     for prefix in IANA_MEDIA_TYPES:
