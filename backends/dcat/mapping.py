@@ -119,8 +119,8 @@ def literal_language(literal: Term) -> str:
 
 def choose_language(node: Node, configured: str) -> str:
     """The one language a record's texts are read in (so that it never mixes them): the configured one
-    when its title or description has it, else the language most of its texts share, else (no language,
-    or a tie) `""`: the untagged texts, or without any, the language of the first title."""
+    when its title or description has it, else the language most of its texts share; on a tie (or without
+    any language) `""` for an untagged title, else the language of the first title."""
     fields = [node.literals(DCT + "title"), node.literals(DCT + "description", DCT + "abstract"),
               node.literals(DCAT + "keyword"), *(dist.literals(DCT + "title") for dist in distributions(node))]
     languages = [{literal_language(literal) for literal in field} - {""} for field in fields]
@@ -129,7 +129,7 @@ def choose_language(node: Node, configured: str) -> str:
     counts = Counter(language for field in languages for language in field).most_common(2)
     if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
         return counts[0][0]
-    if not counts or any(literal_language(literal) == "" for field in fields for literal in field):
+    if not counts or any(literal_language(literal) == "" for literal in fields[0]):
         return ""
     return literal_language(fields[0][0]) if fields[0] else counts[0][0]
 

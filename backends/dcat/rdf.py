@@ -87,6 +87,17 @@ POD_SCHEMA = "project-open-data.cio.gov/v1.1/schema"
 MISSPELT_DCT = DCT + "#"
 
 
+#: Prefixes of the names a person reads in messages.
+PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/2006/vcard/ns#": "vcard:",
+            "http://www.w3.org/2004/02/skos/core#": "skos:", HYDRA: "hydra:", "http://schema.org/": "schema:"}
+
+
+def compact(iri: str) -> str:
+    """`http://www.w3.org/ns/dcat#Dataset` -> `dcat:Dataset` for the usual namespaces."""
+    return next((prefix + iri.removeprefix(namespace) for namespace, prefix in PREFIXES.items()
+                 if iri.startswith(namespace)), iri)
+
+
 GENERIC_MIMES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
 
 
@@ -170,8 +181,7 @@ class Page:
         """What the page holds, for a person: its triple count and the types it uses (most used first)."""
         triples = sum(len(objects) for predicates in self.graph.values() for objects in predicates.values())
         types = Counter(obj.get("@id", "") for predicates in self.graph.values() for obj in predicates.get(RDF_TYPE, ()))
-        seen = ", ".join(f"{name.rstrip('/#').rsplit('/', 1)[-1].replace('#', ':')} ({count})"
-                         for name, count in types.most_common(8))
+        seen = ", ".join(f"{compact(name)} ({count})" for name, count in types.most_common(8))
         return f"{triples} triples, types seen: {seen or 'none'}"
 
     def subjects_of_type(self, *types: str) -> Iterator[str]:
