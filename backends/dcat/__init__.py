@@ -46,7 +46,9 @@ class DcatBackend(Backend):
     name = "dcat"
     display_name = "DCAT"
     extra_configs = (
-        Option("language", "Preferred language", str, "Language of the literals to keep (fr, en...)", default="fr"),
+        Option("language", "Preferred language", str,
+               "Language of the literals to keep when a record has it (fr, en...), and of the titles given to "
+               "nameless resources", default="fr"),
     )
 
     def gather(self) -> Iterator[Record]:
