@@ -20,14 +20,14 @@ from backends.base import Backend, GatherError, Option, Record, SkipRecord
 from backends.normalize import (
     frequency_id,
     html_to_markdown,
-    keep_license_text,
-    license_label,
     make_contact,
     normalize_tags,
     parse_datetime,
 )
 from harvesters.http import HttpError, parse_json
 from harvesters.models import Dataset, Mapped, RemoteMetadata, Resource
+
+from harvesters.licenses import license_extras
 
 if TYPE_CHECKING:
     from harvesters.licenses import LicenseIndex
@@ -136,14 +136,12 @@ def map_dataset(data: dict[str, Any], portal: str, licenses: LicenseIndex | None
     title = text(default.get("title"))
     if not title:
         raise SkipRecord(f"Dataset {dataset_id} has no title")
-    license_name, license_url = text(default.get("license")), text(default.get("license_url"))
-    license_values = [value for value in (license_name, license_url) if value]
+    license_values = [value for value in (text(default.get("license")), text(default.get("license_url"))) if value]
     license_id = licenses.guess(*license_values) if licenses and license_values else None
     warnings: list[str] = []
     contact = make_contact(text(dcat.get("contact_name")), text(dcat.get("contact_email")), None, "contact", warnings)
     extras = {f"ods:{key}": default[key] for key in ("references", "publisher") if text(default.get(key))}
-    if not license_id:
-        keep_license_text(extras, license_label(license_name, license_url))
+    extras |= license_extras(license_id, *license_values)
     dataset = Dataset(
         title=title,
         description=html_to_markdown(default.get("description")),

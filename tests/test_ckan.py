@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from backends.base import BackendContext, Record, SkipRecord
 from backends.ckan import CkanBackend
 from backends.ckan.mapping import map_package
 from harvesters.http import Http
-from harvesters.licenses import LicenseIndex, load_license_file
+from harvesters.licenses import LICENSE_EXTRA, LicenseIndex, load_license_file
 from harvesters.models import HarvestConfig, HarvestJob, HarvestSource
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
@@ -356,7 +356,8 @@ def test_a_package_is_mapped_field_by_field() -> None:
     assert dataset.tags == ["ligne-5", "transport"]
     assert dataset.license == "odc-odbl"
     assert dataset.frequency == "monthly"
-    assert dataset.temporal_coverage.model_dump() == {"start": date(2019, 1, 1), "end": date(2020, 2, 29)}
+    assert dataset.temporal_coverage.model_dump() == {
+        "start": datetime(2019, 1, 1, tzinfo=UTC), "end": datetime(2020, 2, 29, tzinfo=UTC)}
     assert dataset.spatial.geom.model_dump() == {"type": "MultiPolygon", "coordinates": [
         [[[2.2, 48.8], [2.5, 48.8], [2.5, 48.9], [2.2, 48.9], [2.2, 48.8]]]]}
     assert dataset.extras == {"producer": "Service des mobilités", "ckan:spatial-text": "Île-de-France"}
@@ -520,7 +521,7 @@ def corpus_packages(name: str) -> list[dict[str, Any]]:
 def test_datagov_temporal_extra_maintainer_and_publisher() -> None:
     packages = {package["name"]: mapped(package) for package in corpus_packages("datagov-hud-packages.json")}
     lender = packages["hud-subprime-and-manufactured-home-lender-list-37073"].dataset
-    assert lender.temporal_coverage.model_dump() == {"start": date(1993, 1, 1), "end": date(2005, 12, 31)}
+    assert lender.temporal_coverage.model_dump(mode="json") == {"start": "1993-01-01", "end": "2005-12-31"}
     assert [(c.name, c.email, c.role) for c in lender.contact_points] == [
         ("Shula Markland", "Shula.Markland@HUD.gov", "contact"),
         ("US Department of Housing and Urban Development", None, "publisher"),
@@ -529,7 +530,7 @@ def test_datagov_temporal_extra_maintainer_and_publisher() -> None:
     assert lender.extras["identifier"] == "HUD001"
     assert lender.resources[0].format == "xls"  # no format given: the file's extension
     rental = packages["the-2001-residential-finance-survey-rental-property-file-e0238"].dataset
-    assert rental.temporal_coverage.model_dump() == {"start": date(2001, 1, 1), "end": date(2001, 12, 31)}
+    assert rental.temporal_coverage.model_dump(mode="json") == {"start": "2001-01-01", "end": "2001-12-31"}
     owners = packages["the-2001-residential-finance-survey-owners-property-file-69c76"].dataset
     assert owners.temporal_coverage is None  # it has no temporal extra
 
@@ -548,11 +549,11 @@ def test_hdx_user_ids_are_not_names_and_hdx_dates_and_frequency_are_read() -> No
         ("c.raleigh@acleddata.com", "c.raleigh@acleddata.com", "contact"),  # maintainer is a user id
         ("acled", "c.raleigh@acleddata.com", "creator"),
     ]
-    assert dataset.temporal_coverage.model_dump() == {"start": date(1997, 1, 1), "end": date(2015, 12, 31)}
+    assert dataset.temporal_coverage.model_dump(mode="json") == {"start": "1997-01-01", "end": "2015-12-31"}
     assert dataset.frequency == "monthly"  # data_update_frequency "30"
     unesco = mapped(corpus_packages("hdx-unesco-package.json")[0]).dataset
     assert unesco.contact_points == []  # a maintainer id and no email: nobody to name
-    assert unesco.temporal_coverage.model_dump() == {"start": date(1970, 1, 1), "end": date(2019, 12, 31)}
+    assert unesco.temporal_coverage.model_dump(mode="json") == {"start": "1970-01-01", "end": "2019-12-31"}
     assert unesco.frequency == "quarterly"  # "90"
     assert len(unesco.resources) == 9
 
@@ -577,8 +578,7 @@ def test_a_license_the_portal_does_not_list_is_kept_as_text() -> None:
     dataset = map_package(package, "https://data.humdata.org", LicenseIndex([{"id": "lov2", "title": "Licence"}])
                           ).dataset
     assert dataset.license is None
-    assert dataset.extras["license_text"] == ("Creative Commons Attribution for Intergovernmental Organisations "
-                                              "(http://creativecommons.org/licenses/by/3.0/igo/legalcode)")
+    assert dataset.extras[LICENSE_EXTRA] == "Creative Commons Attribution for Intergovernmental Organisations"
 
 
 def test_datagov_packages_harvest_with_their_contacts_and_coverages(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -106,7 +106,8 @@ def test_rpg_metadata() -> None:
     assert {"inspire", "hvd", "land-cover", "occupation-des-terres", "rpg", "lpis", "donnees-ouvertes"} <= set(
         dataset.tags)
     assert dataset.frequency == "annual"
-    assert (dataset.temporal_coverage.start, dataset.temporal_coverage.end) == (date(2007, 1, 1), date(2025, 1, 1))
+    assert dataset.temporal_coverage.start == datetime(2007, 1, 1, tzinfo=UTC)
+    assert dataset.temporal_coverage.end == datetime(2025, 1, 1, tzinfo=UTC)
     assert dataset.spatial.geom.type == "MultiPolygon"
     assert len(dataset.spatial.geom.coordinates) == 6  # metropole and five overseas departments
     assert dataset.spatial.geom.coordinates[0] == [

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from backends.base import BackendContext, Record, SkipRecord
 from backends.csw.iso19139 import CswIso19139Backend, map_metadata
 from harvesters.http import Http, parse_xml
-from harvesters.licenses import load_license_file
+from harvesters.licenses import LICENSE_EXTRA, load_license_file
 from harvesters.models import HarvestConfig, Mapped
 from tests.conftest import Cli
 from tests.servers.catalog import CatalogServer
@@ -70,7 +70,7 @@ def test_gmi_record_maps_like_md_metadata() -> None:
     assert dataset.title == "title in English"
     assert dataset.description == "abstract in English"
     assert dataset.frequency == "continuous"
-    assert (dataset.temporal_coverage.start, dataset.temporal_coverage.end) == (date(1950, 7, 31), None)
+    assert dataset.temporal_coverage.model_dump(mode="json") == {"start": "1950-07-31", "end": None}
     assert dataset.spatial.geom.coordinates == [[[[-141.0, 42.0], [-52.0, 42.0], [-52.0, 84.0], [-141.0, 84.0],
                                                   [-141.0, 42.0]]]]
     assert {"kw1", "kw2", "foo", "bar"} <= set(dataset.tags)
@@ -218,13 +218,13 @@ def test_partial_and_compact_citation_dates_are_their_first_day() -> None:
 def test_an_unrecognised_license_text_is_kept_in_extras() -> None:
     dataset = mapped("geodatagov-sample3-getrecords.xml", 1).dataset
     assert dataset.license is None
-    assert dataset.extras["license_text"].startswith("Public Domain / USG (PD/USG): This project constitutes")
+    assert dataset.extras[LICENSE_EXTRA].startswith("Public Domain / USG (PD/USG): This project constitutes")
     # "None" says nothing: the first text that names something is kept
     forestry = mapped("spatial-gemini-fcs.xml").dataset
     assert forestry.extras["iso"]["use_constraints"] == ["None"]
-    assert forestry.extras["license_text"] == "Copyright  (Copyright Forestry Commission Scotland)"
+    assert forestry.extras[LICENSE_EXTRA] == "Copyright  (Copyright Forestry Commission Scotland)"
     assert mapped("semic-fr-oceano-series.xml").dataset.license == "lov2"  # named in its use limitation
-    assert "license_text" not in mapped("semic-fr-oceano-series.xml").dataset.extras
+    assert LICENSE_EXTRA not in mapped("semic-fr-oceano-series.xml").dataset.extras
 
 
 # --- harvests -----------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def test_catalog_xml(cli: Cli, catalog_server: CatalogServer) -> None:
     assert first["temporal_coverage"] == {"start": "2016-01-01", "end": "2016-12-05"}
     assert first["license"] == "fr-lo"  # "Licence Ouverte Version 1.0" on a distribution
     assert [(c["name"], c["email"], c["contact_form"], c["role"]) for c in first["contact_points"]] == [
-        ("Organization contact", "hello@its.me", "https://data.support.com", "contact")
+        ("Organization contact", "hello@its.me", "https://data.support.com", "contact"),
+        ("An Organization", None, None, "publisher"),  # a name is enough for a publisher (udata: only for contact)
     ]
     assert first["harvest"]["remote_url"] == f"{base}/datasets/1"
     assert first["harvest"]["uri"] == f"{base}/datasets/1"
@@ -196,7 +197,7 @@ def test_geonetwork_xml_with_invalid_iri_and_labelled_resources(cli: Cli, catalo
     assert dataset["harvest"]["issued_at"].startswith("2004-11-03")
     assert dataset["harvest"]["created_at"] is None and dataset["harvest"]["modified_at"] is None
     assert dataset["description"].startswith("Data of type chemistry")
-    assert dataset["temporal_coverage"] == {"start": "2004-11-03", "end": "2005-03-30"}  # the days as written
+    assert dataset["temporal_coverage"] == {"start": "2004-11-03", "end": "2005-03-30"}
     assert dataset["frequency"] == "continuous"  # ISO "continual"
     # rdf:resource with a text: the text is kept as the theme's label
     assert {"inspire", "biodiversity-dynamics", "environmental-monitoring-facilities", "pollution"} <= set(

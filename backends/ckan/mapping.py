@@ -15,8 +15,6 @@ from backends.normalize import (
     geometry_from_geojson,
     html_to_markdown,
     is_http_url,
-    keep_license_text,
-    license_label,
     make_contact,
     merge_polygons,
     normalize_checksum,
@@ -37,6 +35,8 @@ from harvesters.models import (
     Spatial,
     TemporalCoverage,
 )
+
+from harvesters.licenses import license_extras
 
 if TYPE_CHECKING:
     from harvesters.licenses import LicenseIndex
@@ -100,9 +100,8 @@ def map_package(
     extras = map_extras(package.get("extras") or [], warnings)
     license_values = [text(package.get(key)) for key in ("license_id", "license_title", "license_url")]
     license_id = licenses.guess(*license_values) if licenses else None
-    if not license_id:
-        name = text(package.get("license_title")) or text(package.get("license_id"))
-        keep_license_text(extras.copied, license_label(name, text(package.get("license_url"))))
+    extras.copied |= license_extras(license_id, *(text(package.get(key)) for key in ("license_title", "license_id",
+                                                                                      "license_url")))
     dataset = Dataset(
         title=title,
         description=html_to_markdown(package.get("notes")),

@@ -38,7 +38,6 @@ from backends.normalize import (
     frequency_id,
     html_to_markdown,
     is_http_url,
-    keep_license_text,
     make_contact,
     merge_polygons,
     normalize_tags,
@@ -47,7 +46,7 @@ from backends.normalize import (
     url_filename,
 )
 from harvesters.http import parse_xml
-from harvesters.licenses import LicenseIndex
+from harvesters.licenses import LicenseIndex, license_extras
 from harvesters.models import (
     ContactPoint,
     Dataservice,
@@ -244,13 +243,12 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
     description = html_to_markdown(first_string(identification, "gmd:abstract"))
     extras = iso_extras(metadata, identification)
     if is_service(metadata):
-        dataservice = map_service(metadata, identification, title, description, extras)
+        dataservice = map_service(metadata, identification, title, description, extras, warnings)
         return Mapped(dataservice=dataservice, remote=remote, warnings=warnings)
     restricted = inspire_limitation(constraint_values(identification, "accessConstraints"))
     license_id = None if restricted else guess_license(identification, licenses)
-    if not restricted and not license_id:
-        for text in license_texts(identification):
-            keep_license_text(extras, text)
+    if not restricted:
+        extras |= license_extras(license_id, *license_texts(identification))
     dataset = Dataset(
         title=title,
         description=description,
@@ -259,7 +257,7 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
         frequency=frequency(identification),
         temporal_coverage=temporal(identification),
         spatial=merge_polygons(bounding_boxes(identification)),
-        contact_points=contacts(identification, warnings) or contacts(metadata, warnings, METADATA_CONTACT),
+        contact_points=contacts(metadata, identification, warnings),
         resources=resources(metadata, warnings, protocol_downloads),
         access_type="restricted" if restricted else None,
         access_type_reason_category=restricted,
@@ -354,9 +352,13 @@ def bounding_boxes(identification: etree._Element) -> list[dict[str, Any] | None
     return boxes
 
 
-def contacts(node: etree._Element, warnings: list[str], path: str = RESOURCE_PARTIES) -> list[ContactPoint]:
+def contacts(metadata: etree._Element, identification: etree._Element, warnings: list[str]) -> list[ContactPoint]:
     """The resource's responsible parties (points of contact and cited parties), each once per role; a
-    record that names none gets the metadata's own contact (`METADATA_CONTACT`, as ckanext-spatial does)."""
+    record that names none gets the metadata's own contact (as ckanext-spatial does)."""
+    return parties(identification, RESOURCE_PARTIES, warnings) or parties(metadata, METADATA_CONTACT, warnings)
+
+
+def parties(node: etree._Element, path: str, warnings: list[str]) -> list[ContactPoint]:
     found: list[ContactPoint] = []
     for party in select(node, path):
         contact = responsible_party(party, warnings)
@@ -383,10 +385,11 @@ def responsible_party(party: etree._Element, warnings: list[str]) -> ContactPoin
 
 
 def map_service(metadata: etree._Element, identification: etree._Element, title: str, description: str,
-                extras: dict[str, Any]) -> Dataservice:
+                extras: dict[str, Any], warnings: list[str]) -> Dataservice:
     """A service record as a data service (SEMIC's mapping): the endpoint is a connect point of its
     operations, else an online resource, without the query of a GetCapabilities request; that request is
-    the endpoint description; the served datasets are the records its `srv:operatesOn` link to."""
+    the endpoint description; the served datasets are the records its `srv:operatesOn` link to. Its
+    keywords and responsible parties are kept as for a dataset."""
     links = [*service_links(identification, "srv:containsOperations/*/srv:connectPoint/*/gmd:linkage/gmd:URL"),
              *service_links(metadata, "gmd:distributionInfo//gmd:onLine/*/gmd:linkage/gmd:URL")]
     capabilities = next((url for url in links if is_capabilities(url)), None)
@@ -399,6 +402,8 @@ def map_service(metadata: etree._Element, identification: etree._Element, title:
         description=description,
         base_api_url=endpoint,
         machine_documentation_url=capabilities,
+        tags=tags(identification),
+        contact_points=contacts(metadata, identification, warnings),
         datasets=operated_datasets(identification),
         extras=extras,
     )

@@ -13,21 +13,55 @@ from harvesters.http import media_type
 from harvesters.models import Mapped
 
 
+class ServedDatasets:
+    """Data services held until the end of the gather, so that the datasets they serve by URI are named by
+    their remote id wherever they are described. Bounded: beyond the caps, services are yielded at once and
+    URIs no longer remembered."""
+
+    MAX_SERVICES = 10_000
+    MAX_URIS = 100_000
+
+    def __init__(self) -> None:
+        self.held: list[Record] = []
+        self.remote_ids: dict[str, str] = {}  # dataset URI -> its remote id, where they differ
+
+    def datasets_first(self, records: list[Record]) -> Iterator[Record]:
+        for record in records:
+            if record.kind == "dataservice" and len(self.held) < self.MAX_SERVICES:
+                self.held.append(record)
+                continue
+            uri = record.data["@id"] if isinstance(record.data, dict) else ""
+            if record.kind == "dataset" and uri not in ("", record.remote_id) and not uri.startswith("_:") \
+                    and len(self.remote_ids) < self.MAX_URIS:
+                self.remote_ids[uri] = record.remote_id
+            yield record
+
+    def services(self) -> Iterator[Record]:
+        for record in self.held:
+            record.data["datasets"] = [self.remote_ids.get(ref, ref) for ref in record.data.get("datasets", [])]
+            yield record
+
+
 class DcatBackend(Backend):
     name = "dcat"
     display_name = "DCAT"
     extra_configs = (
-        Option("language", "Preferred language", str, "Language of the literals to keep (fr, en...)", default="fr"),
+        Option("language", "Preferred language", str,
+               "Language of the literals to keep when a record has it (fr, en...), and of the titles given to "
+               "nameless resources", default="fr"),
     )
 
     def gather(self) -> Iterator[Record]:
-        """Every page's records, following Hydra `next` / `nextPage` links.
+        """Every page's records, following Hydra `next` / `nextPage` links; data services come last, the
+        datasets they serve named by their remote id even when described on another page.
 
         A page is never fetched twice; an empty page ends the paging; a page repeating the previous
-        one (a server ignoring the page parameter) fails the job rather than looping.
+        one (a server ignoring the page parameter) fails the job rather than looping. A first page
+        without any dataset or data service fails the job, saying what the document holds.
         """
         visited: set[str] = set()
         previous: set[str] = set()
+        served = ServedDatasets()
         url: str | None = self.url
         while url and url not in visited:
             visited.add(url)
@@ -36,12 +70,15 @@ class DcatBackend(Backend):
             identifiers = {record.remote_id for record in records}
             if identifiers and identifiers == previous:
                 raise GatherError(f"The page {url} repeats the datasets of the previous page: paging stopped")
-            yield from records
+            if not records and len(visited) == 1:
+                raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
+            yield from served.datasets_first(records)
             if not records:
-                return
+                break
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in page.next_pages() if link.strip())
             url = next((link for link in links if link not in visited), None)
+        yield from served.services()
 
     def fetch_page(self, url: str) -> Page:
         response = self.http.get(url, headers={"Accept": ACCEPT})
