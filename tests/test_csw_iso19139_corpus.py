@@ -135,6 +135,9 @@ def test_service_records_are_data_services_with_their_endpoint_and_served_datase
         "https://wms.ngi.be/inspire/aeronomie/service?request=GetCapabilities&service=WMS&version=1.3.0")
     assert service.datasets == ["59129f4b-a61b-467c-9b41-1f92e4338151"]  # srv:operatesOn
     assert service.extras["iso"]["access_constraints"][0].endswith("LimitationsOnPublicAccess/noLimitations")
+    assert {"global-uv-index", "infomapaccessservice", "inspire"} <= set(service.tags)
+    assert [(c.name, c.email, c.role) for c in service.contact_points] == [
+        ("National Geographic Institute", "products@ngi.be", "custodian")]
     discovery = mapped("owslib-inspire-getrecords.xml", 1).dataservice
     assert discovery.base_api_url == "http://catalog.zamg.ac.at/geonetwork/srv/ger/csw-inspire"
     assert len(discovery.datasets) == 8
