@@ -297,6 +297,35 @@ def bbox_to_polygon(text: str | None) -> dict[str, Any] | None:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
+def corners_to_polygon(text: str | None) -> dict[str, Any] | None:
+    """A Polygon from two corners written `[[lat, lon], [lat, lon]]` (the bounding box some POD `spatial`
+    values hold: south-west then north-east); pairs that can only be `[lon, lat]` are read so. None otherwise."""
+    try:
+        corners = json.loads(text or "")
+    except ValueError:
+        return None
+    if not (isinstance(corners, list) and len(corners) == 2 and all(
+            isinstance(corner, list) and len(corner) == 2 and all(
+                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in corner)
+            for corner in corners)):
+        return None
+    (lat1, lon1), (lat2, lon2) = corners
+    if max(abs(lat1), abs(lat2)) > 90 >= max(abs(lon1), abs(lon2)):
+        (lon1, lat1), (lon2, lat2) = corners
+    if max(abs(lat1), abs(lat2)) > 90 or max(abs(lon1), abs(lon2)) > 180:
+        return None
+    return bbox_to_polygon(f"{min(lon1, lon2)},{min(lat1, lat2)},{max(lon1, lon2)},{max(lat1, lat2)}")
+
+
+def geometry_from_text(text: str | None) -> dict[str, Any] | None:
+    """A geometry from an untyped literal, in the forms DCAT-US (POD) allows for `spatial`: GeoJSON, a
+    `W,S,E,N` bounding box, or two `[lat, lon]` corners. A place name gives None."""
+    text = (text or "").strip()
+    if text.startswith("{"):
+        return geometry_from_geojson(text)
+    return corners_to_polygon(text) if text.startswith("[") else bbox_to_polygon(text)
+
+
 def _valid_polygon(polygon: Any) -> bool:
     """Rings of at least 4 finite 2D+ positions, each closed."""
     if not isinstance(polygon, list) or not polygon:
@@ -393,15 +422,27 @@ def clean_email(value: str | None) -> str | None:
     return text if _EMAIL.fullmatch(text) else None
 
 
+#: udata's limit on a contact point's name and email (StringField max_length).
+CONTACT_FIELD_MAX_LENGTH = 255
+_URL_IN_NAME = re.compile(r"\(?\s*(?:https?://|www\.)[^\s()]+\s*\)?", re.IGNORECASE)
+
+
 def make_contact(name: str | None, email: str | None, form: str | None, role: str,
                  warnings: list[str]) -> ContactPoint | None:
-    """A contact point udata accepts, or None. udata requires a name (an email alone names the contact; a
-    bare link is no contact) and, for role `contact` only, an email or a contact form: such a contact with
-    a name alone is left out with a warning. Other roles are kept with a name alone."""
+    """The contact point udata accepts, or None: the one rule of every backend.
+
+    udata's ContactPoint requires a name (and refuses one holding a URL), and for role `contact` only an email
+    or a contact form; other roles (publisher, creator...) are kept with a name alone. An obfuscated email
+    (`name(at)host.tld`) is read, one that cannot be read is left out (the contact is kept without it); a
+    nameless contact with an email is named by it. A contact with neither a name nor an email names nobody:
+    it is left out with a warning, as is a `contact` that no one can write to."""
     email = clean_email(email)
-    name = " ".join((name or "").split()) or email
+    email = email if email and len(email) <= CONTACT_FIELD_MAX_LENGTH else None
+    name = " ".join(_URL_IN_NAME.sub(" ", name or "").split())[:CONTACT_FIELD_MAX_LENGTH].strip() or email
     form = form.strip() if form and is_http_url(form) else None
     if not name:
+        if form:
+            warnings.append(f"Contact point '{form}' ({role}) has neither a name nor an email: left out")
         return None
     if role == "contact" and not (email or form):
         warnings.append(f"Contact point '{name}' has neither an email nor a contact form: left out")

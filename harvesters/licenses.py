@@ -6,7 +6,9 @@ values against the portal's list (the shape of udata's GET /api/1/datasets/licen
 from the surest to the loosest, every value trying a stage before any value tries the next:
 
 1. exact id, URL or alternate URL (case-insensitive);
-2. the same URL host and path (ignoring scheme, `www.`, a trailing slash, query and fragment);
+2. the same URL host and path (ignoring scheme, `www.`, a trailing slash, query and fragment), or a page
+   below it (`.../by/4.0/deed.fr`) unless that page names a version (`.../by/3.0/igo`): versions are kept
+   apart;
 3. the same title once normalised (case, accents, punctuation), alternate titles included;
 4. a near-equal title (at most 2 edits, same version numbers, a single candidate);
 5. a URL found inside a free text ("Soumis à la licence Etalab : https://...") matched as in 1-2.
@@ -40,31 +42,40 @@ _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"')]+", re.IGNORECASE)
 _HTML_TAG = re.compile(r"<[^>]+>")
 _TYPOGRAPHIC = str.maketrans({"’": "'", "‘": "'", "‛": "'", "ʼ": "'", "–": "-", "—": "-"})
 
-#: Extra URLs (host+path prefixes) and titles by license id, used only if the portal has the id.
+def odc_versions(name: str) -> tuple[str, ...]:
+    """The URLs of version 1.0 (the only one) of an Open Data Commons license, as its pages spell it."""
+    return (f"opendatacommons.org/licenses/{name}/1.0", f"opendatacommons.org/licenses/{name}/1-0")
+
+
+#: Extra URLs (host+path, and the pages below it that name no other version) and titles by license id, used
+#: only if the portal has the id. A Creative Commons alias names version 4.0 (1.0 for CC0), as the titles do.
 WELL_KNOWN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "cc-by": {
-        "urls": ("creativecommons.org/licenses/by/", "publications.europa.eu/resource/authority/licence/CC_BY_4_0",
-                 "dcat-ap.de/def/licenses/cc-by", "dcat-ap.de/def/licenses/cc-by-4.0"),
+        "urls": ("creativecommons.org/licenses/by", "creativecommons.org/licenses/by/4.0",
+                 "publications.europa.eu/resource/authority/licence/CC_BY_4_0", "dcat-ap.de/def/licenses/cc-by",
+                 "dcat-ap.de/def/licenses/cc-by/4.0", "dcat-ap.de/def/licenses/cc-by-4.0"),
         "titles": ("CC-BY", "CC BY 4.0", "CC-BY-4.0", "Creative Commons Attribution 4.0 International"),
     },
     "cc-by-sa": {
-        "urls": ("creativecommons.org/licenses/by-sa/", "publications.europa.eu/resource/authority/licence/CC_BYSA_4_0",
-                 "dcat-ap.de/def/licenses/cc-by-sa", "dcat-ap.de/def/licenses/cc-by-sa-4.0"),
+        "urls": ("creativecommons.org/licenses/by-sa", "creativecommons.org/licenses/by-sa/4.0",
+                 "publications.europa.eu/resource/authority/licence/CC_BYSA_4_0", "dcat-ap.de/def/licenses/cc-by-sa",
+                 "dcat-ap.de/def/licenses/cc-by-sa/4.0", "dcat-ap.de/def/licenses/cc-by-sa-4.0"),
         "titles": ("CC-BY-SA", "CC BY-SA 4.0", "CC-BY-SA-4.0",
                    "Creative Commons Attribution-ShareAlike 4.0 International"),
     },
     "cc-zero": {
-        "urls": ("creativecommons.org/publicdomain/zero/", "publications.europa.eu/resource/authority/licence/CC0",
-                 "dcat-ap.de/def/licenses/cc-zero"),
+        "urls": ("creativecommons.org/publicdomain/zero", "creativecommons.org/publicdomain/zero/1.0",
+                 "publications.europa.eu/resource/authority/licence/CC0", "dcat-ap.de/def/licenses/cc-zero"),
         "titles": ("CC0", "CC0-1.0", "CC0 1.0 Universal"),
     },
     "odc-odbl": {
-        "urls": ("opendatacommons.org/licenses/odbl/", "spdx.org/licenses/ODbL-1.0", "dcat-ap.de/def/licenses/odbl"),
+        "urls": ("opendatacommons.org/licenses/odbl", *odc_versions("odbl"), "spdx.org/licenses/ODbL-1.0",
+                 "dcat-ap.de/def/licenses/odbl"),
         "titles": ("ODbL", "ODbL-1.0"),
     },
-    "odc-by": {"urls": ("opendatacommons.org/licenses/by/", "spdx.org/licenses/ODC-By-1.0",
+    "odc-by": {"urls": ("opendatacommons.org/licenses/by", *odc_versions("by"), "spdx.org/licenses/ODC-By-1.0",
                         "dcat-ap.de/def/licenses/odby"), "titles": ("ODC-By-1.0",)},
-    "odc-pddl": {"urls": ("opendatacommons.org/licenses/pddl/", "spdx.org/licenses/PDDL-1.0",
+    "odc-pddl": {"urls": ("opendatacommons.org/licenses/pddl", *odc_versions("pddl"), "spdx.org/licenses/PDDL-1.0",
                           "dcat-ap.de/def/licenses/odcpddl"), "titles": ("PDDL-1.0",)},
     "lov2": {"urls": ("spdx.org/licenses/etalab-2.0",), "titles": ("Licence Ouverte 2.0",)},
     "fr-lo": {"urls": (), "titles": ("Licence Ouverte", "Licence Ouverte v1.0", "Licence Ouverte version 1.0")},
@@ -106,6 +117,11 @@ def edit_distance(a: str, b: str, limit: int = MAX_DISTANCE) -> int:
             return limit + 1
         previous2, previous = previous, current
     return min(previous[-1], limit + 1)
+
+
+#: A path segment naming a version (`3.0`, `4.0`, `2`): below a license's URL it names another version
+#: (`creativecommons.org/licenses/by/3.0/igo` is not the `creativecommons.org/licenses/by` of version 4.0).
+_VERSION_SEGMENT = re.compile(r"v?\d+(?:[.-]\d+)*(?:/|$)")
 
 
 def _numbers(key: str) -> list[str]:
@@ -193,7 +209,8 @@ class LicenseIndex:
             return None
         if found := names.urls.get(key):
             return found
-        candidates = {lid for prefix, lid in names.url_prefixes if key.startswith(prefix)}
+        candidates = {lid for prefix, lid in names.url_prefixes
+                      if key.startswith(prefix) and not _VERSION_SEGMENT.match(key, len(prefix))}
         if not candidates:  # the value is the parent page of a single license's URL
             candidates = {lid for prefix, lid in names.url_prefixes if prefix.startswith(key + "/")}
         return candidates.pop() if len(candidates) == 1 else None

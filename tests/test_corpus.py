@@ -29,6 +29,9 @@ VALUES: dict[str, Callable[[Doc], Any]] = {
     "description": lambda doc: doc["description"],
     "resources": lambda doc: len(doc["resources"]),
     "formats": lambda doc: sorted({resource["format"] or "" for resource in doc["resources"]}),
+    "resource_types": lambda doc: sorted(resource["type"] for resource in doc["resources"]),
+    "resource_urls": lambda doc: sorted(resource["url"] for resource in doc["resources"]),
+    "resource_rights": lambda doc: [resource["extras"].get("dcat", {}).get("rights") for resource in doc["resources"]],
     "resource_titles": lambda doc: sorted(resource["title"] for resource in doc["resources"]),
     "schemas": lambda doc: sorted((resource.get("schema") or {}).get("url") or "" for resource in doc["resources"]),
     "license": lambda doc: doc["license"],
@@ -208,6 +211,7 @@ EXPECTED: dict[str, Expected] = {
             "title": "HealthDCAT-AP test dataset", "access": ("restricted", None),  # access-right NON_PUBLIC
             "frequency": "daily", "temporal": ("2020-03-01", "2024-12-31"),
             "resources": 1, "formats": ["csv"],  # adms:sample is no distribution
+            "resource_rights": [["_g_L202C11377", "internalURI:wasGeneratedBy0", "_g_L123C7733"]],  # 3 labels
             "contacts": [("Contact Point", "contact@example.com", "contact"),
                          ("Contact Point", "info@example.com", "publisher"),
                          ("Contact Point", "info@example.com", "creator")],
@@ -255,13 +259,16 @@ EXPECTED: dict[str, Expected] = {
             "modified": "2013-01-01T00:00:00Z",  # "2013": a partial date
             "resources": 2, "formats": ["xml", "zip"], "schemas": ["", "http://www.isotc211.org/2005/gmd"],
             "tags": ["geospatial", "nation", "polygon"],
+            "polygons": 1,  # "[[-14.601813, -179.231086], [71.441059, 179.859681]]": south-west, north-east corners
         },
-        "USGS:5ec70f9d82ce476925eddc9e": {"resources": 2, "schemas": ["", "http://www.fgdc.gov/schemas/metadata"]},
+        "USGS:5ec70f9d82ce476925eddc9e": {"resources": 2, "schemas": ["", "http://www.fgdc.gov/schemas/metadata"],
+                                          "polygons": 1},
     }),
     "dcatapit-unibo-catalog": Expected(12, datasets={
         "7deb0ce5-3a25-47d8-8784-8086333b3114": {
             "title": "Staff", "description": "Distribution of the teaching and non-teaching staff of the Uni",
-            "resources": 4, "formats": ["csv"], "license": "cc-by",  # CC BY 3.0 IT on every distribution
+            # CC BY 3.0 IT on every distribution: not the portal's cc-by (4.0), license versions are kept apart
+            "resources": 4, "formats": ["csv"], "license": "notspecified", "license_kept": "CC BY 3.0 IT",
             "resource_titles": ["Non-teaching staff distribution by category", "Staff distribution by citizenship",
                                 "Staff distribution by gender", "Staff distribution by type"],
         }}),
@@ -299,7 +306,8 @@ EXPECTED: dict[str, Expected] = {
             "temporal": ("2024-06-09", None),
             "resource_titles": ["CSV Distribution - Transport Stops", "GTFS Distribution - National Transport Network",
                                 "GTFS Realtime Distribution - Real-Time Data"],
-            "formats": ["csv", "wfs", "zip"],  # the realtime one through the WFS/WMS service: its protocol first
+            # the realtime one names its own format (PROTOCOL_BUF); its service speaks WFS and WMS, so neither
+            "formats": ["csv", "protocol_buf", "zip"],
             "schemas": ["", "https://gtfs.org/realtime/reference/", "https://gtfs.org/schedule/reference/"],
             "contacts": [("Transport Data Office (datos.gob.es)", "datos-transporte@ejemplo.gob.es", "contact")],
             "issued": "2024-06-09T00:00:00+01:00",
@@ -341,11 +349,18 @@ EXPECTED: dict[str, Expected] = {
     "pycsw-apiso-getrecords-all": Expected(5, datasets=AERIAL_PHOTOS,
                                            dataservices={"3e9a8c05": {"title": "test Title"}}),
     "geodatagov-sample3-getrecords": Expected(2, datasets={
-        "c540e08e-015c-11e5-853f-22000b8e85d8": {"title": "Syria_RefugeeSites_2015Apr16_HIU_USDoS"},
+        "c540e08e-015c-11e5-853f-22000b8e85d8": {
+            "title": "Syria_RefugeeSites_2015Apr16_HIU_USDoS",
+            # of 18 links: the WFS and WMS services and the 8 GeoNode data exports (WWW:DOWNLOAD, no function
+            # code); not the layer page, the legend, thumbnails, tiles nor the PNG/PDF/JPEG map renderings
+            "resources": 10, "formats": ["csv", "gml", "json", "kml", "wfs", "wms", "xls", "zip"],
+        },
         "11ea3390-1143-11e5-8c2b-22000b8e85d8": {"title": "Syria_IDPSites_2015Jun11_HIU_USDoS"},
     }),
     "geodatagov-sample4-getrecords": Expected(2, datasets={
-        "OT.102019.6339.1": {"title": "Alteration of Groundwater Flow due to Slow Landslide Failure, CA"},
+        "OT.102019.6339.1": {  # its only transfer option, a DOI named "Download" (protocol HTTP, no function code)
+            "title": "Alteration of Groundwater Flow due to Slow Landslide Failure, CA",
+            "resource_urls": ["https://doi.org/10.5069/G9SQ8XJP"], "resource_types": ["other"]},
         "OT.102019.6341.1": {"title": "High Resolution Topography of House Range Fault, Utah"},
     }),
     "pycsw-apiso-records": Expected(18, datasets={
@@ -369,16 +384,20 @@ EXPECTED: dict[str, Expected] = {
     "owslib-iso-identifier": Expected(1, datasets={
         "f44dac86-2228-412f-8355-e56446ca9933": {"title": "Eemsmonding volgens het Eems-Dollardverdrag"}}),
     "owslib-marine-ie-anchors": Expected(1, datasets={
-        "ie.marine.data:dataset.1135": {"title": "CE0911 Climate Change Survey"}}),
+        "ie.marine.data:dataset.1135": {"title": "CE0911 Climate Change Survey",
+                                        "license": "cc-by", "license_kept": None}}),  # useLimitation "CC-By 4.0"
     "owslib-iso-mi": Expected(1, datasets={
         "3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "title in English"}}),
     "owslib-iso-mi+md": Expected(1, datasets={"3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "title in English"}}),
-    "owslib-eman-latin1": Expected(1, datasets={"3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "ALLSPECIES"}}),
+    "owslib-eman-latin1": Expected(1, datasets={"3f342f64-9348-11df-ba6a-0014c2c00eab": {
+        "title": "ALLSPECIES",  # its two cited parties are nameless links (no name, no email): no contacts
+        "contacts": [("EMAN Office (Environment Canada)", "Marlene.Doyle@ec.gc.ca", "contact")]}}),
     "owslib-17bd184a": Expected(1, datasets={"17bd184a-7e7d-4f81-95a5-041449a7212b": {"title": "Air temperature"}}),
     "owslib-geocat-che": Expected(1, datasets={
         "3d2981af-d5db-4122-8db6-1ea41ed44b3f": {"title": "Gewässerschutzkarte"}}),
     "spatial-gemini-fcs": Expected(1, datasets={
-        "B8A22DF4-B0DC-4F0B-A713-0CF5F8784A28": {"title": "FCS Conservancy Polygons"}}),
+        "B8A22DF4-B0DC-4F0B-A713-0CF5F8784A28": {  # an untyped data download page; the other link is no URL
+            "title": "FCS Conservancy Polygons", "resource_urls": ["http://www.forestry.gov.uk/datadownload"]}}),
     "spatial-gemini-dataset1": Expected(1, datasets={"test-dataset-1": {"title": "Country Parks (Scotland)"}}),
     "spatial-gemini-wales1": Expected(1, datasets={"11edc4ec-5269-40b9-86c8-17201fa4e74e-new": {
         "title": "World Heritage Sites in Wales GIS Polygon and Polyline Dataset"}}),
@@ -429,7 +448,9 @@ EXPECTED: dict[str, Expected] = {
     "ckan-hdx-search": Expected(2, skipped=8, datasets=HDX),  # 8 packages without resources
     "ckan-hdx-search-paged": Expected(2, skipped=8, datasets=HDX),
     "ckan-hdx-unesco": Expected(1, datasets={"f5d0ab3b-5549-486e-a619-1fc5702237f7": {
-        "title": "Zimbabwe - Education Indicators", "resources": 9}}),
+        "title": "Zimbabwe - Education Indicators", "resources": 9,
+        # cc-by-igo (CC BY 3.0 IGO) is not the portal's cc-by (4.0): kept as text
+        "license": "notspecified", "license_kept": "Creative Commons Attribution for Intergovernmental Organisations"}}),
     "ckan-datagov-hud": Expected(3, datasets={
         "8e81ab5c-d959-4401-8ac1-d73f1820c55d": {
             "title": "HUD Subprime and Manufactured Home Lender List", "temporal": ("1993-01-01", "2005-12-31"),

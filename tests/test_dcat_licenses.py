@@ -150,3 +150,31 @@ def test_an_unrecognised_license_text_is_kept_in_extras() -> None:
     assert license_extras(None, None, " Aviso legal ", "other") == {"harvest:license": "Aviso legal"}
     assert license_extras("cc-by", "CC-BY") == {}
     assert license_extras(None, "", None) == {}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("http://creativecommons.org/licenses/by/3.0/igo/legalcode", None),  # HDX cc-by-igo: CC BY 3.0 IGO
+    ("https://creativecommons.org/licenses/by/3.0/it/", None),
+    ("http://creativecommons.org/licenses/by-sa/3.0/", None),
+    ("http://dcat-ap.de/def/licenses/cc-by/3.0", None),
+    ("cc-by-igo", None),
+    ("Creative Commons Attribution for Intergovernmental Organisations", None),
+    ("CC BY 3.0", None),
+    ("https://creativecommons.org/licenses/by/4.0/legalcode", "cc-by"),  # a page below version 4.0
+    ("http://creativecommons.org/licenses/by/", "cc-by"),  # no version named
+    ("https://creativecommons.org/licenses/by-sa/4.0/deed.de", "cc-by-sa"),
+    ("http://creativecommons.org/publicdomain/zero/1.0/", "cc-zero"),
+    ("CC-By 4.0", "cc-by"),
+    ("https://opendatacommons.org/licenses/odbl/1-0/", "odc-odbl"),  # ODC licenses have only version 1.0
+    ("http://opendatacommons.org/licenses/by/1.0/", "odc-by"),
+])
+def test_license_versions_are_kept_apart(value: str, expected: str | None) -> None:
+    assert BUNDLED.guess(value) == expected
+
+
+def test_a_portal_url_below_which_another_version_is_named_is_not_that_license() -> None:
+    index = LicenseIndex([{"id": "dl-de-by", "title": "Datenlizenz Deutschland Namensnennung",
+                           "url": "https://www.govdata.de/dl-de/by"}])
+    assert index.guess("https://www.govdata.de/dl-de/by/summary") == "dl-de-by"
+    assert index.guess("https://www.govdata.de/dl-de/by-2-0") is None
+    assert index.guess("https://www.govdata.de/dl-de/by/1-0") is None

@@ -13,8 +13,10 @@ from backends.normalize import (
     clean_email,
     frequency_id,
     geometry_from_geojson,
+    geometry_from_text,
     geometry_from_wkt,
     is_http_url,
+    make_contact,
     merge_polygons,
     normalize_checksum,
     normalize_tags,
@@ -176,3 +178,48 @@ def test_tags_drop_apostrophes_as_udata_does(value: str, expected: str) -> None:
 def test_a_merged_spatial_coverage_has_udata_s_default_granularity() -> None:
     merged = merge_polygons([{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}])
     assert merged is not None and merged.granularity == "other"
+
+
+@pytest.mark.parametrize(("name", "email", "form", "role", "expected"), [
+    ("Desk", "desk(at)city.test", None, "contact", ("Desk", "desk@city.test", None)),  # obfuscated: put back
+    ("Desk", "write to us", "https://city.test/form", "contact", ("Desk", None, "https://city.test/form")),
+    ("Publisher", "write to us", None, "publisher", ("Publisher", None, None)),  # unreadable email: kept without
+    (None, "desk@city.test", None, "contact", ("desk@city.test", "desk@city.test", None)),  # named by its email
+    ("  Data\n desk ", None, None, "creator", ("Data desk", None, None)),  # a name alone: any role but contact
+    ("City (https://city.test)", "a@city.test", None, "contact", ("City", "a@city.test", None)),  # no URL in a name
+    ("Desk", None, None, "contact", None),  # a contact no one can write to
+    (None, None, "https://city.test/form", "contact", None),  # names nobody
+    (None, None, None, "publisher", None),
+])
+def test_one_contact_rule_for_every_backend(name: str | None, email: str | None, form: str | None, role: str,
+                                            expected: tuple[str, str | None, str | None] | None) -> None:
+    warnings: list[str] = []
+    contact = make_contact(name, email, form, role, warnings)
+    assert (contact and (contact.name, contact.email, contact.contact_form)) == expected
+    assert contact is None or contact.role == role
+    assert bool(warnings) == (expected is None and (form is not None or role == "contact"))
+
+
+@pytest.mark.parametrize(("text", "corners"), [
+    ("[[-14.601813, -179.231086], [71.441059, 179.859681]]", (-179.231086, -14.601813, 179.859681, 71.441059)),
+    ("[[-90, -180], [90, 180]]", (-180, -90, 180, 90)),
+    ("[[10, 20], [30, 40]]", (20, 10, 40, 30)),  # both orders fit: read as [lat, lon]
+    ("[[120, 10], [130, 20]]", (120, 10, 130, 20)),  # 120 is no latitude: read as [lon, lat]
+    ("[[10, 120], [200, 130]]", None),  # no latitude is 200
+    ("-75.3,39.8,-74.9,40.1", (-75.3, 39.8, -74.9, 40.1)),  # POD's W,S,E,N
+    ("Philadelphia, Pennsylvania", None),  # a place name
+    ("[1, 2]", None),
+])
+def test_pod_spatial_forms(text: str, corners: tuple[float, float, float, float] | None) -> None:
+    geometry = geometry_from_text(text)
+    if corners is None:
+        assert geometry is None
+        return
+    west, south, east, north = corners
+    assert geometry == {"type": "Polygon", "coordinates": [
+        [[west, south], [east, south], [east, north], [west, north], [west, south]]]}
+
+
+def test_a_pod_spatial_geojson_text_is_its_geometry() -> None:
+    text = '{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}'
+    assert geometry_from_text(text) == geometry_from_geojson(text)

@@ -161,7 +161,7 @@ def contact_points(package: dict[str, Any], extras: dict[str, Any], warnings: li
     found: list[ContactPoint] = []
     for name, email, role in named:
         person = text(name) if not USER_ID.fullmatch(text(name)) else ""
-        contact = make_contact(person, text(email), None, role, warnings) if person or text(email) else None
+        contact = make_contact(person, text(email), None, role, warnings)
         if contact and contact not in found:
             found.append(contact)
     return found

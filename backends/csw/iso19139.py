@@ -101,6 +101,10 @@ DATA_FILE_EXTENSIONS = frozenset({
 })
 
 
+#: Format names of exports (GeoServer's `outputFormat`, GeoNode's link names) that are a data file's extension.
+DATA_FORMAT_ALIASES = {"excel": "xls", "excel2007": "xlsx", "shape-zip": "zip", "gml2": "gml", "gml3": "gml"}
+
+
 class CswIso19139Backend(Backend):
     name = "csw-iso-19139"
     display_name = "CSW-ISO-19139"
@@ -165,11 +169,12 @@ def select(node: etree._Element, path: str) -> list[Any]:
 
 
 def string(node: etree._Element | None) -> str | None:
-    """The text of a CharacterString-like property (gco:CharacterString, gmx:Anchor, a localised string)."""
+    """The text of a CharacterString-like property (gco:CharacterString, gmx:Anchor, a localised string), or of
+    the code list value some catalogs put there (Marine Institute Ireland's useLimitation "CC-By 4.0")."""
     if node is None:
         return None
     for child in select(node, "gco:CharacterString | gmx:Anchor | gmx:FileName | gmx:MimeFileType | gco:Decimal"
-                              " | gco:LocalName | gmd:PT_FreeText//gmd:LocalisedCharacterString"):
+                              " | gco:LocalName | gmd:PT_FreeText//gmd:LocalisedCharacterString | *[@codeListValue]"):
         if child.text and child.text.strip():
             return child.text.strip()
     return None
@@ -471,20 +476,27 @@ def guess_license(identification: etree._Element, licenses: LicenseIndex | None)
 
 def resources(metadata: etree._Element, warnings: list[str], protocol_downloads: bool = False) -> list[Resource]:
     """Distributions among the online resources, each once: services (as `api`), links whose function is
-    download, offline access or order (or, with `protocol_downloads`, whose protocol is WWW:DOWNLOAD-*), and
-    the connect points of the services a dataset record describes beside its data (THREDDS records list
-    their OPeNDAP, WMS... endpoints so).
+    download, offline access or order (or, with `protocol_downloads`, whose protocol is WWW:DOWNLOAD-*), the
+    connect points of the services a dataset record describes beside its data (THREDDS records list their
+    OPeNDAP, WMS... endpoints so), and WWW:DOWNLOAD links without a function code that name a data file (a
+    GeoNode `X.csv` export, a WFS `outputFormat=csv`): map images, thumbnails and legends are no data.
 
-    Like the GeoDCAT-AP mapping the reference harvester uses, other links (documentation, metadata pages,
-    untyped links) are not distributions; but a record with no distribution so typed gets its untyped
-    links to data files (`.zip`, `.csv`...) rather than none (the reference harvester leaves it empty).
+    Like the GeoDCAT-AP mapping the reference harvester uses, the other links (documentation, metadata pages,
+    untyped links) are not distributions; but a record with no distribution so typed gets its untyped links
+    to data files (`.zip`, `.csv`...), and else its other untyped transfer options (a DOI to "Download" from,
+    a data download page) as resources of type `other`, rather than none (the reference harvester leaves it
+    empty, ckanext-spatial takes every link); a link whose protocol says it is a page (WWW:LINK) or that is a
+    site's home page is none even then.
     Links that are no http(s) or ftp URL (`s3://`...) are left out with one warning."""
-    found = distributions(metadata, warnings, protocol_downloads, untyped_files=False)
-    return found or distributions(metadata, [], protocol_downloads, untyped_files=True)
+    found = distributions(metadata, warnings, protocol_downloads, untyped_links=False)
+    if found or not (found := distributions(metadata, [], protocol_downloads, untyped_links=True)):
+        return found
+    files = [resource for resource in found if resource.type != "other"]
+    return files or found
 
 
 def distributions(metadata: etree._Element, warnings: list[str], protocol_downloads: bool,
-                  untyped_files: bool) -> list[Resource]:
+                  untyped_links: bool) -> list[Resource]:
     found: list[Resource] = []
     unreachable: list[str] = []
     candidates = [(online, None) for online in select(metadata, "gmd:distributionInfo//gmd:onLine/*")]
@@ -494,7 +506,7 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
             candidates += [(point, service_type) for point in
                            select(identification, "srv:containsOperations/*/srv:connectPoint/*")]
     for online, service_type in candidates:
-        resource = online_resource(online, unreachable, protocol_downloads, untyped_files, service_type)
+        resource = online_resource(online, unreachable, protocol_downloads, untyped_links, service_type)
         if resource and not any((r.url, r.title) == (resource.url, resource.title) for r in found):
             found.append(resource)
     if unreachable:
@@ -505,34 +517,46 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
 
 
 def online_resource(online: etree._Element, unreachable: list[str], protocol_downloads: bool,
-                    untyped_files: bool, service_type: str | None = None) -> Resource | None:
+                    untyped_links: bool, service_type: str | None = None) -> Resource | None:
     """One online resource as a resource, if it is a distribution; `service_type` is set for a service's
     connect point (always an `api`), and a URL that cannot be linked is added to `unreachable`."""
     url = "".join(select(online, "gmd:linkage/gmd:URL/text()")).strip()
     protocol = first_string(online, "gmd:protocol") or ""
     function = code(online, "gmd:function/*")
+    name, description = first_string(online, "gmd:name"), first_string(online, "gmd:description")
     service = service_format(protocol, url) or next(filter(None, map(service_format, (service_type or "").split())),
                                                     None)
     is_api = service is not None or service_type is not None
-    download = function in DISTRIBUTION_FUNCTIONS or (
-        protocol_downloads and protocol.upper().startswith("WWW:DOWNLOAD")) or (
-        untyped_files and not function and file_extension(url) in DATA_FILE_EXTENSIONS)
-    if not is_api and not download:
+    declared_download = protocol.upper().startswith("WWW:DOWNLOAD")
+    data_file = None if function or not (declared_download or untyped_links) else data_format(url, name)
+    download = function in DISTRIBUTION_FUNCTIONS or data_file is not None or (protocol_downloads and declared_download)
+    page = untyped_links and not function and not download and not protocol.upper().startswith("WWW:LINK") and (
+        urlparse(url).path.strip("/") != "")
+    if not (is_api or download or page):
         return None
     if not is_http_url(url) and urlparse(url).scheme != "ftp":
         unreachable.append(url)
         return None
-    fmt = service or (None if is_api else file_extension(url))
-    name, description = first_string(online, "gmd:name"), first_string(online, "gmd:description")
+    fmt = service or data_file or (None if is_api else file_extension(url))
     title = name or description or url_filename(url) or (f"{fmt.upper()} resource" if fmt else "Nameless resource")
     return Resource(
         title=title,
         url=url,
         description=description if description != title else None,
-        type="api" if is_api else "main",
+        type="api" if is_api else "other" if page else "main",
         format=fmt,
         mime=protocol if re.fullmatch(r"[\w.+-]+/[\w.+-]+", protocol) else None,
     )
+
+
+def data_format(url: str, name: str | None) -> str | None:
+    """The data file format a link names, by the extension of its name or of its URL's file, else by its
+    `outputFormat` / `format` query parameter; None when that is no data format (a PNG legend, a PDF map)."""
+    query = {key.lower(): value.strip().lower() for key, value in parse_qsl(urlparse(url).query)}
+    named = ((file_extension(name) if name and " " not in name.strip() else None) or file_extension(url)
+             or query.get("outputformat") or query.get("format"))
+    fmt = DATA_FORMAT_ALIASES.get(named or "", named)
+    return fmt if fmt in DATA_FILE_EXTENSIONS else None
 
 
 def service_format(protocol: str, url: str = "") -> str | None:

@@ -56,13 +56,13 @@ from backends.dcat.vocabularies import (
     WKT_DATATYPES,
 )
 from backends.normalize import (
-    bbox_to_polygon,
-    clean_email,
     frequency_id,
     geometry_from_geojson,
+    geometry_from_text,
     geometry_from_wkt,
     html_to_markdown,
     is_http_url,
+    make_contact,
     merge_polygons,
     normalize_checksum,
     normalize_tags,
@@ -192,18 +192,27 @@ class Node:
     def label(self, language: str = "fr") -> str | None:
         return next((text for predicate in LABELS if (text := self.text(predicate, language))), None)
 
+    def labels(self, language: str = "fr") -> list[str]:
+        """Every label of the first labelling predicate the node has (a rights statement may hold several),
+        those in `language` or untagged, else its best one."""
+        for predicate in LABELS:
+            if not (literals := [lit for lit in self.literals(predicate) if lit["@value"].strip()]):
+                continue
+            wanted = [lit for lit in literals if literal_language(lit) in {language_key(language), ""}]
+            return list(dict.fromkeys(lit["@value"].strip() for lit in wanted)) or [best_literal(literals, language) or ""]
+        return []
+
 
 def describe(node: Node, predicate: str, language: str) -> list[str]:
-    """Each value as a person reads it: a literal, a node's label or description, else its URI."""
-    described = []
+    """Each value as a person reads it: a literal, a node's labels or description, else its URI."""
+    described: list[str] = []
     for value in node.values(predicate):
         if "@value" in value:
-            text = value["@value"].strip()
+            texts = [value["@value"].strip()]
         else:
             target = Node(node.graph, value["@id"])
-            text = target.label(language) or target.text(DCT + "description", language) or target.uri or ""
-        if text and text not in described:
-            described.append(text)
+            texts = target.labels(language) or [target.text(DCT + "description", language) or target.uri or ""]
+        described += [text for text in texts if text and text not in described]
     return described
 
 
@@ -270,7 +279,7 @@ def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseI
         frequency=frequency(node),
         temporal_coverage=temporal(node),
         spatial=spatial(node),
-        contact_points=contact_points(node, chosen),
+        contact_points=contact_points(node, chosen, context.warnings),
         resources=merge_same_urls(resources),
     )
     apply_rights(dataset, node, dists, context)
@@ -423,11 +432,12 @@ def period(node: Node) -> TemporalCoverage | None:
 
 
 def spatial(node: Node) -> Spatial | None:
-    """GeoJSON / WKT literals of `dct:spatial` locations (any predicate) and ArcGIS `W,S,E,N` literals."""
+    """GeoJSON / WKT literals of `dct:spatial` locations (any predicate), and the untyped literals DCAT-US
+    writes: GeoJSON, `W,S,E,N` (ArcGIS) or `[[lat, lon], [lat, lon]]` bounding boxes."""
     geometries = []
     for value in node.values(DCT + "spatial"):
         if "@value" in value:
-            geometries.append(geometry_literal(value) or bbox_to_polygon(value["@value"]))
+            geometries.append(geometry_literal(value) or geometry_from_text(value["@value"]))
         else:
             geometries += [geometry_literal(literal) for literal in all_literals(Node(node.graph, value["@id"]))]
     return merge_polygons(geometries)
@@ -449,26 +459,17 @@ def geometry_literal(literal: Term) -> dict[str, Any] | None:
 # --- contact points ---------------------------------------------------------------------------------
 
 
-def contact_points(node: Node, language: str) -> list[ContactPoint]:
-    """Contacts of every role (vCard or FOAF agents), without duplicates. A `contact` needs an email or a
-    contact form (as udata requires); the other roles (publisher, creator...) need only a name."""
+def contact_points(node: Node, language: str, warnings: list[str]) -> list[ContactPoint]:
+    """Contacts of every role (vCard or FOAF agents) as `make_contact` accepts them, without duplicates."""
     found: list[ContactPoint] = []
     for predicate, role in CONTACT_ROLES:
         for agent in node.nodes(predicate):
-            contact = contact_point(agent, role, language)
+            email = agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox")
+            form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
+            contact = make_contact(agent_name(agent, language), email, form, role, warnings)
             if contact and contact not in found:
                 found.append(contact)
     return found
-
-
-def contact_point(agent: Node, role: str, language: str) -> ContactPoint | None:
-    name = agent_name(agent, language)
-    email = clean_email(agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox"))
-    form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
-    form = form if is_http_url(form) else None
-    if not (email or form) and (role == "contact" or not name):
-        return None
-    return ContactPoint(name=name, email=email, contact_form=form, role=role)
 
 
 def agent_name(agent: Node, language: str) -> str | None:
@@ -655,15 +656,28 @@ def resource_title(node: Node, url: str, fmt: str | None, context: Context) -> s
 
 def resource_format(node: Node, services: list[Node], language: str) -> str | None:
     """For an access service's distribution its protocol first (`geodcatap:serviceProtocol`, `dct:conformsTo`:
-    WMS, WFS...); then `dct:format` (EU file type, IANA media type, label or `rdf:value`), else the media type."""
-    for target in [*services, node] if services else ():
-        for standard in target.values(GEODCAT + "serviceProtocol", DCT + "conformsTo"):
-            if protocol := service_protocol(standard.get("@id") or standard.get("@value") or ""):
-                return protocol
+    WMS, WFS...): the distribution's own, else its service's when the service speaks that one protocol only (a
+    service offering WFS and WMS does not say which one a GTFS-Realtime feed it also serves uses); then
+    `dct:format` (EU file type, IANA media type, label or `rdf:value`), else the media type."""
+    if services and (protocol := next(iter(protocols(node)), None) or single_protocol(services)):
+        return protocol
     for value in node.values(DCT + "format"):
         if found := format_of(value, node, language):
             return found
     return format_of_media_type(mime(node))
+
+
+def protocols(node: Node) -> list[str]:
+    """The protocols a distribution or a service names (`geodcatap:serviceProtocol`, `dct:conformsTo`), once each."""
+    found = (service_protocol(standard.get("@id") or standard.get("@value") or "")
+             for standard in node.values(GEODCAT + "serviceProtocol", DCT + "conformsTo"))
+    return list(dict.fromkeys(protocol for protocol in found if protocol))
+
+
+def single_protocol(services: list[Node]) -> str | None:
+    """The one protocol the services speak, if they speak exactly one."""
+    found = {protocol for service in services for protocol in protocols(service)}
+    return found.pop() if len(found) == 1 else None
 
 
 def service_protocol(text: str) -> str | None:
@@ -770,7 +784,7 @@ def map_dataservice(record: dict[str, Any], language: str = "fr") -> Mapped:
         base_api_url=node.link(DCAT + "endpointURL"),
         machine_documentation_url=node.link(DCAT + "endpointDescription"),
         tags=normalize_tags(keywords(node, chosen)),
-        contact_points=contact_points(node, chosen),
+        contact_points=contact_points(node, chosen, context.warnings),
         datasets=record.get("datasets", []),
     )
     return Mapped(dataservice=dataservice, remote=remote_metadata(node, context), warnings=context.warnings)
