@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from lxml import etree
 
+from backends.csw.iso19139 import KEYWORD_SEPARATORS
+from backends.normalize import normalize_tag
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.servers.corpus import Case, corpus_server, load_cases
+from tests.servers.corpus import PARSER, Case, corpus_server, load_cases
 
 Doc = dict[str, Any]
 
@@ -527,3 +530,18 @@ def test_ckan_maintainer_and_author_become_contact_points(store: Store) -> None:
         "../shared/corpus is absent")
     _, _, catalog = harvest(case, store)
     check(by_remote_id(catalog.list()), DEMO_CKAN_CONTACTS, "dataset")
+
+
+def test_a_record_of_1259_keywords_keeps_every_tag_within_udata_limits(store: Store) -> None:
+    """udata refuses a tag shorter than 3 or longer than 96 characters and sets no limit on their number
+    (TAG_MIN_LENGTH, TAG_MAX_LENGTH): every keyword of the record is kept, none is longer than udata allows."""
+    case = next((case for case in load_cases() if case.name == "datagov-too-many-keywords"), None) or pytest.skip(
+        "../shared/corpus is absent")
+    keywords = etree.parse(str(case.path(case.files[0])), PARSER).getroot().xpath(
+        "//gmd:descriptiveKeywords//gmd:keyword/*/text()", namespaces={"gmd": "http://www.isotc211.org/2005/gmd"})
+    _, _, catalog = harvest(case, store)
+    (dataset,) = catalog.list()
+    assert len(keywords) == 1259
+    assert all(3 <= len(tag) <= 96 for tag in dataset["tags"])
+    assert set(dataset["tags"]) == {tag for keyword in keywords for part in KEYWORD_SEPARATORS.split(keyword)
+                                    if (tag := normalize_tag(part))}
