@@ -77,6 +77,7 @@ WELL_KNOWN_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
                         "dcat-ap.de/def/licenses/odby"), "titles": ("ODC-By-1.0",)},
     "odc-pddl": {"urls": ("opendatacommons.org/licenses/pddl", *odc_versions("pddl"), "spdx.org/licenses/PDDL-1.0",
                           "dcat-ap.de/def/licenses/odcpddl"), "titles": ("PDDL-1.0",)},
+    "other-pd": {"urls": ("creativecommons.org/publicdomain/mark/1.0",), "titles": ("Public Domain Mark 1.0",)},
     "lov2": {"urls": ("spdx.org/licenses/etalab-2.0",), "titles": ("Licence Ouverte 2.0",)},
     "fr-lo": {"urls": (), "titles": ("Licence Ouverte", "Licence Ouverte v1.0", "Licence Ouverte version 1.0")},
 }

@@ -33,6 +33,7 @@ VALUES: dict[str, Callable[[Doc], Any]] = {
     "resources": lambda doc: len(doc["resources"]),
     "formats": lambda doc: sorted({resource["format"] or "" for resource in doc["resources"]}),
     "resource_types": lambda doc: sorted(resource["type"] for resource in doc["resources"]),
+    "mimes": lambda doc: sorted(resource["mime"] or "" for resource in doc["resources"]),
     "resource_urls": lambda doc: sorted(resource["url"] for resource in doc["resources"]),
     "resource_rights": lambda doc: [resource["extras"].get("dcat", {}).get("rights") for resource in doc["resources"]],
     "resource_titles": lambda doc: sorted(resource["title"] for resource in doc["resources"]),
@@ -50,6 +51,7 @@ VALUES: dict[str, Callable[[Doc], Any]] = {
     "granularity": lambda doc: doc["spatial"] and doc["spatial"]["granularity"],
     "access": lambda doc: (doc["access_type"], doc["access_type_reason_category"]),
     "contacts": lambda doc: [(c["name"], c["email"], c["role"]) for c in doc["contact_points"]],
+    "contact_forms": lambda doc: [c["contact_form"] for c in doc["contact_points"]],
     "remote_url": lambda doc: doc["harvest"]["remote_url"],
     "dct_identifier": lambda doc: doc["harvest"]["dct_identifier"],
     "issued": lambda doc: doc["harvest"]["issued_at"],
@@ -283,10 +285,13 @@ EXPECTED: dict[str, Expected] = {
         },
         "4ade8a03-2801-471a-8f7f-97c70265e7eb": {  # distributions of different licenses: none lifted
             "title": "Testdatensatz Lizenz Offenheit", "license": "notspecified", "dcat_license": None,
+            # the second's dcat:mediaType is the URL of a vocabulary file: no media type, no format
+            "formats": ["", "json"], "mimes": ["", "application/json"],
         },
         "bd2d4fa6-e9ad-470d-888b-5eb1378d39e9": {
             "title": "Naturräume Geest und Marsch", "frequency": "annual", "temporal": ("2016-01-01", "2016-12-31"),
             "polygons": 1,
+            "formats": ["gml", "zip"], "mimes": ["", "application/gml+xml"],  # <dcat:mediaType>ZIP: a format
         }}),
     "switzerland-bfs-catalog": Expected(2, datasets={
         "346252@bundesamt-fur-statistik-bfs": {
@@ -385,7 +390,8 @@ EXPECTED: dict[str, Expected] = {
     "owslib-geobretagne": Expected(1, datasets={
         "955c3e47-411e-4969-b61b-3556d1b9f879": {"title": "Cadastre 2018 en Bretagne"}}),
     "owslib-iso-identifier": Expected(1, datasets={
-        "f44dac86-2228-412f-8355-e56446ca9933": {"title": "Eemsmonding volgens het Eems-Dollardverdrag"}}),
+        "f44dac86-2228-412f-8355-e56446ca9933": {"title": "Eemsmonding volgens het Eems-Dollardverdrag",
+                                                 "license": "other-pd"}}),  # the Public Domain Mark 1.0
     "owslib-marine-ie-anchors": Expected(1, datasets={
         "ie.marine.data:dataset.1135": {"title": "CE0911 Climate Change Survey",
                                         "license": "cc-by", "license_kept": None}}),  # useLimitation "CC-By 4.0"
@@ -397,13 +403,18 @@ EXPECTED: dict[str, Expected] = {
         "contacts": [("EMAN Office (Environment Canada)", "Marlene.Doyle@ec.gc.ca", "contact")]}}),
     "owslib-17bd184a": Expected(1, datasets={"17bd184a-7e7d-4f81-95a5-041449a7212b": {"title": "Air temperature"}}),
     "owslib-geocat-che": Expected(1, datasets={
-        "3d2981af-d5db-4122-8db6-1ea41ed44b3f": {"title": "Gewässerschutzkarte"}}),
+        "3d2981af-d5db-4122-8db6-1ea41ed44b3f": {
+            "title": "Gewässerschutzkarte",
+            "resources": 0,  # its only link is a map viewer page (WWW:LINK)
+            "contacts": [("Amt für Umweltschutz", "info.afu@zg.ch", "rightsHolder")],
+            "contact_forms": ["http://www.zg.ch/afu/"]}}),  # a che:LocalisedURL
     "spatial-gemini-fcs": Expected(1, datasets={
         "B8A22DF4-B0DC-4F0B-A713-0CF5F8784A28": {  # an untyped data download page; the other link is no URL
             "title": "FCS Conservancy Polygons", "resource_urls": ["http://www.forestry.gov.uk/datadownload"]}}),
     "spatial-gemini-dataset1": Expected(1, datasets={"test-dataset-1": {"title": "Country Parks (Scotland)"}}),
     "spatial-gemini-wales1": Expected(1, datasets={"11edc4ec-5269-40b9-86c8-17201fa4e74e-new": {
-        "title": "World Heritage Sites in Wales GIS Polygon and Polyline Dataset"}}),
+        "title": "World Heritage Sites in Wales GIS Polygon and Polyline Dataset",
+        "formats": ["wms"]}}),  # `.../wms?request=getCapabilities` without a SERVICE parameter, and OGC:WMS
     "spatial-gemini-wales2": Expected(1, datasets={"be06a48d-36fa-4369-a585-7fcc319db4c0-new": {
         "title": "Protected sites: Country Parks - GIS dataset"}}),
     "spatial-iso19139-dataset": Expected(1, datasets={"test-dataset-1": {"title": "Country Parks (Scotland)"}}),
@@ -420,7 +431,9 @@ EXPECTED: dict[str, Expected] = {
         "title": "Assessing How Climate Change Will Affect Coastal Habitats in the Northeast - NERRS/NSC(NERRS "
                  "Science Collaborative)"}}),
     "geodatagov-nodc-cw-region": Expected(1, datasets={
-        "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
+        "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format", "resources": 6,
+                                     "resource_titles": ["0099041", "CLASS: CoastWatch Regions in HDF format",
+                                                         "Ressource sans nom", "Ressource sans nom", "iso", "opendap"]}}),
     "geodatagov-nodc-cw-region+md": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
     "geodatagov-bad-tags": Expected(1, datasets={
@@ -453,7 +466,8 @@ EXPECTED: dict[str, Expected] = {
     "ckan-hdx-unesco": Expected(1, datasets={"f5d0ab3b-5549-486e-a619-1fc5702237f7": {
         "title": "Zimbabwe - Education Indicators", "resources": 9,
         # cc-by-igo (CC BY 3.0 IGO) is not the portal's cc-by (4.0): kept as text
-        "license": "notspecified", "license_kept": "Creative Commons Attribution for Intergovernmental Organisations"}}),
+        "license": "notspecified",
+        "license_kept": "Creative Commons Attribution for Intergovernmental Organisations"}}),
     "ckan-datagov-hud": Expected(3, datasets={
         "8e81ab5c-d959-4401-8ac1-d73f1820c55d": {
             "title": "HUD Subprime and Manufactured Home Lender List", "temporal": ("1993-01-01", "2005-12-31"),

@@ -23,7 +23,7 @@ from lxml import etree
 
 from backends.base import Backend, Option, Record, SkipRecord
 from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, invalid_record, position_id
-from backends.dcat.mapping import inspire_limitation
+from backends.dcat.mapping import fallback_title, inspire_limitation
 from backends.dcat.vocabularies import (
     CONTACT_ROLES,
     HVD_TAG,
@@ -74,6 +74,8 @@ METADATA_CLASSES = frozenset({"MD_Metadata", "MI_Metadata"})
 SERVICE_IDENTIFICATION = "SV_ServiceIdentification"
 RESOURCE_PARTIES = "gmd:pointOfContact/* | gmd:citation/*/gmd:citedResponsibleParty/*"
 METADATA_CONTACT = "gmd:contact/*"
+#: A linkage's URL: gmd:URL, or the localised URLs of a profile (geocat.ch's che:PT_FreeURL).
+LINKAGE_URL = "gmd:linkage/gmd:URL/text() | gmd:linkage/*//*[local-name()='LocalisedURL']/text()"
 
 #: EU high-value dataset categories, as data.europa.eu or publications.europa.eu URIs.
 HVD_URI = re.compile(r"^https?://(data\.europa\.eu|publications\.europa\.eu/resource/authority)/bna/", re.IGNORECASE)
@@ -119,6 +121,9 @@ class CswIso19139Backend(Backend):
         Option("remote_url_prefix", "Remote URL prefix", str,
                "Prefix of a record's page (the record's fileIdentifier is appended), e.g. "
                "https://example.org/geonetwork/srv/fre/catalog.search#/metadata/"),
+        Option("language", "Portal language", str,
+               "Language of the titles given to nameless resources (fr: `Ressource wms`, `Ressource sans nom`)",
+               default="fr"),
     )
 
     def gather(self) -> Iterator[Record]:
@@ -152,7 +157,7 @@ class CswIso19139Backend(Backend):
     def map(self, record: Record) -> Mapped:
         check_record(record)
         metadata = parse_xml(record.data["xml"].encode(), f"record {record.remote_id}")
-        return map_metadata(metadata, self.context.licenses, self.feature("protocol_downloads"))
+        return map_metadata(metadata, self.context.licenses, self.feature("protocol_downloads"), self.extra("language"))
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -229,7 +234,7 @@ def is_service(metadata: etree._Element) -> bool:
 
 
 def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
-                 protocol_downloads: bool = False) -> Mapped:
+                 protocol_downloads: bool = False, language: str = "fr") -> Mapped:
     """Map one ISO record to a dataset, or a service record to a data service (pure: no network)."""
     identification = identification_of(metadata)
     if identification is None:
@@ -263,7 +268,7 @@ def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
         temporal_coverage=temporal(identification),
         spatial=merge_polygons(bounding_boxes(identification)),
         contact_points=contacts(metadata, identification, warnings),
-        resources=resources(metadata, warnings, protocol_downloads),
+        resources=resources(metadata, warnings, protocol_downloads, language),
         access_type="restricted" if restricted else None,
         access_type_reason_category=restricted,
         extras=extras,
@@ -379,8 +384,8 @@ def responsible_party(party: etree._Element, warnings: list[str]) -> ContactPoin
     both = person and organization and person != organization
     name = f"{person} ({organization})" if both else person or organization
     email = first_string(party, "gmd:contactInfo/*/gmd:address/*/gmd:electronicMailAddress")
-    links = select(party, "gmd:contactInfo/*/gmd:onlineResource/*/gmd:linkage/gmd:URL/text()")
-    form = next((url.strip() for url in links if is_http_url(url)), None)
+    links = [linkage(online) for online in select(party, "gmd:contactInfo/*/gmd:onlineResource/*")]
+    form = next((url for url in links if is_http_url(url)), None)
     role = code(party, "gmd:role/*") or "pointOfContact"
     role = ISO_ROLES.get(role, role)
     return make_contact(name, email, form, role if role in UDATA_ROLES else "contact", warnings)
@@ -395,8 +400,8 @@ def map_service(metadata: etree._Element, identification: etree._Element, title:
     operations, else an online resource, without the query of a GetCapabilities request; that request is
     the endpoint description; the served datasets are the records its `srv:operatesOn` link to. Its
     keywords and responsible parties are kept as for a dataset."""
-    links = [*service_links(identification, "srv:containsOperations/*/srv:connectPoint/*/gmd:linkage/gmd:URL"),
-             *service_links(metadata, "gmd:distributionInfo//gmd:onLine/*/gmd:linkage/gmd:URL")]
+    links = [*service_links(identification, "srv:containsOperations/*/srv:connectPoint/*"),
+             *service_links(metadata, "gmd:distributionInfo//gmd:onLine/*")]
     capabilities = next((url for url in links if is_capabilities(url)), None)
     endpoint = next((url for url in links if not is_capabilities(url)), None) or (
         capabilities.split("?", 1)[0] if capabilities else None)
@@ -415,7 +420,7 @@ def map_service(metadata: etree._Element, identification: etree._Element, title:
 
 
 def service_links(node: etree._Element, path: str) -> list[str]:
-    return [url.strip() for url in select(node, f"{path}/text()") if is_http_url(url)]
+    return [url for online in select(node, path) if is_http_url(url := linkage(online))]
 
 
 def is_capabilities(url: str) -> bool:
@@ -474,7 +479,8 @@ def guess_license(identification: etree._Element, licenses: LicenseIndex | None)
 # --- online resources ------------------------------------------------------------------------------
 
 
-def resources(metadata: etree._Element, warnings: list[str], protocol_downloads: bool = False) -> list[Resource]:
+def resources(metadata: etree._Element, warnings: list[str], protocol_downloads: bool = False,
+              language: str = "fr") -> list[Resource]:
     """Distributions among the online resources, each once: services (as `api`), links whose function is
     download, offline access or order (or, with `protocol_downloads`, whose protocol is WWW:DOWNLOAD-*), the
     connect points of the services a dataset record describes beside its data (THREDDS records list their
@@ -488,14 +494,14 @@ def resources(metadata: etree._Element, warnings: list[str], protocol_downloads:
     empty, ckanext-spatial takes every link); a link whose protocol says it is a page (WWW:LINK) or that is a
     site's home page is none even then.
     Links that are no http(s) or ftp URL (`s3://`...) are left out with one warning."""
-    found = distributions(metadata, warnings, protocol_downloads, untyped_links=False)
-    if found or not (found := distributions(metadata, [], protocol_downloads, untyped_links=True)):
+    found = distributions(metadata, warnings, protocol_downloads, language, untyped_links=False)
+    if found or not (found := distributions(metadata, [], protocol_downloads, language, untyped_links=True)):
         return found
     files = [resource for resource in found if resource.type != "other"]
     return files or found
 
 
-def distributions(metadata: etree._Element, warnings: list[str], protocol_downloads: bool,
+def distributions(metadata: etree._Element, warnings: list[str], protocol_downloads: bool, language: str,
                   untyped_links: bool) -> list[Resource]:
     found: list[Resource] = []
     unreachable: list[str] = []
@@ -506,7 +512,7 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
             candidates += [(point, service_type) for point in
                            select(identification, "srv:containsOperations/*/srv:connectPoint/*")]
     for online, service_type in candidates:
-        resource = online_resource(online, unreachable, protocol_downloads, untyped_links, service_type)
+        resource = online_resource(online, unreachable, protocol_downloads, language, untyped_links, service_type)
         if resource and not any((r.url, r.title) == (resource.url, resource.title) for r in found):
             found.append(resource)
     if unreachable:
@@ -516,11 +522,11 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
     return found
 
 
-def online_resource(online: etree._Element, unreachable: list[str], protocol_downloads: bool,
+def online_resource(online: etree._Element, unreachable: list[str], protocol_downloads: bool, language: str,
                     untyped_links: bool, service_type: str | None = None) -> Resource | None:
     """One online resource as a resource, if it is a distribution; `service_type` is set for a service's
     connect point (always an `api`), and a URL that cannot be linked is added to `unreachable`."""
-    url = "".join(select(online, "gmd:linkage/gmd:URL/text()")).strip()
+    url = linkage(online)
     protocol = first_string(online, "gmd:protocol") or ""
     function = code(online, "gmd:function/*")
     name, description = first_string(online, "gmd:name"), first_string(online, "gmd:description")
@@ -538,7 +544,8 @@ def online_resource(online: etree._Element, unreachable: list[str], protocol_dow
         unreachable.append(url)
         return None
     fmt = service or data_file or (None if is_api else file_extension(url))
-    title = name or description or url_filename(url) or (f"{fmt.upper()} resource" if fmt else "Nameless resource")
+    title = (name if name and not is_http_url(name) else None) or description or url_filename(url) or (
+        fallback_title(fmt, language))
     return Resource(
         title=title,
         url=url,
@@ -559,14 +566,21 @@ def data_format(url: str, name: str | None) -> str | None:
     return fmt if fmt in DATA_FILE_EXTENSIONS else None
 
 
+def linkage(online: etree._Element) -> str:
+    """The URL of an online resource: its gmd:URL, or the first localised URL of a profile's linkage."""
+    return next((url.strip() for url in select(online, LINKAGE_URL) if url.strip()), "")
+
+
 def service_format(protocol: str, url: str = "") -> str | None:
     """The service an online resource points to: from its protocol, else a GetCapabilities URL's SERVICE."""
     key = protocol.strip().lower()
     for prefix, fmt in SERVICE_PROTOCOLS.items():
         if key == prefix or key.startswith(prefix + "-") or key.startswith(prefix + " "):
             return fmt
-    query = urlparse(url).query.lower()
+    parts = urlparse(url)
+    query = parts.query.lower()
     if "request=getcapabilities" in query:
         service = re.search(r"(?:^|&)service=([a-z]+)", query)
-        return service[1] if service else "ogc"
+        named = parts.path.rstrip("/").rsplit("/", 1)[-1].lower()  # `.../Protected_sites/wms?request=...`
+        return service[1] if service else named if named in OGC_PROTOCOLS else "ogc"
     return None

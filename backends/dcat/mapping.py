@@ -199,7 +199,8 @@ class Node:
             if not (literals := [lit for lit in self.literals(predicate) if lit["@value"].strip()]):
                 continue
             wanted = [lit for lit in literals if literal_language(lit) in {language_key(language), ""}]
-            return list(dict.fromkeys(lit["@value"].strip() for lit in wanted)) or [best_literal(literals, language) or ""]
+            texts = [lit["@value"].strip() for lit in wanted] or [best_literal(literals, language) or ""]
+            return list(dict.fromkeys(texts))
         return []
 
 
@@ -649,8 +650,12 @@ def resource_title(node: Node, url: str, fmt: str | None, context: Context) -> s
     name = url_filename(url.split("?")[0].split("#")[0])
     if name and "." in name:
         return name
-    code = language_key(context.portal_language)
-    with_format, nameless = FALLBACK_TITLES.get(code, FALLBACK_TITLES["en"])
+    return fallback_title(fmt, context.portal_language)
+
+
+def fallback_title(fmt: str | None, language: str) -> str:
+    """The title of a resource that has none, in `language` (udata's words on a French portal)."""
+    with_format, nameless = FALLBACK_TITLES.get(language_key(language), FALLBACK_TITLES["en"])
     return with_format.format(format=fmt.lower()) if fmt else nameless
 
 
@@ -664,7 +669,7 @@ def resource_format(node: Node, services: list[Node], language: str) -> str | No
     for value in node.values(DCT + "format"):
         if found := format_of(value, node, language):
             return found
-    return format_of_media_type(mime(node))
+    return media_type_format(node)
 
 
 def protocols(node: Node) -> list[str]:
@@ -713,15 +718,30 @@ def format_of_media_type(media_type: str | None) -> str | None:
     return FORMAT_BY_MEDIA_TYPE.get(text) or text.rsplit("/", 1)[-1].removeprefix("x-").removeprefix("vnd.")
 
 
-def mime(node: Node) -> str | None:
-    """`dcat:mediaType`, else the media type of a `dct:IMT` format (its `rdf:value`)."""
+MEDIA_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;.*)?")
+
+
+def media_type_text(node: Node) -> str | None:
+    """`dcat:mediaType`, else the media type of a `dct:IMT` format (its `rdf:value`), without the IANA prefix."""
     text = node.link(DCAT + "mediaType") or next(
         (found for imt in node.nodes(DCT + "format") if (found := imt.link(RDF + "value"))), None)
-    if not text:
-        return None
     for prefix in IANA_MEDIA_TYPES:
-        text = text.removeprefix(prefix)
+        text = (text or "").removeprefix(prefix)
     return text.strip("/").lower() or None
+
+
+def mime(node: Node) -> str | None:
+    """The media type (`type/subtype`): not a URL nor a bare format name some catalogs write there."""
+    text = media_type_text(node)
+    return text if text and MEDIA_TYPE.fullmatch(text) else None
+
+
+def media_type_format(node: Node) -> str | None:
+    """The format of the media type, or the bare format name written as one (`<dcat:mediaType>ZIP`)."""
+    text = media_type_text(node)
+    if text and re.fullmatch(r"[\w.+-]+", text):
+        return text
+    return format_of_media_type(mime(node))
 
 
 def schema(node: Node, language: str) -> Schema | None:
