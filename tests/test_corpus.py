@@ -101,7 +101,9 @@ PHILADELPHIA = {
     "crime-incidents": {"title": "Crime Incidents", "frequency": "daily"},
 }
 CFTC = {
-    "cftc-dc1": {"title": "Commitment of Traders", "frequency": "weekly", "resources": 1, "modified": None,
+    "cftc-dc1": {"title": "Commitment of Traders", "frequency": "weekly", "modified": None,
+                 # its distribution, and its describedBy (the explanatory notes) as documentation
+                 "resources": 2, "resource_types": ["documentation", "main"],
                  "contacts": [("Harold W. Hild", "hhild@CFTC.GOV", "contact"),
                               ("U.S. Commodity Futures Trading Commission", None, "publisher")],
                  "tags": ["commitment-of-traders", "cot", "open-interest"]},
@@ -200,8 +202,10 @@ EXPECTED: dict[str, Expected] = {
             "temporal": ("2009-09-01", "2010-05-31"),
             "contacts": [("Jane Doe", "jane.doe@agency.gov", "contact"),
                          ("Widget Services", "widget.services@agency.gov", "publisher")],
-            "resources": 4, "formats": ["api", "csv", "json", "zipped csv"],
-            "schemas": ["", "", "", "http://www.agency.gov/widget-data-standard/"],
+            # 4 distributions and the dataset's describedBy data dictionary (documentation)
+            "resources": 5, "formats": ["", "api", "csv", "json", "zipped csv"],
+            "resource_types": ["documentation", "main", "main", "main", "main"],
+            "schemas": ["", "", "", "", "http://www.agency.gov/widget-data-standard/"],
             "tags": ["factory", "manufacturing", "widget"],
             "remote_url": "http://agency.gov/widgets/data", "issued": "2011-11-22T00:00:00Z",
         }}),

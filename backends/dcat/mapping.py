@@ -20,6 +20,7 @@ from backends.dcat.vocabularies import (
     ADMS,
     CONTACT_ROLES,
     DCATAP,
+    DESCRIBED_BY,
     DQV,
     EU_ACCESS_RIGHT,
     EU_ACCESS_TYPES,
@@ -97,7 +98,7 @@ LANGUAGE_CODES: tuple[frozenset[str], ...] = (
     frozenset({"pt", "por"}),
 )
 DATASET_TYPES = frozenset({DCAT + "Dataset", DCAT + "DatasetSeries"})
-ResourceKind = Literal["main", "api", "other"]
+ResourceKind = Literal["main", "api", "documentation", "other"]
 
 
 @lru_cache(maxsize=64)
@@ -272,6 +273,7 @@ def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseI
     dists = distributions(node)
     resources = [res for dist in dists if (res := map_distribution(dist, context))]
     resources += [res for doc in node.nodes(DCT + "hasPart") if (res := map_document(doc, context))]
+    resources += [res for doc in node.nodes(*DESCRIBED_BY) if (res := map_document(doc, context, "documentation"))]
     dataset = Dataset(
         title=title,
         description=html_to_markdown(description),
@@ -586,11 +588,12 @@ def map_distribution(node: Node, context: Context) -> Resource | None:
     return resource(node, url, "api" if services else "main", context, services)
 
 
-def map_document(node: Node, context: Context) -> Resource | None:
-    """A resource of type `other` from a `dct:hasPart` document (its URI is its URL); datasets are skipped."""
+def map_document(node: Node, context: Context, kind: ResourceKind = "other") -> Resource | None:
+    """A resource from a document the dataset links to (its URI is its URL): a `dct:hasPart` (`other`), the
+    DCAT-US `describedBy` data dictionary (`documentation`); datasets are skipped."""
     if not node.uri or node.types() & DATASET_TYPES or not is_http_url(node.uri):
         return None
-    return resource(node, node.uri, "other", context, [])
+    return resource(node, node.uri, kind, context, [])
 
 
 def distribution_name(node: Node, language: str) -> str:

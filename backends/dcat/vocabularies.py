@@ -21,6 +21,8 @@ OWL = "http://www.w3.org/2002/07/owl#"
 DCATAP = "http://data.europa.eu/r5r/"
 
 #: Predicates naming the label of a concept, agent or document, by preference.
+#: `describedBy` of DCAT-US (POWDER-S; the bundled POD context writes the POWDER namespace): documentation.
+DESCRIBED_BY = ("http://www.w3.org/2007/05/powder-s#describedby", "http://www.w3.org/2007/05/powder#describedby")
 LABELS = (SKOS + "prefLabel", RDFS + "label", DCT + "title", FOAF + "name", VCARD + "fn")
 
 #: Literal datatypes carrying a geometry (any predicate).
