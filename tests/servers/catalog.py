@@ -40,6 +40,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    received: float = field(default_factory=time.monotonic)  # when, on the monotonic clock
 
     @property
     def target(self) -> str:

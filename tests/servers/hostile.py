@@ -10,7 +10,7 @@ Every request is recorded (`requests`), and the bytes streamed to each path are 
 | `/ckan/total=..,served=../api/3/action/package_search` | CKAN's package_search, counting `total` |
 | `/ods/total=..,served=../api/explore/v2.1/catalog/datasets` | ODS Explore v2.1, `total_count` = `total` |
 | `/csw?total=..&served=..` | CSW GetRecords, `numberOfRecordsMatched` = `total` |
-| `/hydra/next?to=URL` | a Turtle page whose hydra:next is URL |
+| `/hydra/next?to=URL` | a Turtle page (of dataset ds-99999) whose hydra:next is URL |
 | `/redirect?to=URL&status=302` | a redirect to URL |
 | `/endless?page=N` | a Turtle page of one dataset and a next page, without end |
 | `/slow?bytes_per_second=1&seconds=30&phase=body` | a Turtle body (`phase=headers`: the headers) trickled out, for at most `seconds` |
@@ -38,6 +38,7 @@ from tests.servers.paged_dcat import DATASET, PREFIXES
 
 MAX_STREAM_SECONDS = 60  # a trickling answer never lasts longer, whatever a test asks
 CHUNK = 1 << 20
+LINKING_DATASET = 99_999  # the dataset of `/hydra/next`, apart from those of the catalogs it links to
 
 
 def dataset_id(i: int) -> str:
@@ -74,7 +75,7 @@ class HostileServer(CatalogServer):
 
     def hydra(self, request: Request, params: dict[str, str]) -> Reply:
         if request.path == "/hydra/next":
-            return turtle(self.url + request.path, [0], next_url=params["to"])
+            return turtle(self.url + request.path, [LINKING_DATASET], next_url=params["to"])
         total, served, size = (int(params.get(key, default)) for key, default in
                                (("total", 300), ("served", params.get("total", 300)), ("page_size", 100)))
         number = int(params.get("page", 1))
@@ -176,7 +177,7 @@ class HostileServer(CatalogServer):
         return Reply(body, "application/ld+json")
 
     def resources(self, request: Request, params: dict[str, str]) -> Reply:
-        links = {"script": "javascript:alert(document.cookie)", "inline": "data:text/html,<script>alert(1)</script>",
+        links = {"script": "javascript:alert(document.cookie)", "inline": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
                  "local": "file:///etc/passwd", "file": f"{self.url}/files/0.csv"}
         distributions = "".join(f'<{self.url}/d/{name}> a dcat:Distribution ; dct:title "{name}" ; '
                                 f'dcat:downloadURL <{link}> .\n' for name, link in links.items())
