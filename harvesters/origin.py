@@ -29,12 +29,12 @@ class RefusedUrl(ValueError):
 
 
 def is_internal_address(address: str) -> bool:
-    """Loopback, private, link-local, unspecified, reserved or multicast (an IPv4-mapped IPv6 address by its IPv4)."""
+    """Not a public unicast address: loopback, private, link-local, unspecified, shared, reserved, multicast (an
+    IPv4-mapped IPv6 address by its IPv4)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_reserved
-            or ip.is_multicast)
+    return not ip.is_global or ip.is_multicast
 
 
 def is_internal_host(host: str) -> bool:

@@ -108,7 +108,7 @@ class BoundedBody:
         self.limit = limit
         self.deadline = deadline
         self.encoding = encoding.strip().lower()
-        self.decoder = _decoder(self.encoding, url)
+        self.decoder = _decoder(self.encoding)
         self.pending = b""  # compressed input the decoder has not consumed yet
         self.size = 0
         self.on_close: Callable[[], None] | None = None
@@ -160,7 +160,7 @@ class BoundedBody:
             self.pending = self.decoder.unconsumed_tail
             if self.decoder.eof and self.decoder.unused_data:  # another gzip member follows
                 self.pending = self.decoder.unused_data
-                self.decoder = _decoder(self.encoding, self.url)
+                self.decoder = _decoder(self.encoding)
             if data:
                 return data
 
@@ -182,14 +182,13 @@ class BoundedBody:
         return data
 
 
-def _decoder(encoding: str, url: str) -> Any:
-    if encoding in ("", "identity"):
-        return None
+def _decoder(encoding: str) -> Any:
+    """A decompressor for what ACCEPT_ENCODING asks; None for anything else (passed through as requests does)."""
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (what the standard names deflate)
-    raise HttpError(f"{url} sent a body in an unsupported Content-Encoding: {encoding}")
+    return None
 
 
 class _CheckedConnection:

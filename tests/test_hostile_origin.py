@@ -11,7 +11,7 @@ import pytest
 from backends.base import ConfigError
 from harvesters.http import Http, HttpError
 from harvesters.models import Dataset, Mapped, Resource
-from harvesters.origin import RefusedUrl, SourceOrigin
+from harvesters.origin import RefusedUrl, SourceOrigin, is_internal_address
 from harvesters.sources import register_source
 from harvesters.store import Store
 from tests.conftest import Cli
@@ -221,3 +221,14 @@ def test_every_mapping_loses_non_web_links(url: str) -> None:
                                                           Resource(title="good", url="ftp://ftp.example.org/a.zip")]))
     assert [resource.title for resource in mapped.dataset.resources] == ["good"]
     assert len(mapped.warnings) == 1 and "bad" in mapped.warnings[0]
+
+
+@pytest.mark.parametrize(("address", "internal"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("169.254.169.254", True), ("10.1.2.3", True),
+    ("172.16.0.1", True), ("172.31.255.255", True), ("192.168.0.1", True), ("fc00::1", True), ("fd12:3456::1", True),
+    ("0.0.0.0", True), ("::", True), ("::ffff:127.0.0.1", True), ("fe80::1%eth0", True),
+    ("172.32.0.1", False), ("93.184.215.14", False), ("2606:2800:21f:cb07::1", False),
+])
+def test_internal_addresses(address: str, internal: bool) -> None:
+    """The ranges a catalog's links may not reach (only classified here: nothing is contacted)."""
+    assert is_internal_address(address) is internal
