@@ -156,5 +156,10 @@ def list_backend() -> Iterator[type[Backend]]:
     registry().pop(ListBackend.name, None)
 
 
+def job_errors(job: dict[str, Any]) -> list[str]:
+    """The messages of a job's errors (its JSON shape)."""
+    return [error["message"] for error in job["errors"]]
+
+
 def datasets_page(*entries: dict[str, Any], next_url: str | None = None) -> str:
     return json.dumps({"datasets": list(entries), "next": next_url})

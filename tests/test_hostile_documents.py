@@ -9,7 +9,7 @@ from backends.base import BackendContext, Record
 from backends.dcat import DcatBackend
 from harvesters.http import Http
 from harvesters.models import HarvestConfig
-from tests.conftest import Cli
+from tests.conftest import Cli, job_errors
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import CSW_PATH, iso_record, search_results
 from tests.servers.hostile import HostileServer
@@ -18,15 +18,11 @@ REFUSED = ("Refused the XML from {url}: it declares a document type (<!DOCTYPE .
            "without bound; a catalog document has no use for one")
 
 
-def errors(job: dict) -> list[str]:
-    return [error["message"] for error in job["errors"]]
-
-
 @pytest.mark.parametrize("case", ["lower", "upper", "mixed"])
 def test_an_rdf_xml_document_type_in_any_case_is_refused(cli: Cli, hostile_server: HostileServer, case: str) -> None:
     url = f"{hostile_server.url}/doctype?case={case}"
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert errors(job) == [REFUSED.format(url=url)]
+    assert job_errors(job) == [REFUSED.format(url=url)]
     assert job["items"] == []
 
 
@@ -36,7 +32,7 @@ def test_a_csw_answer_with_a_document_type_is_refused(cli: Cli, catalog_server: 
         b"?>\n", f'?>\n<!{keyword} csw:GetRecordsResponse [<!ENTITY a "aaaa">]>\n'.encode(), 1)
     url = catalog_server.serve(CSW_PATH, answer, "application/xml")
     job = cli.json("run", url, "--backend", "csw-iso-19139", expect=1)
-    assert errors(job) == [REFUSED.format(url=url)]
+    assert job_errors(job) == [REFUSED.format(url=url)]
 
 
 def gathered(url: str) -> tuple[list[Record], list[str]]:
@@ -70,7 +66,7 @@ def test_a_valid_page_carries_no_warning(hostile_server: HostileServer) -> None:
 def test_a_json_ld_lone_surrogate_fails_the_page_naming_the_escape(cli: Cli, hostile_server: HostileServer) -> None:
     url = f"{hostile_server.url}/jsonld/surrogate"
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert errors(job) == [
+    assert job_errors(job) == [
         f"Unable to parse JSON-LD from {url}: the escape \\ud800 at $.@graph[1].http://purl.org/dc/terms/title is a "
         "lone UTF-16 surrogate, not a character"]
 

@@ -14,7 +14,7 @@ import pytest
 from harvesters.models import HarvestSource
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import Cli
+from tests.conftest import Cli, job_errors
 from tests.servers.hostile import HostileServer, dataset_id
 
 #: Per backend: the URL of a catalog announcing `total` datasets and serving the first `served`, and its config.
@@ -61,7 +61,7 @@ def test_a_catalog_serving_fewer_datasets_than_it_announces_archives_none(
     store.update_source(source.id, url=url)
     job = cli.json("run", source.id, expect=1)
     assert job["status"] == "failed"
-    assert [error["message"] for error in job["errors"]] == [
+    assert job_errors(job) == [
         "Incomplete gather: " + INCOMPLETE[backend].format(url=url) +
         "; nothing is archived after an incomplete gather"]
     assert archived(job) == []
@@ -88,7 +88,7 @@ def test_an_empty_page_announced_by_hydra_next_is_an_incomplete_gather(
     url = f"{hostile_server.url}/hydra/catalog.ttl?total=300&served=200&empty=1"  # page 3: HTTP 200, no body
     store.update_source(source.id, url=url)
     job = cli.json("run", source.id, expect=1)
-    assert [error["message"] for error in job["errors"]] == [
+    assert job_errors(job) == [
         f"Incomplete gather: {url}&page=2 links to a next page, {url}&page=3 (hydra:next), but that page has an "
         "empty body; nothing is archived after an incomplete gather"]
     assert archived(job) == []
@@ -98,7 +98,7 @@ def test_an_empty_page_announced_by_hydra_next_is_an_incomplete_gather(
 def test_an_empty_first_page_fails_the_job(cli: Cli, catalog_server: Any) -> None:
     url = catalog_server.serve("/catalog.ttl", b"", "text/turtle")
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert [error["message"] for error in job["errors"]] == [f"{url} answered with an empty body"]
+    assert job_errors(job) == [f"{url} answered with an empty body"]
 
 
 def test_an_endless_pager_ends_the_gather_at_the_page_budget(
@@ -107,7 +107,7 @@ def test_an_endless_pager_ends_the_gather_at_the_page_budget(
     monkeypatch.setenv("HARVEST_GATHER_MAX_PAGES", "25")
     url = f"{hostile_server.url}/endless"
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert [error["message"] for error in job["errors"]] == [
+    assert job_errors(job) == [
         f"The gather stopped before {url}?page=26: it made 25 requests already, the most allowed "
         "(HARVEST_GATHER_MAX_PAGES); does the catalog page without end?"]
     assert len(hostile_server.requests_to("/endless")) == 25
@@ -119,6 +119,6 @@ def test_a_gather_past_the_record_budget_fails(
 ) -> None:
     monkeypatch.setenv("HARVEST_GATHER_MAX_RECORDS", "150")
     job = cli.json("run", f"{hostile_server.url}/hydra/catalog.ttl?total=300", "--backend", "dcat", expect=1)
-    assert [error["message"] for error in job["errors"]] == [
+    assert job_errors(job) == [
         "The gather stopped after 150 records, the most allowed (HARVEST_GATHER_MAX_RECORDS)"]
     assert len(job["items"]) == 150

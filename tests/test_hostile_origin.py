@@ -14,16 +14,12 @@ from harvesters.models import Dataset, Mapped, Resource
 from harvesters.origin import RefusedUrl, SourceOrigin, is_internal_address
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import Cli
+from tests.conftest import Cli, job_errors
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import HostileServer, turtle
 
 PASSWD = Path("/etc/passwd").read_text().splitlines()[0]  # its first line, to find it anywhere it would leak
-
-
-def errors(job: dict) -> list[str]:
-    return [error["message"] for error in job["errors"]]
 
 
 def assert_nothing_leaked(cli: Cli) -> None:
@@ -34,7 +30,7 @@ def assert_nothing_leaked(cli: Cli) -> None:
                                   "gopher://127.0.0.1:70/"])
 def test_a_paging_link_off_http_is_refused_naming_it(cli: Cli, hostile_server: HostileServer, link: str) -> None:
     job = cli.json("run", f"{hostile_server.url}/hydra/next?to={link}", "--backend", "dcat", expect=1)
-    assert errors(job) == [f"Refused {link}: only http and https links are followed"]
+    assert job_errors(job) == [f"Refused {link}: only http and https links are followed"]
     assert [item["status"] for item in job["items"]] == ["done"]  # the first page's dataset
     assert_nothing_leaked(cli)
 
@@ -42,7 +38,7 @@ def test_a_paging_link_off_http_is_refused_naming_it(cli: Cli, hostile_server: H
 def test_a_redirect_to_a_local_file_is_refused_naming_it(cli: Cli, hostile_server: HostileServer) -> None:
     url = f"{hostile_server.url}/redirect?to=file:///etc/passwd"
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert errors(job) == [f"Refused the redirect from {url} to file:///etc/passwd: only http and https links are "
+    assert job_errors(job) == [f"Refused the redirect from {url} to file:///etc/passwd: only http and https links are "
                            "followed"]
     assert job["items"] == []
     assert_nothing_leaked(cli)
@@ -51,7 +47,7 @@ def test_a_redirect_to_a_local_file_is_refused_naming_it(cli: Cli, hostile_serve
 def test_a_paging_link_to_another_origin_is_refused(cli: Cli, hostile_server: HostileServer) -> None:
     other = f"http://localhost:{hostile_server.url.rsplit(':', 1)[1]}/hydra/catalog.ttl"  # same server, other host
     job = cli.json("run", f"{hostile_server.url}/hydra/next?to={other}", "--backend", "dcat", expect=1)
-    assert errors(job) == [f"Refused {other}: it leaves the source's origin {hostile_server.url} (the extra config "
+    assert job_errors(job) == [f"Refused {other}: it leaves the source's origin {hostile_server.url} (the extra config "
                            "allowed_hosts names other hosts it may lead to)"]
     assert hostile_server.requests_to("/hydra/catalog.ttl") == []
 
@@ -61,7 +57,7 @@ def test_a_redirect_to_another_port_is_refused(cli: Cli, hostile_server: Hostile
     elsewhere = catalog_server.serve("/catalog.ttl", turtle(catalog_server.url, [0]).body, "text/turtle")
     url = f"{hostile_server.url}/redirect?to={elsewhere}"
     job = cli.json("run", url, "--backend", "dcat", expect=1)
-    assert errors(job) == [f"Refused the redirect from {url} to {elsewhere}: it leaves the source's origin "
+    assert job_errors(job) == [f"Refused the redirect from {url} to {elsewhere}: it leaves the source's origin "
                            f"{hostile_server.url} (the extra config allowed_hosts names other hosts it may lead to)"]
     assert catalog_server.requests == []
 
@@ -80,7 +76,7 @@ def test_an_allowed_host_is_still_refused_on_an_internal_address_it_resolves_to(
     port = hostile_server.url.rsplit(":", 1)[1]
     job = allowing(cli, f"{hostile_server.url}/hydra/next?to=http://localhost:{port}/hydra/catalog.ttl", "localhost")
     assert job["status"] == "failed"
-    [error] = errors(job)
+    [error] = job_errors(job)
     assert error.startswith("Refused to connect to localhost (") and "127.0.0.1" in error
     assert error.endswith("set HARVEST_ALLOW_PRIVATE_ADDRESSES=1 to harvest an intranet")
     assert hostile_server.requests_to("/hydra/catalog.ttl") == []
@@ -93,7 +89,7 @@ def test_allowed_hosts_and_private_addresses_together_let_the_link_through(
     port = hostile_server.url.rsplit(":", 1)[1]
     job = allowing(cli, f"{hostile_server.url}/hydra/next?to=http://localhost:{port}/hydra/catalog.ttl?total=2",
                    "localhost")
-    assert job["status"] == "done", errors(job)
+    assert job["status"] == "done", job_errors(job)
     assert len(job["items"]) == 3
     assert hostile_server.requests_to("/hydra/catalog.ttl")[0].headers["Host"] == f"localhost:{port}"
 
@@ -145,7 +141,7 @@ def test_a_catalog_file_named_on_the_command_line_is_harvested_but_its_links_sta
     catalog = tmp_path / "catalog.ttl"
     catalog.write_text(turtle("http://data.example.org/catalog.ttl", [0], next_url="file:///etc/passwd").body)
     job = cli.json("run", str(catalog), "--backend", "dcat", expect=1)
-    assert errors(job) == ["Refused file:///etc/passwd: only http and https links are followed"]
+    assert job_errors(job) == ["Refused file:///etc/passwd: only http and https links are followed"]
     assert [item["status"] for item in job["items"]] == ["done"]
     assert_nothing_leaked(cli)
 
@@ -153,7 +149,7 @@ def test_a_catalog_file_named_on_the_command_line_is_harvested_but_its_links_sta
 def test_a_source_file_that_never_ends_stops_at_the_size_cap(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARVEST_HTTP_MAX_BYTES", "1000000")
     job = cli.json("run", "file:///dev/zero", "--backend", "dcat", expect=1)
-    assert errors(job) == ["file:///dev/zero sent more than 1,000,000 bytes (HARVEST_HTTP_MAX_BYTES)"]
+    assert job_errors(job) == ["file:///dev/zero sent more than 1,000,000 bytes (HARVEST_HTTP_MAX_BYTES)"]
 
 
 def test_the_plain_client_follows_no_file_url() -> None:
