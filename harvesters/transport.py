@@ -11,8 +11,12 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,16 +47,16 @@ class HttpError(Exception):
 
 
 class Deadline:
-    """The end of one request: past it, the sockets the request uses are shut down (see `watch`)."""
+    """The end of one request: past it, the watchdog shuts down the sockets the request uses (see `watch`)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.end = time.monotonic() + seconds
         self.expired = False
+        self.closed = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        WATCHDOG.add(self)
 
     def watch(self, sock: socket.socket | None) -> None:
         if sock is None:
@@ -60,17 +64,19 @@ class Deadline:
         with self._lock:
             if self.expired:
                 _shut(sock)
-            else:
+            elif not self.closed:
                 self._sockets.append(sock)
 
     def close(self) -> None:
-        """The request is over: the watchdog stands down."""
-        self._timer.cancel()
+        """The request is over: its sockets are no longer watched."""
         with self._lock:
+            self.closed = True
             self._sockets.clear()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.closed:
+                return
             self.expired = True
             for sock in self._sockets:
                 _shut(sock)
@@ -78,6 +84,46 @@ class Deadline:
 
     def error(self, url: str) -> HttpError:
         return HttpError(f"{url} did not answer in full within {self.seconds:g}s (HARVEST_HTTP_TOTAL_TIMEOUT)")
+
+
+class Watchdog:
+    """One thread expiring every request's deadline in turn (a thread per request would cost more than a
+    small request). Closed deadlines are dropped as they come first."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # an RQ work horse starts with no thread and a free lock
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._deadlines: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._condition:
+            heapq.heappush(self._deadlines, (deadline.end, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
+                self._thread.start()
+            self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                while self._deadlines and self._deadlines[0][2].closed:
+                    heapq.heappop(self._deadlines)
+                if not self._deadlines:
+                    self._condition.wait()
+                    continue
+                remaining = self._deadlines[0][0] - time.monotonic()
+                if remaining > 0:
+                    self._condition.wait(remaining)
+                    continue
+                heapq.heappop(self._deadlines)[2].expire()
+
+
+WATCHDOG = Watchdog()
 
 
 def _shut(sock: socket.socket) -> None:
