@@ -10,7 +10,6 @@ and every request counts against the gather's page budget.
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from collections.abc import Collection
@@ -82,25 +81,26 @@ class Http:
             self.budget.count_page(url)
         kwargs.setdefault("timeout", self.timeout)
         retried = method.upper() in IDEMPOTENT_METHODS
-        for attempt in itertools.count():
+        attempt = 0
+        while True:
             last = not retried or attempt >= self.options.retries
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as error:
                 if last:
                     raise self._network_error(url, error) from None
-                time.sleep(BACKOFF * 2**attempt if attempt else 0)
-                continue
+                time.sleep(backoff(attempt))
             except requests.RequestException as error:
                 raise HttpError(f"Request to {url} failed: {error}") from None
-            if response.status_code in RETRIED_STATUSES and not last:
-                self._wait_to_retry(url, response, attempt)
-                continue
-            if response.status_code >= 400:
-                raise HttpError(f"HTTP {response.status_code} {response.reason or ''} from {url}".replace("  ", " "),
-                                status=response.status_code, response=response)
-            return response
-        raise AssertionError("unreachable")
+            else:
+                if response.status_code in RETRIED_STATUSES and not last:
+                    self._wait_to_retry(url, response, attempt)
+                elif response.status_code >= 400:
+                    status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+                    raise HttpError(f"{status} from {url}", status=response.status_code, response=response)
+                else:
+                    return response
+            attempt += 1
 
     def _wait_to_retry(self, url: str, response: requests.Response, attempt: int) -> None:
         """Sleep before retrying: the server's Retry-After up to HARVEST_HTTP_RETRY_AFTER_MAX (asking for longer
@@ -111,7 +111,7 @@ class Http:
             raise HttpError(f"HTTP {response.status_code} from {url} asks to retry after {asked:g}s (Retry-After), "
                             f"longer than the {self.options.retry_after_max:g}s allowed "
                             "(HARVEST_HTTP_RETRY_AFTER_MAX): not waiting", status=response.status_code)
-        time.sleep(asked if asked is not None else BACKOFF * 2**attempt if attempt else 0)
+        time.sleep(asked if asked is not None else backoff(attempt))
 
     def _network_error(self, url: str, error: Exception) -> HttpError:
         if isinstance(error, requests.ReadTimeout) or "Read timed out" in str(error):
@@ -127,6 +127,11 @@ class Http:
     def get_json(self, url: str, **kwargs: Any) -> Any:
         response = self.get(url, **kwargs)
         return parse_json(response)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry `attempt + 1` without Retry-After: none for the first, then BACKOFF * 2**attempt."""
+    return BACKOFF * 2**attempt if attempt else 0.0
 
 
 def retry_after(value: str | None) -> float | None:

@@ -1,6 +1,8 @@
 """Registering and changing harvest sources, with every value checked before it is stored.
 
-The CLI and the HTTP API both go through here, so they accept and refuse exactly the same things.
+The CLI and the HTTP API both go through here, so they accept and refuse the same things, but for the
+URL: the command line may name a catalog file (`file:`) or an internal address, the HTTP API may not
+(`check_api_url`).
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def check_api_url(url: str, allow_private: bool) -> str:
     """A source URL sent over the HTTP API: http(s) only (`file:` is for the command line), and not on an internal
     address (loopback, private, link-local, localhost) unless `allow_private` (HARVEST_ALLOW_PRIVATE_ADDRESSES)."""
     url = check_url(url)
-    host = urlparse(url).hostname
-    if urlparse(url).scheme not in WEB_SCHEMES or not host:
+    parsed = urlparse(url)
+    if parsed.scheme not in WEB_SCHEMES or not parsed.hostname:
         raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
-    if not allow_private and is_internal_host(host):
-        raise ConfigError(f"Invalid url '{url}': {host} is an internal address; {ALLOW_PRIVATE}")
+    if not allow_private and is_internal_host(parsed.hostname):
+        raise ConfigError(f"Invalid url '{url}': {parsed.hostname} is an internal address; {ALLOW_PRIVATE}")
     return url
 
 

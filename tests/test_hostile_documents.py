@@ -73,7 +73,8 @@ def test_a_json_ld_lone_surrogate_fails_the_page_naming_the_escape(cli: Cli, hos
 
 def test_json_ld_surrogate_pairs_are_characters(cli: Cli, catalog_server: CatalogServer) -> None:
     body = ('{"@id": "http://data.test.org/d", "@type": "http://www.w3.org/ns/dcat#Dataset", '
-            '"http://purl.org/dc/terms/identifier": "d", "http://purl.org/dc/terms/title": "V\\u00e9lo \\ud83d\\udeb2"}')
+            '"http://purl.org/dc/terms/identifier": "d", '
+            '"http://purl.org/dc/terms/title": "V\\u00e9lo \\ud83d\\udeb2"}')
     url = catalog_server.serve("/catalog.jsonld", body, "application/ld+json")
     cli.json("run", url, "--backend", "dcat")
     assert [dataset["title"] for dataset in cli.json("datasets", "list")] == ["Vélo 🚲"]

@@ -17,7 +17,7 @@ from harvesters.store import Store
 from tests.conftest import Cli, job_errors
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
-from tests.servers.hostile import HostileServer, turtle
+from tests.servers.hostile import DATA_LINK, SCRIPT_LINK, HostileServer, turtle
 
 PASSWD = Path("/etc/passwd").read_text().splitlines()[0]  # its first line, to find it anywhere it would leak
 
@@ -205,8 +205,7 @@ def test_resources_with_non_web_links_are_left_out_with_a_warning(cli: Cli, host
     warnings = [log["message"] for log in item["logs"] if log["level"] == "warning"]
     assert sorted(warnings) == sorted(
         f"Resource '{name}' left out: {url!r} is not a web link (http, https, ftp)"
-        for name, url in [("script", "javascript:alert(document.cookie)"),
-                          ("inline", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="), ("local", "file:///etc/passwd")])
+        for name, url in [("script", SCRIPT_LINK), ("inline", DATA_LINK), ("local", "file:///etc/passwd")])
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)",

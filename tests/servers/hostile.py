@@ -38,6 +38,8 @@ from tests.servers.paged_dcat import DATASET, PREFIXES
 
 MAX_STREAM_SECONDS = 60  # a trickling answer never lasts longer, whatever a test asks
 CHUNK = 1 << 20
+SCRIPT_LINK = "javascript:alert(document.cookie)"
+DATA_LINK = "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="  # <script>alert(1)</script>
 LINKING_DATASET = 99_999  # the dataset of `/hydra/next`, apart from those of the catalogs it links to
 
 
@@ -177,8 +179,8 @@ class HostileServer(CatalogServer):
         return Reply(body, "application/ld+json")
 
     def resources(self, request: Request, params: dict[str, str]) -> Reply:
-        links = {"script": "javascript:alert(document.cookie)", "inline": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
-                 "local": "file:///etc/passwd", "file": f"{self.url}/files/0.csv"}
+        links = {"script": SCRIPT_LINK, "inline": DATA_LINK, "local": "file:///etc/passwd",
+                 "file": f"{self.url}/files/0.csv"}
         distributions = "".join(f'<{self.url}/d/{name}> a dcat:Distribution ; dct:title "{name}" ; '
                                 f'dcat:downloadURL <{link}> .\n' for name, link in links.items())
         references = ", ".join(f"<{self.url}/d/{name}>" for name in links)
