@@ -1,7 +1,7 @@
 """What each hostile case of tests/servers/hostile.py does to a real `harvest run`: the job, its wall time, its
 peak RSS, and every address it connected to.
 
-    .venv/bin/python -m benchmarks.hostile_benchmark [--only NAME ...]
+    .venv/bin/python -m benchmarks.hostile_benchmark [--only NAME ...] [--harvest PATH]
 
 Each case runs the installed `harvest run URL --backend B --json` on a fresh SQLite store, under GNU
 `/usr/bin/time -v` (wall clock, maximum resident set size) and `strace -f -e trace=connect` (every connect()
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tests.servers.hostile import HostileServer
 
-HARVEST = str(Path(sys.executable).with_name("harvest"))
+HARVEST = str(Path(sys.executable).with_name("harvest"))  # another checkout's `harvest` compares before/after
 ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
 
 
@@ -69,27 +69,28 @@ CASES = [
 ]
 
 
-def harvest(arguments: list[str], env: dict[str, str], measured: Path | None = None) -> subprocess.CompletedProcess:
-    command = [HARVEST, *arguments, "--json"]
+def harvest(program: str, arguments: list[str], env: dict[str, str],
+            measured: Path | None = None) -> subprocess.CompletedProcess:
+    command = [program, *arguments, "--json"]
     if measured is not None:
         command = ["/usr/bin/time", "-v", "-o", str(measured / "time"), "strace", "-f", "--seccomp-bpf", "-qq",
                    "-e", "trace=connect", "-e", "signal=none", "-o", str(measured / "strace"), *command]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
 
 
-def run_case(case: Case, server: HostileServer, directory: Path) -> str:
+def run_case(case: Case, server: HostileServer, directory: Path, program: str) -> str:
     env = os.environ | {"HARVEST_DATABASE_URL": f"sqlite:///{directory / 'harvest.db'}"} | case.env
     port = server.url.rsplit(":", 1)[1]
     url = server.url + case.path.format(port=port)
     source = ["source", "add", case.name, server.url + case.before if case.before else url, "--backend", case.backend]
     if case.config:
         source += ["--config", json.dumps(case.config)]
-    harvest(source, env).check_returncode()
+    harvest(program, source, env).check_returncode()
     if case.before:
-        harvest(["run", case.name], env).check_returncode()
-        harvest(["source", "update", case.name, "--url", url], env).check_returncode()
+        harvest(program, ["run", case.name], env).check_returncode()
+        harvest(program, ["source", "update", case.name, "--url", url], env).check_returncode()
     seen = len(server.requests)
-    result = harvest(["run", case.name], env, measured=directory)
+    result = harvest(program, ["run", case.name], env, measured=directory)
     job = json.loads(result.stdout) if result.stdout.strip() else {"status": f"exit {result.returncode}",
                                                                      "errors": [{"message": result.stderr[-200:]}]}
     timing = (directory / "time").read_text()
@@ -120,16 +121,17 @@ def _short(text: str, width: int = 150) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="case names to run (default: all)")
+    parser.add_argument("--harvest", default=HARVEST, help="the `harvest` command to measure (default: %(default)s)")
     args = parser.parse_args()
     if not shutil.which("strace") or not Path("/usr/bin/time").exists():
         raise SystemExit("needs GNU time and strace: apt-get install time strace")
     with HostileServer() as server:
-        print(f"hostile server on {server.url}; harvest = {HARVEST}")
+        print(f"hostile server on {server.url}; harvest = {args.harvest}")
         for case in CASES:
             if args.only and case.name not in args.only:
                 continue
             with tempfile.TemporaryDirectory() as directory:
-                print(run_case(case, server, Path(directory)), flush=True)
+                print(run_case(case, server, Path(directory), args.harvest), flush=True)
 
 
 if __name__ == "__main__":

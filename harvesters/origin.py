@@ -76,6 +76,8 @@ def _is_ip(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Origin:
+    """A URL's scheme, host and port (the port its scheme implies when it names none)."""
+
     scheme: str
     host: str
     port: int | None
@@ -91,7 +93,8 @@ class Origin:
         return cls(scheme, (parts.hostname or "").rstrip("."), port)
 
     def __str__(self) -> str:
-        return f"{self.scheme}://{self.host}" + (f":{self.port}" if self.port != DEFAULT_PORTS.get(self.scheme) else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" + (f":{self.port}" if self.port != DEFAULT_PORTS.get(self.scheme) else "")
 
 
 class SourceOrigin:
@@ -114,13 +117,17 @@ class SourceOrigin:
             raise RefusedUrl(f"Refused {what}: only http and https links are followed")
         if not target.host:
             raise RefusedUrl(f"Refused {what}: it names no host")
-        if self.on_origin(target) or target.host in self.allowed_hosts or f"{target.host}:{target.port}" in \
-                self.allowed_hosts:
+        if self.on_origin(target) or self.allows_host(target):
             return
         raise RefusedUrl(f"Refused {what}: it leaves the source's origin {self.origin} (the extra config "
                          "allowed_hosts names other hosts it may lead to)")
 
+    def allows_host(self, target: Origin) -> bool:
+        """`allowed_hosts` names the target's host (any port) or its host:port."""
+        return target.host in self.allowed_hosts or f"{target.host}:{target.port}" in self.allowed_hosts
+
     def on_origin(self, target: Origin) -> bool:
+        """The source's own origin, or its upgrade from http to https."""
         if target == self.origin:
             return True
         upgrade = Origin("https", self.origin.host, DEFAULT_PORTS["https"])
