@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 JobStatus = Literal["pending", "initializing", "initialized", "processing", "done", "done-errors", "failed"]
 ItemStatus = Literal["pending", "started", "done", "failed", "skipped", "archived"]
@@ -193,8 +193,20 @@ class ResourceHarvest(Payload):
     uri: str | None = None
 
 
+class Schema(Payload):
+    """The schema a resource conforms to, in udata's shape."""
+
+    name: str | None = None
+    url: str | None = None
+    version: str | None = None
+
+
 class Resource(Payload):
-    """A resource as sent to the portal; `harvest.uri` is its stable identity upstream, when it has one."""
+    """A resource as sent to the portal; `harvest.uri` is its stable identity upstream, when it has one.
+    `schema_` is udata's `schema` (the name would shadow pydantic's own attribute); left out when unset, so
+    that payloads (and their hashes) without one are as before."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
     id: str | None = None
     title: str
@@ -207,14 +219,21 @@ class Resource(Payload):
     filesize: int | None = None
     checksum: Checksum | None = None
     extras: dict[str, Any] = {}
+    schema_: Schema | None = Field(None, alias="schema", exclude_if=lambda schema: schema is None)
     harvest: ResourceHarvest | None = None
     created_at: datetime | None = None
     last_modified: datetime | None = None
 
 
 class TemporalCoverage(Payload):
+    """Bounds as parsed (offsets kept); written as udata documents them: dates, `YYYY-MM-DD`."""
+
     start: datetime | None = None
     end: datetime | None = None
+
+    @field_serializer("start", "end", when_used="json-unless-none")
+    def _as_date(self, bound: datetime) -> str:
+        return bound.date().isoformat()
 
 
 class Geometry(Payload):
@@ -275,6 +294,8 @@ class Dataservice(Payload):
     description: str = ""
     base_api_url: str | None = None
     machine_documentation_url: str | None = None
+    tags: list[str] = []
+    contact_points: list[ContactPoint] = []
     datasets: list[str] = []
     extras: dict[str, Any] = {}
 

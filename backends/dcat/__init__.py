@@ -13,23 +13,57 @@ from harvesters.http import media_type
 from harvesters.models import Mapped
 
 
+class ServedDatasets:
+    """Data services held until the end of the gather, so that the datasets they serve by URI are named by
+    their remote id wherever they are described. Bounded: beyond the caps, services are yielded at once and
+    URIs no longer remembered."""
+
+    MAX_SERVICES = 10_000
+    MAX_URIS = 100_000
+
+    def __init__(self) -> None:
+        self.held: list[Record] = []
+        self.remote_ids: dict[str, str] = {}  # dataset URI -> its remote id, where they differ
+
+    def datasets_first(self, records: list[Record]) -> Iterator[Record]:
+        for record in records:
+            if record.kind == "dataservice" and len(self.held) < self.MAX_SERVICES:
+                self.held.append(record)
+                continue
+            uri = record.data["@id"] if isinstance(record.data, dict) else ""
+            if record.kind == "dataset" and uri not in ("", record.remote_id) and not uri.startswith("_:") \
+                    and len(self.remote_ids) < self.MAX_URIS:
+                self.remote_ids[uri] = record.remote_id
+            yield record
+
+    def services(self) -> Iterator[Record]:
+        for record in self.held:
+            record.data["datasets"] = [self.remote_ids.get(ref, ref) for ref in record.data.get("datasets", [])]
+            yield record
+
+
 class DcatBackend(Backend):
     name = "dcat"
     display_name = "DCAT"
     extra_configs = (
-        Option("language", "Preferred language", str, "Language of the literals to keep (fr, en...)", default="fr"),
+        Option("language", "Preferred language", str,
+               "Language of the literals to keep when a record has it (fr, en...), and of the titles given to "
+               "nameless resources", default="fr"),
     )
 
     def gather(self) -> Iterator[Record]:
-        """Every page's records, following Hydra `next` / `nextPage` links.
+        """Every page's records, following Hydra `next` / `nextPage` links; data services come last, the
+        datasets they serve named by their remote id even when described on another page.
 
         A page is never fetched twice; a page repeating the previous one (a server ignoring the page
-        parameter) fails the job rather than looping. The gather must read what the catalog announced: a
-        next page that is empty, or pages holding fewer records than `hydra:totalItems`, make it incomplete.
-        A page read leniently is reported on the job and on each of its records.
+        parameter) fails the job rather than looping. A first page without any dataset or data service
+        fails the job, saying what the document holds. The gather must read what the catalog announced:
+        a next page that is empty, or pages holding fewer records than `hydra:totalItems`, make it
+        incomplete. A page read leniently is reported on the job and on each of its records.
         """
         visited: set[str] = set()
         previous: set[str] = set()
+        served = ServedDatasets()
         announced: int | None = None
         received = 0
         url: str | None = self.url
@@ -43,19 +77,20 @@ class DcatBackend(Backend):
                 raise GatherError(f"The page {url} repeats the datasets of the previous page: paging stopped")
             if page and page.warning:
                 self.report_lenient(f"page {url}", page.warning, records)
-            yield from records
             if not records:
                 if referrer:
                     raise IncompleteGather(f"{referrer} links to a next page, {url} (hydra:next)",
                                            "that page " + ("has an empty body" if page is None else "holds no dataset"))
                 if page is None:
                     raise GatherError(f"{url} answered with an empty body")
-                return
+                raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
+            yield from served.datasets_first(records)
             received += len(records)
             announced = page.total_items() if announced is None else announced
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in page.next_pages() if link.strip())
             referrer, url = url, next((link for link in links if link not in visited), None)
+        yield from served.services()
         if announced is not None and received < announced:
             raise IncompleteGather(f"{self.url} announced {announced} datasets (hydra:totalItems)",
                                    f"its pages held {received}")

@@ -4,20 +4,24 @@ A page is parsed into an index subject -> predicate -> objects, built once. A da
 the part of that index reachable from its node (distributions, contacts, themes...), in a
 JSON-LD-like form so it can be stored, queued and mapped without the page.
 
-A page is parsed strictly first. Two kinds of broken input found in real catalogs are repaired
-rather than rejected: RDF/XML property elements carrying both `rdf:resource` and a text (GeoNetwork
-writes the label there; it is kept as the resource's `rdfs:label`), and JSON-LD documents whose
-`@context` is a remote URL (never fetched: known contexts are bundled, others fail the page with a
-clear message). A page still invalid is read leniently (an unclosed `<` then splices lines into one
-IRI, and the triples on them are lost): the page carries a `warning`, for the job and its records.
-An XML document type declaration (a DTD, whose entities could expand without bound) fails the page.
+A page is parsed strictly first. Kinds of broken or partial input found in real catalogs are
+repaired rather than rejected: RDF/XML property elements carrying both `rdf:resource` and a text
+(GeoNetwork writes the label there; it is kept as the resource's `rdfs:label`); JSON-LD documents
+whose `@context` is a remote URL (never fetched: known contexts are bundled, others fail the page
+with a clear message), or whose context names Dublin Core terms `http://purl.org/dc/terms/#title`
+(read as `dct:title`); and DCAT-US / POD `data.json` catalogs, recognised by their `conformsTo` or
+their `dataset` array, whose datasets carry no `@type` (allowed by the POD schema) or that have no
+`@context` at all. A page still invalid is read leniently (an unclosed `<` then splices lines into
+one IRI, and the triples on them are lost): the page carries a `warning`, for the job and its
+records. An XML document type declaration (a DTD, whose entities could expand without bound) fails
+the page.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -76,10 +80,27 @@ FORMAT_BY_MIME: dict[str, RdfFormat] = {
 ACCEPT = ", ".join([*FORMAT_BY_MIME, "*/*;q=0.1"])
 
 #: Remote JSON-LD contexts we know, bundled (the network is never used to resolve a context).
+POD_CONTEXT = "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
 BUNDLED_CONTEXTS: dict[str, str] = {
-    "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld": "dcat-us-1.1.jsonld",
-    "http://project-open-data.cio.gov/v1.1/schema/catalog.jsonld": "dcat-us-1.1.jsonld",
+    POD_CONTEXT: "dcat-us-1.1.jsonld",
+    POD_CONTEXT.replace("https://", "http://"): "dcat-us-1.1.jsonld",
+    # the context of SEMIC's DCAT-AP 3 examples (the bee population dataset series...)
+    "https://semiceu.github.io/uri.semic.eu-generated/DCAT-AP/releases/3.0.0/html/examples/context.jsonld":
+        "dcat-ap-3.0-examples.jsonld",
 }
+POD_SCHEMA = "project-open-data.cio.gov/v1.1/schema"
+MISSPELT_DCT = DCT + "#"
+
+
+#: Prefixes of the names a person reads in messages.
+PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/2006/vcard/ns#": "vcard:",
+            "http://www.w3.org/2004/02/skos/core#": "skos:", HYDRA: "hydra:", "http://schema.org/": "schema:"}
+
+
+def compact(iri: str) -> str:
+    """`http://www.w3.org/ns/dcat#Dataset` -> `dcat:Dataset` for the usual namespaces."""
+    return next((prefix + iri.removeprefix(namespace) for namespace, prefix in PREFIXES.items()
+                 if iri.startswith(namespace)), iri)
 
 
 GENERIC_MIMES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
@@ -181,6 +202,13 @@ class Page:
                   for obj in predicates.get(HYDRA_TOTAL_ITEMS, ())}
         return int(values.pop()) if len(values) == 1 and min(values).isdigit() else None
 
+    def summary(self) -> str:
+        """What the page holds, for a person: its triple count and the types it uses (most used first)."""
+        triples = sum(len(objects) for predicates in self.graph.values() for objects in predicates.values())
+        types = Counter(obj.get("@id", "") for predicates in self.graph.values() for obj in predicates.get(RDF_TYPE, ()))
+        seen = ", ".join(f"{compact(name)} ({count})" for name, count in types.most_common(8))
+        return f"{triples} triples, types seen: {seen or 'none'}"
+
     def subjects_of_type(self, *types: str) -> Iterator[str]:
         """Subjects having any of `types`, each once, in document order."""
         wanted = set(types)
@@ -242,7 +270,8 @@ def inline_contexts(content: bytes, base_iri: str) -> bytes:
         path, character = bad
         raise GatherError(f"Unable to parse JSON-LD from {base_iri}: the escape \\u{ord(character):04x} at {path} "
                           "is a lone UTF-16 surrogate, not a character")
-    changed = _inline(document, base_iri)
+    changed = type_pod_catalog(document)
+    changed |= _inline(document, base_iri)
     return json.dumps(document).encode() if changed else content
 
 
@@ -266,6 +295,22 @@ def lone_surrogate(value: Any, path: str = "$") -> tuple[str, str] | None:
     return None
 
 
+def type_pod_catalog(document: Any) -> bool:
+    """Make a DCAT-US / POD `data.json` readable as JSON-LD: the POD context when it has none, and
+    `dcat:Dataset` on datasets without `@type`. Whether it changed anything."""
+    if not isinstance(document, dict) or not isinstance(document.get("dataset"), list):
+        return False
+    if POD_SCHEMA not in str(document.get("conformsTo", "")) and "@context" in document:
+        return False
+    changed = "@context" not in document
+    document.setdefault("@context", POD_CONTEXT)
+    for dataset in document["dataset"]:
+        if isinstance(dataset, dict) and "@type" not in dataset:
+            dataset["@type"] = "dcat:Dataset"
+            changed = True
+    return changed
+
+
 def _inline(value: Any, base_iri: str) -> bool:
     changed = False
     if isinstance(value, list):
@@ -276,8 +321,22 @@ def _inline(value: Any, base_iri: str) -> bool:
             if name == "@context":
                 value[name] = _resolve_context(item, base_iri)
                 changed |= value[name] is not item
+                changed |= _repair_terms(value[name])
             else:
                 changed |= _inline(item, base_iri)
+    return changed
+
+
+def _repair_terms(context: Any) -> bool:
+    """Read `http://purl.org/dc/terms/#x` term definitions as `dct:x` (a slip in published contexts)."""
+    changed = False
+    items = context.items() if isinstance(context, dict) else enumerate(context) if isinstance(context, list) else ()
+    for key, item in list(items):
+        if isinstance(item, str) and item.startswith(MISSPELT_DCT):
+            context[key] = DCT + item.removeprefix(MISSPELT_DCT)
+            changed = True
+        elif isinstance(item, dict | list):
+            changed |= _repair_terms(item)
     return changed
 
 

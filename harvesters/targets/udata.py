@@ -500,7 +500,7 @@ def dataset_body(
 def dataservice_body(write: DataserviceWrite, source_url: str) -> dict[str, Any]:
     """The body of POST/PATCH /api/1/dataservices/: every mapped field (its `datasets` are portal dataset
     ids), provenance in extras as for datasets, `archived_at` null (an update un-archives)."""
-    data = write.dataservice.model_dump(mode="json")
+    data = write.dataservice.model_dump(mode="json", exclude={"contact_points"})  # udata references them by id
     body = {**data, "extras": provenance_extras(data["extras"], write.harvest, source_url), "archived_at": None}
     if write.organization:
         body["organization"] = write.organization
