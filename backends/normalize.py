@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from markdownify import markdownify
 from slugify import slugify
 
-from harvesters.models import Checksum, Geometry, Spatial, TemporalCoverage
+from harvesters.models import Checksum, ContactPoint, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
@@ -88,6 +88,13 @@ def is_http_url(value: str | None) -> bool:
 def url_filename(url: str) -> str | None:
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or None
+
+
+def file_extension(url: str) -> str | None:
+    """The extension of the file a URL names (`.../data.CSV` -> csv), when it looks like one."""
+    name = url_filename(url) or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else None
 
 
 # --- update frequency ---------------------------------------------------------------------------------
@@ -384,3 +391,19 @@ def clean_email(value: str | None) -> str | None:
         text = text[7:].split("?")[0]
     text = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", text.strip()))
     return text if _EMAIL.fullmatch(text) else None
+
+
+def make_contact(name: str | None, email: str | None, form: str | None, role: str,
+                 warnings: list[str]) -> ContactPoint | None:
+    """A contact point udata accepts, or None. udata requires a name (an email alone names the contact; a
+    bare link is no contact) and, for role `contact` only, an email or a contact form: such a contact with
+    a name alone is left out with a warning. Other roles are kept with a name alone."""
+    email = clean_email(email)
+    name = " ".join((name or "").split()) or email
+    form = form.strip() if form and is_http_url(form) else None
+    if not name:
+        return None
+    if role == "contact" and not (email or form):
+        warnings.append(f"Contact point '{name}' has neither an email nor a contact form: left out")
+        return None
+    return ContactPoint(name=name, email=email, contact_form=form, role=role)

@@ -17,9 +17,17 @@ from urllib.parse import quote
 import requests
 
 from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
-from backends.normalize import clean_email, frequency_id, html_to_markdown, normalize_tags, parse_datetime
+from backends.normalize import (
+    frequency_id,
+    html_to_markdown,
+    make_contact,
+    normalize_tags,
+    parse_datetime,
+)
 from harvesters.http import HttpError, parse_json
-from harvesters.models import ContactPoint, Dataset, Mapped, RemoteMetadata, Resource
+from harvesters.models import Dataset, Mapped, RemoteMetadata, Resource
+
+from harvesters.licenses import license_extras
 
 if TYPE_CHECKING:
     from harvesters.licenses import LicenseIndex
@@ -137,15 +145,18 @@ def map_dataset(data: dict[str, Any], portal: str, licenses: LicenseIndex | None
     if not title:
         raise SkipRecord(f"Dataset {dataset_id} has no title")
     license_values = [value for value in (text(default.get("license")), text(default.get("license_url"))) if value]
-    contact = ContactPoint(name=text(dcat.get("contact_name")) or None, email=clean_email(dcat.get("contact_email")))
+    license_id = licenses.guess(*license_values) if licenses and license_values else None
+    warnings: list[str] = []
+    contact = make_contact(text(dcat.get("contact_name")), text(dcat.get("contact_email")), None, "contact", warnings)
     extras = {f"ods:{key}": default[key] for key in ("references", "publisher") if text(default.get(key))}
+    extras |= license_extras(license_id, *license_values)
     dataset = Dataset(
         title=title,
         description=html_to_markdown(default.get("description")),
         tags=normalize_tags([*as_list(default.get("keyword")), *as_list(default.get("theme"))]),
-        license=licenses.guess(*license_values) if licenses and license_values else None,
+        license=license_id,
         frequency=frequency_id(text(dcat.get("accrualperiodicity"))),
-        contact_points=[contact] if contact.name or contact.email else [],
+        contact_points=[contact] if contact else [],
         resources=resources,
         extras=extras,
     )
@@ -155,7 +166,7 @@ def map_dataset(data: dict[str, Any], portal: str, licenses: LicenseIndex | None
         issued_at=parse_datetime(text(dcat.get("issued"))),
         modified_at=parse_datetime(text(default.get("modified"))),
     )
-    return Mapped(dataset=dataset, remote=remote)
+    return Mapped(dataset=dataset, remote=remote, warnings=warnings)
 
 
 def record_exports(data: dict[str, Any], portal: str) -> list[Resource]:

@@ -227,12 +227,15 @@ class LicenseIndex:
 
 
 LICENSE_EXTRA = "harvest:license"
+#: Texts that say nothing about a license: never kept as one.
+PLACEHOLDER_TEXTS = frozenset({"none", "n/a", "na", "null", "unknown", "-", "."})
 
 
 def license_extras(license_id: str | None, *values: str | None) -> dict[str, str]:
     """`{"harvest:license": text}` when no portal license was recognised (`license_id` is None) but the remote
-    names one: its first text is kept; else nothing."""
-    text = next((value.strip() for value in values if value and value.strip()), None)
+    names one: its first text that says something ("None", "N/A" do not) is kept; else nothing."""
+    text = next((value.strip() for value in values
+                 if value and value.strip() and value.strip().lower() not in PLACEHOLDER_TEXTS), None)
     return {LICENSE_EXTRA: text} if license_id is None and text else {}
 
 

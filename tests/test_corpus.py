@@ -111,8 +111,6 @@ ATOM_SERVICE = {
         ("Bureau tchèque de topographie, de cartographie et du cadastre", "cuzk.helpdesk@cuzk.gov.cz", "user"),
     ],
 }
-ISO_SERVICE = "ISO service records (hierarchyLevel service): data services or skipped, never datasets"
-GMI = "ISO 19115-2 gmi:MI_Metadata records mapped like gmd:MD_Metadata"
 MARACOOS = "AVHRR Sea Surface Temperature for MARACOOS (Mid-Atlantic Regional Association Coastal Ocean Observing System)"
 AERIAL_PHOTOS = {f"{ident}": {"title": "Aerial Photos"} for ident in (
     "366f6257-19eb-4f20-ba78-0698ac4aae77", "75a7eb5e-336e-453d-ab06-209b1070d396",
@@ -336,11 +334,11 @@ EXPECTED: dict[str, Expected] = {
         }}),
     "iso2dcat-cz-multilingual": Expected(1, dataservices={"https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50": ATOM_SERVICE}),
     # --- CSW, ISO 19139 ---------------------------------------------------------------------------------------
-    "owslib-inspire-getrecords": Expected(2, xfail=ISO_SERVICE, dataservices={
+    "owslib-inspire-getrecords": Expected(2, dataservices={
         "8dad9c98-0512-4845-a2bf-3ace1c93df6f": {"title": "SUVIM station network WMS"},
         "eeae2de7-0a09-4b69-b7a0-0b6b20903fd5": {"title": "CSW Suchdienst der ZAMG"},
     }),
-    "pycsw-apiso-getrecords-all": Expected(5, xfail=ISO_SERVICE, datasets=AERIAL_PHOTOS,
+    "pycsw-apiso-getrecords-all": Expected(5, datasets=AERIAL_PHOTOS,
                                            dataservices={"3e9a8c05": {"title": "test Title"}}),
     "geodatagov-sample3-getrecords": Expected(2, datasets={
         "c540e08e-015c-11e5-853f-22000b8e85d8": {"title": "Syria_RefugeeSites_2015Apr16_HIU_USDoS"},
@@ -350,15 +348,15 @@ EXPECTED: dict[str, Expected] = {
         "OT.102019.6339.1": {"title": "Alteration of Groundwater Flow due to Slow Landslide Failure, CA"},
         "OT.102019.6341.1": {"title": "High Resolution Topography of House Range Fault, Utah"},
     }),
-    "pycsw-apiso-records": Expected(18, xfail=f"{GMI}; {ISO_SERVICE}", datasets={
+    "pycsw-apiso-records": Expected(18, datasets={
         **AERIAL_PHOTOS,
         "S2B_MSIL2A_20200902T090559_N0214_R050_T34SFG_20200902T113910.SAFE": {
             "title": "S2B_MSIL2A_20200902T090559_N0214_R050_T34SFG_20200902T113910.SAFE"},
         "NS06agg": {"title": "PacIOOS Nearshore Sensor 06: Pohnpei, Micronesia"},
     }, dataservices={"3e9a8c05": {"title": "test Title"}}),
-    "pycsw-duplicatefileid": Expected(1, failed=1, status="done-errors", xfail=GMI,
+    "pycsw-duplicatefileid": Expected(1, failed=1, status="done-errors",
                                       datasets={"org.maracoos:avhrr.sst": {"title": MARACOOS}}),
-    "pycsw-idswithpaths": Expected(6, xfail=GMI, datasets={
+    "pycsw-idswithpaths": Expected(6, datasets={
         ident: {"title": MARACOOS} for ident in ("https://ioos.noaa.gov/stations/BRJASL", "/i/started/with/a/slash",
                                                  "urn:hi:im:a:urn:or:url", "hello/i/am/a/path")}),
     "pycsw-idswithpaths+md": Expected(6, datasets={
@@ -372,13 +370,13 @@ EXPECTED: dict[str, Expected] = {
         "f44dac86-2228-412f-8355-e56446ca9933": {"title": "Eemsmonding volgens het Eems-Dollardverdrag"}}),
     "owslib-marine-ie-anchors": Expected(1, datasets={
         "ie.marine.data:dataset.1135": {"title": "CE0911 Climate Change Survey"}}),
-    "owslib-iso-mi": Expected(1, xfail=GMI, datasets={
+    "owslib-iso-mi": Expected(1, datasets={
         "3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "title in English"}}),
     "owslib-iso-mi+md": Expected(1, datasets={"3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "title in English"}}),
     "owslib-eman-latin1": Expected(1, datasets={"3f342f64-9348-11df-ba6a-0014c2c00eab": {"title": "ALLSPECIES"}}),
     "owslib-17bd184a": Expected(1, datasets={"17bd184a-7e7d-4f81-95a5-041449a7212b": {"title": "Air temperature"}}),
-    "owslib-geocat-che": Expected(1, xfail="national profiles whose root declares gco:isoType=\"gmd:MD_Metadata\"",
-                                  datasets={"3d2981af-d5db-4122-8db6-1ea41ed44b3f": {"title": "Gewässerschutzkarte"}}),
+    "owslib-geocat-che": Expected(1, datasets={
+        "3d2981af-d5db-4122-8db6-1ea41ed44b3f": {"title": "Gewässerschutzkarte"}}),
     "spatial-gemini-fcs": Expected(1, datasets={
         "B8A22DF4-B0DC-4F0B-A713-0CF5F8784A28": {"title": "FCS Conservancy Polygons"}}),
     "spatial-gemini-dataset1": Expected(1, datasets={"test-dataset-1": {"title": "Country Parks (Scotland)"}}),
@@ -387,36 +385,35 @@ EXPECTED: dict[str, Expected] = {
     "spatial-gemini-wales2": Expected(1, datasets={"be06a48d-36fa-4369-a585-7fcc319db4c0-new": {
         "title": "Protected sites: Country Parks - GIS dataset"}}),
     "spatial-iso19139-dataset": Expected(1, datasets={"test-dataset-1": {"title": "Country Parks (Scotland)"}}),
-    "datagov-valid-iso2": Expected(1, xfail=GMI, datasets={"gov.noaa.nmfs.inport:47598": {
+    "datagov-valid-iso2": Expected(1, datasets={"gov.noaa.nmfs.inport:47598": {
         "title": "Bringing Wetlands to Market: Expanding Blue Carbon Implementation - NERRS/NSC(NERRS Science "
                  "Collaborative)"}}),
-    "datagov-too-many-keywords": Expected(1, xfail=GMI, datasets={
+    "datagov-too-many-keywords": Expected(1, datasets={
         "gov.noaa.psl.dataset.NOAACIRESDOE_20th_Century_Reanalysis_V3": {
             "title": "NOAA/CIRES/DOE 20th Century Reanalysis (V3)"}}),
     "datagov-too-many-keywords+md": Expected(1, datasets={
         "gov.noaa.psl.dataset.NOAACIRESDOE_20th_Century_Reanalysis_V3": {
             "title": "NOAA/CIRES/DOE 20th Century Reanalysis (V3)"}}),
-    "datagov-invalid-iso2": Expected(1, xfail=GMI, datasets={"gov.noaa.nmfs.inport:47662": {
+    "datagov-invalid-iso2": Expected(1, datasets={"gov.noaa.nmfs.inport:47662": {
         "title": "Assessing How Climate Change Will Affect Coastal Habitats in the Northeast - NERRS/NSC(NERRS "
                  "Science Collaborative)"}}),
-    "geodatagov-nodc-cw-region": Expected(1, xfail=GMI, datasets={
+    "geodatagov-nodc-cw-region": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
     "geodatagov-nodc-cw-region+md": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
-    "geodatagov-bad-tags": Expected(1, xfail=GMI, datasets={
+    "geodatagov-bad-tags": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
-    "geodatagov-census-county": Expected(1, xfail=GMI, datasets={"tl_2013_us_county.shp.xml": {
+    "geodatagov-census-county": Expected(1, datasets={"tl_2013_us_county.shp.xml": {
         "title": "TIGER/Line Shapefile, 2013, nation, U.S., Current County and Equivalent National Shapefile"}}),
-    # no fileIdentifier at all: the dataset has no remote id to be found by
-    "geodatagov-census-series": Expected(1, xfail=GMI),
-    "geodatagov-census-necta-gmi": Expected(1, xfail=GMI, datasets={"cb_2014_us_necta_500k.shp.iso.xml": {
+    # no fileIdentifier at all: the dataset has no remote id to be found by, it is skipped (as csw-record-1)
+    "geodatagov-census-series": Expected(0, skipped=1),
+    "geodatagov-census-necta-gmi": Expected(1, datasets={"cb_2014_us_necta_500k.shp.iso.xml": {
         "title": "2014 Cartographic Boundary File, New England City and Town Area for United States, 1:500,000"}}),
     "semic-fr-oceano-series": Expected(1, datasets={"OCEANO_MODELE_HYDRODYN.xml": {
         "title": "Modèle hydrodynamique 3D d'évolution de l'océan", "license": "lov2"}}),
     # --- CSW, DCAT ---------------------------------------------------------------------------------------------
     "semic-geodcat-csw": Expected(
-        4, xfail="csw-dcat identifiers: the network service's is its CatalogRecord's dct:identifier",
-        datasets={
+        4, datasets={
             "http://www.my-organisation.eu/so/lu/land-use-map": {
                 "title": "Land Use map of MyCountry", "resources": 2, "formats": ["wfs", "wms"],  # serviceProtocol
                 "access": ("restricted", "confidentiality_of_commercial_or_industrial_information"),
@@ -433,14 +430,15 @@ EXPECTED: dict[str, Expected] = {
     "ckan-hdx-search-paged": Expected(2, skipped=8, datasets=HDX),
     "ckan-hdx-unesco": Expected(1, datasets={"f5d0ab3b-5549-486e-a619-1fc5702237f7": {
         "title": "Zimbabwe - Education Indicators", "resources": 9}}),
-    "ckan-datagov-hud": Expected(3, xfail="CKAN maintainer/author contacts and data.gov temporal extras", datasets={
+    "ckan-datagov-hud": Expected(3, datasets={
         "8e81ab5c-d959-4401-8ac1-d73f1820c55d": {
             "title": "HUD Subprime and Manufactured Home Lender List", "temporal": ("1993-01-01", "2005-12-31"),
-            "contacts": [("Shula Markland", "Shula.Markland@HUD.gov", "contact")]},
+            "contacts": [("Shula Markland", "Shula.Markland@HUD.gov", "contact"),  # maintainer
+                         ("US Department of Housing and Urban Development", None, "publisher")]},  # the extra
         "c7ef46a1-559f-4fb5-99c4-8797758e1537": {"temporal": ("2001-01-01", "2001-12-31")},
     }),
     # --- OpenDataSoft ------------------------------------------------------------------------------------------
-    "ods-explore-sdk-datasets": Expected(2, xfail="ODS: an unrecognised license text is kept (extras)", datasets={
+    "ods-explore-sdk-datasets": Expected(2, datasets={
         "world-administrative-boundaries-countries-and-territories": {
             "title": "World Administrative Boundaries - Countries and Territories", "resources": 4,
             "license_kept": "Open Government Licence v3.0"},
@@ -449,8 +447,6 @@ EXPECTED: dict[str, Expected] = {
     "ods-explore-sdk-dataset": Expected(1, datasets={"geonames-all-cities-with-a-population-1000": {
         "title": "Geonames - All Cities with a population > 1000", "license": "cc-by", "resources": 3}}),
 }
-#: Cases whose expectations fail today on a second point another helper owns, checked on their own.
-CONTACTS_XFAIL = "CKAN maintainer/author contacts"
 
 
 def case_params() -> list[Any]:
@@ -505,7 +501,6 @@ def test_every_case_of_the_manifest_has_expectations() -> None:
     assert sorted(names) == sorted(EXPECTED)
 
 
-@pytest.mark.xfail(strict=True, reason=CONTACTS_XFAIL)
 def test_ckan_maintainer_and_author_become_contact_points(store: Store) -> None:
     case = next((case for case in load_cases() if case.name == "ckan-demo-search"), None) or pytest.skip(
         "../shared/corpus is absent")

@@ -60,7 +60,7 @@ def test_request_asks_full_iso_records_sorted_by_identifier_with_the_configured_
     assert request.findtext(f"{CSW}Query/{CSW}ElementSetName") == "full"
     assert request.findtext(f".//{OGC}SortBy//{OGC}PropertyName") == "apiso:Identifier"
     types = {equal.findtext(f"{OGC}Literal") for equal in request.iter(f"{OGC}PropertyIsEqualTo")}
-    assert types == {"dataset", "nonGeographicDataset", "series"}
+    assert types == {"dataset", "nonGeographicDataset", "series", "service"}  # services become data services
     assert {name.text for name in request.iter(f"{OGC}PropertyName")} == {"apiso:Identifier", "apiso:Type"}
 
 
@@ -228,8 +228,8 @@ def test_unusable_records_fail_or_skip_only_their_own_item(cli: Cli, catalog_ser
     assert items["csw-record-2"]["errors"][0]["message"] == (
         "CSW record 2 is not ISO 19139 but {http://www.opengis.net/cat/csw/2.0.2}Record"
     )
-    assert items[""]["status"] == "skipped"
-    assert items[""]["logs"][0]["message"] == "missing identifier"
+    assert items["csw-record-3"]["status"] == "skipped"  # no fileIdentifier: named by its position
+    assert items["csw-record-3"]["logs"][0]["message"] == "CSW record 3 has no fileIdentifier"
     assert items["untitled"]["status"] == "skipped"
     assert items["untitled"]["logs"][0]["message"] == "missing title on dataset"
 
