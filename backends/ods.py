@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from backends.base import Backend, GatherError, Option, Record, SkipRecord
+from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
 from backends.normalize import (
     frequency_id,
     html_to_markdown,
@@ -66,19 +66,27 @@ class OdsBackend(Backend):
         return url[: url.index("/api/")] if "/api/" in url + "/" else url
 
     def gather(self) -> Iterator[Record]:
+        """Every dataset, paged or exported; fewer than the catalog's `total_count` make the gather incomplete."""
         params = self.query()
         page = self.page(params, offset=0)
         total = int(page.get("total_count") or 0)
-        if total + PAGE_SIZE > OFFSET_WINDOW:  # paging could not reach the last datasets
-            yield from map(self.record, self.export(params))
-            return
-        offset = 0
-        while results := page["results"]:
-            yield from map(self.record, results)
-            offset += len(results)
-            if offset >= total:
-                return
-            page = self.page(params, offset)
+        exported = total + PAGE_SIZE > OFFSET_WINDOW  # paging could not reach the last datasets
+        received = 0
+        if exported:
+            for dataset in self.export(params):
+                received += 1
+                yield self.record(dataset)
+        else:
+            while results := page["results"]:
+                yield from map(self.record, results)
+                received += len(results)
+                if received >= total:
+                    return
+                page = self.page(params, received)
+                total = int(page.get("total_count") or 0)
+        if received < total:
+            raise IncompleteGather(f"{self.portal}{API_PATH}/catalog/datasets counts {total} datasets (total_count)",
+                                   f"its {'export' if exported else 'pages'} gave {received}")
 
     def query(self) -> list[tuple[str, Any]]:
         """Filters as `refine` / `exclude` facets, the `where` extra config, and a stable order."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
@@ -313,3 +314,42 @@ class Mapped(Payload):
         if (self.dataset is None) == (self.dataservice is None):
             raise ValueError("a mapping gives exactly one of dataset and dataservice")
         return self
+
+    @model_validator(mode="after")
+    def _web_links_only(self) -> Mapped:
+        """Links that are not web links (`javascript:`, `data:`, `file:`...) are never written: a resource with
+        one is left out, another link emptied, each with a warning. Every backend's mapping ends here."""
+        if self.dataset is not None:
+            kept = [resource for resource in self.dataset.resources if is_web_link(resource.url)]
+            for resource in self.dataset.resources:
+                if not is_web_link(resource.url):
+                    self.warnings.append(f"Resource '{resource.title}' left out: {_shown(resource.url)} is not a web "
+                                         "link (http, https, ftp)")
+            self.dataset.resources = kept
+        links = [(self.remote, "remote_url")]
+        if self.dataservice is not None:
+            links += [(self.dataservice, "base_api_url"), (self.dataservice, "machine_documentation_url")]
+        for owner, name in links:
+            if not is_web_link(url := getattr(owner, name)):
+                setattr(owner, name, None)
+                self.warnings.append(f"{name} left out: {_shown(url)} is not a web link (http, https, ftp)")
+        return self
+
+
+#: The schemes of links written to a portal (those udata accepts); a link without a scheme is left as it is.
+WEB_LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
+
+
+def is_web_link(url: str | None) -> bool:
+    """No link, or one on a web scheme (parsed as browsers do: `java\tscript:` is `javascript:`)."""
+    if not url:
+        return True
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # e.g. an invalid IPv6 host
+        return False
+    return not scheme or scheme in WEB_LINK_SCHEMES
+
+
+def _shown(url: str) -> str:
+    return repr(url if len(url) <= 80 else url[:77] + "...")

@@ -130,7 +130,7 @@ class Harvester:
         batch_size = settings().batch_size  # read once: building Settings costs milliseconds
         try:
             backend = self.backend_for(source)
-            for count, record in enumerate(backend.gather()):
+            for count, record in enumerate(backend.records()):
                 if job["max_items"] is not None and count >= job["max_items"]:
                     truncated = True
                     break

@@ -354,11 +354,13 @@ EXPECTED: dict[str, Expected] = {
         }}),
     "iso2dcat-cz-multilingual": Expected(1, dataservices={"https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50": ATOM_SERVICE}),
     # --- CSW, ISO 19139 ---------------------------------------------------------------------------------------
-    "owslib-inspire-getrecords": Expected(2, dataservices={
+    # A recorded first page of a larger result set (2 of 216, 5 of 18): the replay's later pages are empty, an
+    # incomplete gather (issue 15): the job fails, what the first page held is harvested, nothing archived.
+    "owslib-inspire-getrecords": Expected(2, status="failed", dataservices={
         "8dad9c98-0512-4845-a2bf-3ace1c93df6f": {"title": "SUVIM station network WMS"},
         "eeae2de7-0a09-4b69-b7a0-0b6b20903fd5": {"title": "CSW Suchdienst der ZAMG"},
     }),
-    "pycsw-apiso-getrecords-all": Expected(5, datasets=AERIAL_PHOTOS,
+    "pycsw-apiso-getrecords-all": Expected(5, status="failed", datasets=AERIAL_PHOTOS,
                                            dataservices={"3e9a8c05": {"title": "test Title"}}),
     "geodatagov-sample3-getrecords": Expected(2, datasets={
         "c540e08e-015c-11e5-853f-22000b8e85d8": {

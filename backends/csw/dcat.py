@@ -52,11 +52,11 @@ class CswDcatBackend(DcatBackend):
             reason = str(error).replace(f" from {RELATIVE_BASE}", "")
             yield invalid_record(_identifier(element, position), f"CSW record {position}: {reason}")
             return
-        found = False
-        for record in page_records(page):
-            found = True
-            yield identified(record, page, position)
-        if not found:
+        records = [identified(record, page, position) for record in page_records(page)]
+        if page.warning:
+            self.report_lenient(f"CSW record {position}", page.warning, records)
+        yield from records
+        if not records:
             yield invalid_record(_identifier(element, position), f"CSW record {position} holds no DCAT dataset")
 
     def map(self, record: Record) -> Mapped:

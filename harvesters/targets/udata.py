@@ -21,14 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
-from harvesters.http import Http, HttpError, parse_json
+from harvesters.http import Http, HttpError, parse_json, retry_after
 from harvesters.licenses import LicenseIndex
 from harvesters.models import DataserviceRef, DatasetRef, HarvestSource
 from harvesters.settings import Settings, settings
@@ -216,20 +215,6 @@ class UdataClient:
         if self.breaker.failure(message):
             return PortalUnavailable(f"{message}; {self.breaker.threshold} requests failed in a row", status)
         return PortalError(message, status)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (a number of seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def portal_message(response: requests.Response) -> str:

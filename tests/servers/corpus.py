@@ -5,7 +5,8 @@ Each case names its files and a serving mode, and this replays it on a CatalogSe
 - `file`: the document at `/<its file name>`, with the case's content type (`derive: pod-add-type` adds the
   POD `@context` and `"@type": "dcat:Dataset"` to each dataset of a data.json);
 - `csw-verbatim`: a recorded GetRecordsResponse answering the first GetRecords; any later page (the
-  recorded server had more) answers an empty SearchResults, so paging ends there;
+  recorded server had more) answers an empty SearchResults, so paging ends there (short of what the
+  recording matched, the gather is incomplete: the job fails after harvesting the first page);
 - `csw-records`: a paging CSW over the case's records (each file's root; a GetRecordById or GetRecords
   answer gives its records): `startPosition` / `maxRecords` cut the pages, `numberOfRecordsMatched` and
   `nextRecord` are computed from the records (`derive: gmi-as-gmd` renames a gmi:MI_Metadata root);
