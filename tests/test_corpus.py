@@ -47,6 +47,7 @@ VALUES: dict[str, Callable[[Doc], Any]] = {
     "tags": lambda doc: doc["tags"],
     "temporal": lambda doc: doc["temporal_coverage"] and (doc["temporal_coverage"]["start"],
                                                           doc["temporal_coverage"]["end"]),
+    "places": lambda doc: doc["extras"].get("dcat", {}).get("spatial"),
     "polygons": lambda doc: len(doc["spatial"]["geom"]["coordinates"]) if doc["spatial"] else 0,
     "granularity": lambda doc: doc["spatial"] and doc["spatial"]["granularity"],
     "access": lambda doc: (doc["access_type"], doc["access_type_reason_category"]),
@@ -104,6 +105,7 @@ CFTC = {
     "cftc-dc1": {"title": "Commitment of Traders", "frequency": "weekly", "modified": None,
                  # its distribution, and its describedBy (the explanatory notes) as documentation
                  "resources": 2, "resource_types": ["documentation", "main"],
+                 "places": ["United States"], "polygons": 0,  # "spatial": a place name, kept in extras
                  "contacts": [("Harold W. Hild", "hhild@CFTC.GOV", "contact"),
                               ("U.S. Commodity Futures Trading Commission", None, "publisher")],
                  "tags": ["commitment-of-traders", "cot", "open-interest"]},
@@ -304,6 +306,7 @@ EXPECTED: dict[str, Expected] = {
             "resource_titles": ["Annuaire statistique de la Suisse 1894", "Annuaire statistique de la Suisse 1894",
                                 "Statistisches Jahrbuch der Schweiz 1894"],  # the last has a German title only
             "temporal": ("1894-01-01", "1894-12-31"), "issued": "1893-12-31T23:00:00Z",
+            "places": ["Schweiz"],
             "contacts": [("info@bfs.admin.ch", "auskunftsdienst@bfs.admin.ch", "contact")],
             "remote_url": "https://www.bfs.admin.ch/bfs/de/home/statistiken.html",
         },

@@ -288,6 +288,8 @@ def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseI
     apply_rights(dataset, node, dists, context)
     if resolutions := spatial_resolutions(node):
         dataset.extras.setdefault("dcat", {}).update(resolutions)
+    if places := spatial_places(node, chosen):
+        dataset.extras.setdefault("dcat", {})["spatial"] = places
     return Mapped(dataset=dataset, remote=remote_metadata(node, context), warnings=context.warnings)
 
 
@@ -444,6 +446,22 @@ def spatial(node: Node) -> Spatial | None:
         else:
             geometries += [geometry_literal(literal) for literal in all_literals(Node(node.graph, value["@id"]))]
     return merge_polygons(geometries)
+
+
+def spatial_places(node: Node, language: str) -> list[str]:
+    """The `dct:spatial` values that carry no geometry, as written (a place name "Philadelphia, Pennsylvania",
+    a country URI): udata has no field for them, they are kept in `extras.dcat`."""
+    places: list[str] = []
+    for value in node.values(DCT + "spatial"):
+        if "@value" in value:
+            text = "" if geometry_literal(value) or geometry_from_text(value["@value"]) else value["@value"].strip()
+        else:
+            target = Node(node.graph, value["@id"])
+            geometric = any(geometry_literal(literal) for literal in all_literals(target))
+            text = "" if geometric else target.label(language) or target.uri or ""
+        if text and text not in places:
+            places.append(text)
+    return places
 
 
 def all_literals(node: Node) -> Iterable[Term]:
