@@ -25,9 +25,9 @@ from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus, SourcePermissions, UserRef
-from harvesters.pipeline import Harvester
-from harvesters.queue import NotLaunchable, launch
-from harvesters.settings import settings
+from harvesters.errors import NotFound, NotLaunchable, Refused
+from harvesters.queue import launch
+from harvesters.runtime import Runtime
 from harvesters.sources import (
     change_source,
     check_schedule,
@@ -36,7 +36,7 @@ from harvesters.sources import (
     register_source,
     validate_source,
 )
-from harvesters.store import NotFound, Refused, Store
+from harvesters.store import Store
 
 PREFIX = "/api/1/harvest"
 MAX_PAGE_SIZE = 100
@@ -214,8 +214,12 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
                               description="A key made with `harvest apikey create NAME`; needed by every write")
 
 
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
 def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return get_runtime(request).store
 
 
 def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
@@ -244,6 +248,7 @@ def paging(
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Caller = Annotated[ApiKey | None, Depends(caller)]
 Writer = Annotated[ApiKey, Depends(writer)]
 Paging = Annotated[tuple[int, int], Depends(paging)]
@@ -355,9 +360,10 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 
 
 @router.get("/source/{ident}/preview/", response_model=HarvestJob, responses=WRITE_ERRORS)
-def preview_source(store: StoreDep, key: Writer, ident: str) -> HarvestJob:
+def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
     """A dry run on the first records of the catalog: what a run would do, with nothing written."""
-    job = Harvester(store).run(store.get_source(ident), preview=True, max_items=settings().preview_max_items)
+    store = runtime.store
+    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=runtime.config.preview_max_items)
     store.delete_job(job.id)
     return job
 
@@ -401,7 +407,7 @@ def list_items(
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
 ) -> Page[HarvestItem]:
     """A job's items in the order they were gathered, page by page."""
-    job_id = store.job_row(ident)["id"]
+    job_id = store.job_row(ident).id
     total = store.count_items(job_id, status)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_items(job_id, status, offset=offset, limit=paged[1])
@@ -420,8 +426,8 @@ def list_backends(key: Caller) -> list[dict[str, Any]]:
 def create_app(store: Store | None = None) -> FastAPI:
     app = FastAPI(title="udata harvesters", version="1", description=__doc__,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
-    app.state.store = store or Store(settings().database_url)
-    app.state.keys = ApiKeys(app.state.store)
+    app.state.runtime = Runtime.from_environment(store)
+    app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     install_error_handlers(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

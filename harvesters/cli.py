@@ -27,7 +27,6 @@ from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKeys
 from harvesters.models import HarvestJob, HarvestSource
-from harvesters.pipeline import Harvester
 from harvesters.queue import check_launchable, launch, run_worker
 from harvesters.scheduler import Scheduler
 from harvesters.settings import settings
@@ -39,9 +38,12 @@ from harvesters.sources import (
     register_source,
     validate_source,
 )
-from harvesters.store import NotFound, Refused, Store, utcnow
+from harvesters.clock import utcnow
+from harvesters.errors import NotFound, Refused
+from harvesters.runtime import Runtime
+from harvesters.store import Store
 from harvesters.sweeper import sweep
-from harvesters.targets import LocalCatalog, PortalError, UdataPortal, open_portal
+from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
 source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
@@ -69,8 +71,13 @@ def main() -> None:
     app()
 
 
+def open_runtime() -> Runtime:
+    """What a command works with, built once from the environment (the composition root)."""
+    return Runtime.from_environment()
+
+
 def open_store() -> Store:
-    return Store(settings().database_url)
+    return open_runtime().store
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -195,11 +202,12 @@ def source_delete(
     as_json: JsonOption = False,
 ) -> None:
     """Mark a source deleted. Its jobs and harvested datasets are kept (never deleted from the portal)."""
-    store = open_store()
+    runtime = open_runtime()
+    store = runtime.store
     deleted = delete_source(store, source)
     problems: list[str] = []
     if archive:
-        archived, problems = archive_datasets(store, open_portal(store), deleted.id)
+        archived, problems = archive_datasets(store, runtime.portal, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
             err.print(f"[red]Not archived:[/red] {problem}", highlight=False)
@@ -277,12 +285,14 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], None]]:
 
 
 def harvest(source: str, backend: str | None, max_items: int | None, as_json: bool, preview: bool) -> HarvestJob:
-    store = open_store()
+    runtime = open_runtime()
+    store = runtime.store
     found = resolve_source(store, source, backend)
     if not preview:
         check_launchable(found)
     with progress_bar(not as_json) as tick:
-        job = Harvester(store, progress=tick).run(found, preview=preview, max_items=max_items, exclusive=not preview)
+        job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
+                                                   exclusive=not preview)
     summary = store.summary(job.id)
     if preview:
         store.delete_job(job.id)
@@ -347,9 +357,10 @@ def launch_command(
     as_json: JsonOption = False,
 ) -> None:
     """Enqueue a job for the workers and print its id at once. Exit code 2 when the source already runs."""
-    if not settings().redis_url:
+    runtime = open_runtime()
+    if not runtime.config.redis_url:
         fail("`harvest launch` enqueues for the workers: set HARVEST_REDIS_URL (or harvest now with `harvest run`)")
-    store = open_store()
+    store = runtime.store
     job_id = launch(store, store.get_source(source).id)
     if as_json:
         return print_json(store.get_job(job_id, with_items=False).to_json())
@@ -573,17 +584,18 @@ def apikey_list(as_json: JsonOption = False) -> None:
 # --- udata portal ---------------------------------------------------------------------------------------
 
 
-def open_udata(store: Store) -> UdataPortal:
-    if not settings().udata_url:
+def open_udata(runtime: Runtime) -> UdataPortal:
+    if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
-    return UdataPortal.from_settings(store)
+    return UdataPortal.open(runtime.store, runtime.config)
 
 
 @portal_app.command("check")
 def portal_check(as_json: JsonOption = False) -> None:
     """Check the portal's URL and API key (GET /api/1/me/) and say who datasets are written as."""
-    store = open_store()
-    portal = open_udata(store)
+    runtime = open_runtime()
+    store = runtime.store
+    portal = open_udata(runtime)
     try:
         me, licenses = portal.me(), portal.licenses()
     except PortalError as error:
@@ -613,10 +625,10 @@ def portal_check(as_json: JsonOption = False) -> None:
 def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")], as_json: JsonOption = False) -> None:
     """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
     database, or datasets harvested by another tool, are adopted instead of duplicated."""
-    store = open_store()
-    found = store.get_source(source)
+    runtime = open_runtime()
+    found = runtime.store.get_source(source)
     try:
-        result = open_udata(store).attach(found)
+        result = open_udata(runtime).attach(found)
     except PortalError as error:
         fail(str(error))
     if as_json:

@@ -11,16 +11,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from harvesters.settings import settings
 from harvesters.store import Store
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def heartbeat(store: Store, job_id: str) -> Iterator[None]:
-    """Beat for `job_id` every HARVEST_HEARTBEAT_INTERVAL seconds until the block ends."""
-    interval = settings().heartbeat_interval
+def heartbeat(store: Store, job_id: str, interval: float) -> Iterator[None]:
+    """Beat for `job_id` every `interval` seconds (HARVEST_HEARTBEAT_INTERVAL) until the block ends."""
     stop = threading.Event()
 
     def beat() -> None:

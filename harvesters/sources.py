@@ -15,7 +15,8 @@ from croniter import croniter
 from backends import get_backend
 from backends.base import ConfigError
 from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
-from harvesters.store import Store, utcnow
+from harvesters.clock import utcnow
+from harvesters.store import Store
 from harvesters.targets import Portal
 
 SECRET_MASK = "********"
@@ -111,12 +112,12 @@ def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list
     now = utcnow()
     for link in store.active_links(source_id):
         try:
-            portal.archive(link["dataset_id"], now, link["kind"])
+            portal.archive(link.dataset_id, now, link.kind)
         except Exception as error:  # any target's failure is reported; the others are still archived
-            problems.append(f"Dataset {link['dataset_id']} (remote id {link['remote_id']}): {error}")
+            problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
             continue
-        store.archive_link(source_id, link["remote_id"])
-        archived.append(link["dataset_id"])
+        store.archive_link(source_id, link.remote_id)
+        archived.append(link.dataset_id)
     return archived, problems
 
 

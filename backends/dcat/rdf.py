@@ -132,10 +132,17 @@ class Page:
             self._load_repaired(content, error)
 
     def _load(self, content: bytes, fmt: RdfFormat) -> None:
-        """Index the triples (the hot loop of a harvest: `encode` is inlined for nodes on purpose)."""
+        """Index the triples (the hot loop of a harvest: `encode` is inlined for nodes on purpose).
+
+        Blank nodes are named `_:b0`, `_:b1`... in the order they appear (the parser names them anew on every
+        parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
+        blanks: dict[str, str] = {}
         for subject, predicate, obj, _ in pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=True):
-            node = subject.value if type(subject) is NamedNode else "_:" + subject.value
+            if type(subject) is NamedNode:
+                node = subject.value
+            elif (node := blanks.get(subject.value)) is None:
+                node = blanks[subject.value] = f"_:b{len(blanks)}"
             predicates = graph.get(node)
             if predicates is None:
                 predicates = graph[node] = {}
@@ -146,7 +153,9 @@ class Page:
             if kind is NamedNode:
                 objects.append({"@id": obj.value})
             elif kind is BlankNode:
-                objects.append({"@id": "_:" + obj.value})
+                if (name := blanks.get(obj.value)) is None:
+                    name = blanks[obj.value] = f"_:b{len(blanks)}"
+                objects.append({"@id": name})
             else:
                 objects.append(encode(obj))
 
