@@ -8,8 +8,6 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
@@ -40,7 +38,6 @@ from harvesters.store import Store
 
 PREFIX = "/api/1/harvest"
 MAX_PAGE_SIZE = 100
-ITEMS_CHUNK = 500
 T = TypeVar("T")
 
 
@@ -284,19 +281,8 @@ def offset_of(paged: tuple[int, int], total: int) -> int | None:
 
 
 def job_stream(store: Store, job_id: str) -> StreamingResponse:
-    """A job with all its items, written a chunk of items at a time (a big job never sits in memory)."""
-    job = store.get_job(job_id, with_items=False).to_json()
-    head = json.dumps({key: value for key, value in job.items() if key != "items"} | {"items": []})
-
-    def chunks() -> Iterator[str]:
-        yield head[: -len("[]}")] + "["
-        offset = 0
-        while batch := store.list_items(job_id, offset=offset, limit=ITEMS_CHUNK):
-            yield ("," if offset else "") + ",".join(json.dumps(item.to_json()) for item in batch)
-            offset += len(batch)
-        yield "]}"
-
-    return StreamingResponse(chunks(), media_type="application/json")
+    """A job with all its items, streamed."""
+    return StreamingResponse(store.job_json(job_id), media_type="application/json")
 
 
 # --- routes ----------------------------------------------------------------------------------------------

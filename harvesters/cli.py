@@ -26,7 +26,7 @@ from rich.table import Table
 from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKeys
-from harvesters.models import HarvestJob, HarvestSource
+from harvesters.models import HarvestItem, HarvestJob, HarvestSource
 from harvesters.queue import check_launchable, launch, run_worker
 from harvesters.scheduler import Scheduler
 from harvesters.settings import settings
@@ -292,15 +292,25 @@ def harvest(source: str, backend: str | None, max_items: int | None, as_json: bo
         check_launchable(found)
     with progress_bar(not as_json) as tick:
         job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
-                                                   exclusive=not preview)
-    summary = store.summary(job.id)
+                                                   exclusive=not preview, with_items=False)
+    if as_json:
+        print_job_json(store, job)
+    else:
+        report(job, found, store.summary(job.id), preview, problems(store, job.id))
     if preview:
         store.delete_job(job.id)
-    if as_json:
-        print_json(job.to_json())
-    else:
-        report(job, found, summary, preview)
     return job
+
+
+def problems(store: Store, job_id: str) -> list[HarvestItem]:
+    return [item for status in ("failed", "skipped") for item in store.list_items(job_id, status)]
+
+
+def print_job_json(store: Store, job: HarvestJob) -> None:
+    """The job in udata's JSON shape, its items written a chunk at a time."""
+    for chunk in store.job_json(job.id):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")
 
 
 @app.command("run")
@@ -328,7 +338,8 @@ def preview(
     harvest(source, backend, max_items, as_json, preview=True)
 
 
-def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool) -> None:
+def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool,
+           problems: list[HarvestItem]) -> None:
     colour = {"done": "green", "done-errors": "yellow", "failed": "red"}.get(job.status, "white")
     title = "Preview of" if preview else "Job"
     out.print(f"{title} [bold]{job.id}[/bold] on source [bold]{source.name}[/bold] ({source.backend}): "
@@ -338,7 +349,6 @@ def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], prev
     out.print(counts)
     for error in job.errors:
         out.print(f"[red]Job {error.level}:[/red] {error.message}", highlight=False)
-    problems = [item for item in job.items if item.status in ("failed", "skipped")]
     if problems:
         table = Table("status", "remote_id", "reason", title="Items not harvested")
         for item in problems:
@@ -446,7 +456,8 @@ def job_show(job_id: str, as_json: JsonOption = False) -> None:
     job = store.get_job(job_id)
     if as_json:
         return print_json(job.to_json())
-    report(job, store.get_source(job.source), store.summary(job.id), preview=False)
+    report(job, store.get_source(job.source), store.summary(job.id), preview=False,
+           problems=[item for item in job.items if item.status in ("failed", "skipped")])
 
 
 # --- local catalog ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -127,11 +127,12 @@ class Harvester:
     # --- the whole job, inline ------------------------------------------------------------------------
 
     def run(self, source: HarvestSource, preview: bool = False, max_items: int | None = None,
-            exclusive: bool = False) -> HarvestJob:
-        """Run a new job inline; `exclusive` refuses it while the source has another running (JobAlreadyRunning)."""
+            exclusive: bool = False, with_items: bool = True) -> HarvestJob:
+        """Run a new job inline; `exclusive` refuses it while the source has another running (JobAlreadyRunning).
+        The job comes back with its items unless `with_items` is false (a large job's items stay in the store)."""
         job_id = self.store.create_job(source.id, preview=preview, max_items=max_items, exclusive=exclusive)
         self.run_job(job_id)
-        return self.store.get_job(job_id)
+        return self.store.get_job(job_id, with_items=with_items)
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
@@ -331,6 +332,7 @@ class Harvester:
         for plan in to_write:
             try:
                 plan.written = self._save(scope, plan)
+                self.progress(plan.written.outcome)  # as it happens: a write over HTTP takes a while
             except PortalUnavailable as error:
                 unavailable = error
                 break
@@ -339,7 +341,7 @@ class Harvester:
         outcomes = self._outcomes(scope, plans, job.preview)
         with self.store.begin() as conn:
             self._record(conn, scope.source.id, outcomes)
-        self._report(outcomes)
+        self._report(outcomes, reported={plan.item.id for plan in to_write if plan.written is not None})
         if unavailable is not None:
             self.store.release_items([plan.item.id for plan in to_write if plan.written is None
                                       and plan.settled is None])
@@ -405,9 +407,10 @@ class Harvester:
         self.store.save_links(conn, source_id, outcomes.links)
         self.store.settle_items(conn, outcomes.settled)
 
-    def _report(self, outcomes: Outcomes) -> None:
+    def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
         for item in outcomes.settled:
-            self.progress(item.outcome or item.status)
+            if item.id not in reported:
+                self.progress(item.outcome or item.status)
 
     def _save(self, scope: JobScope, plan: Plan) -> Written:
         """Write one item: update what the link (else, for a dataset, the portal) knows, or create it."""

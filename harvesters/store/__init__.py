@@ -8,11 +8,16 @@ state (JobRow, ClaimedItem, Link...). Batch methods taking a `conn` join the cal
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 from harvesters.models import HarvestJob, HarvestSource
 from harvesters.store.items import ClaimedItem, Items, NewItem, SettledItem
 from harvesters.store.jobs import JobRow, Jobs
 from harvesters.store.links import Link, Links, NewLink
 from harvesters.store.sources import ScheduledSource, Sources
+
+ITEMS_CHUNK = 500
 
 __all__ = ["ClaimedItem", "JobRow", "Link", "NewItem", "NewLink", "ScheduledSource", "SettledItem", "Store"]
 
@@ -36,3 +41,15 @@ class Store(Sources, Jobs, Items, Links):
     def last_job(self, source_id: str) -> HarvestJob | None:
         found = self.list_jobs(source_id, limit=1)
         return self.get_job(found[0].id) if found else None
+
+    def job_json(self, job_id: str) -> Iterator[str]:
+        """The job with all its items in udata's JSON shape, written a chunk of items at a time (a big job
+        never sits in memory)."""
+        job = self.get_job(job_id, with_items=False).to_json()
+        head = json.dumps({key: value for key, value in job.items() if key != "items"} | {"items": []})
+        yield head[: -len("[]}")] + "["
+        offset = 0
+        while batch := self.list_items(job_id, offset=offset, limit=ITEMS_CHUNK):
+            yield ("," if offset else "") + ",".join(json.dumps(item.to_json()) for item in batch)
+            offset += len(batch)
+        yield "]}"
