@@ -14,14 +14,15 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from markdownify import markdownify
 from slugify import slugify
 
+from backends.html import markdown
 from harvesters.models import Checksum, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def html_to_markdown(text: str | None) -> str:
@@ -31,8 +32,7 @@ def html_to_markdown(text: str | None) -> str:
     text = text.strip()
     if not _HTML_TAG.search(text):
         return text
-    markdown = markdownify(text, heading_style="ATX", bullets="-", strip=["script", "style"])
-    return re.sub(r"\n{3,}", "\n\n", markdown).strip()
+    return _BLANK_LINES.sub("\n\n", markdown(text)).strip()
 
 
 @lru_cache(maxsize=65_536)
