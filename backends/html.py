@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-
-from markdownify import MarkdownConverter
+from functools import cache
+from typing import Any
 
 INLINE = frozenset({"span", "strong", "b", "em", "i", "a"})
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -29,7 +29,6 @@ _SPACES = re.compile(r"[\t ]+")
 _ALL_SPACE = re.compile(r"[\t \r\n]+")
 _LINE_START = re.compile(r"^(.+)$", re.MULTILINE)
 _EDGE_NEWLINES = re.compile(r"^(\n*)(.*?)(\n*)$", re.DOTALL)
-_CONVERTER = MarkdownConverter(heading_style="ATX", bullets="-", strip=["script", "style"])
 
 
 class NotSimple(Exception):
@@ -47,7 +46,15 @@ class Element:
 def markdown(text: str) -> str:
     """Markdown for an HTML fragment (the fast converter when it can, markdownify otherwise)."""
     found = simple_markdown(text)
-    return found if found is not None else _CONVERTER.convert(text)
+    return found if found is not None else general_converter().convert(text)
+
+
+@cache
+def general_converter() -> Any:
+    """markdownify's converter, built once (and imported only when some HTML needs it)."""
+    from markdownify import MarkdownConverter
+
+    return MarkdownConverter(heading_style="ATX", bullets="-", strip=["script", "style"])
 
 
 def simple_markdown(text: str) -> str | None:

@@ -23,6 +23,7 @@ TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
 
 def html_to_markdown(text: str | None) -> str:
@@ -64,7 +65,7 @@ def parse_datetime(value: str | None) -> datetime | None:
 
 def is_http_url(value: str | None) -> bool:
     """An absolute http(s) URL with a host and no whitespace inside."""
-    if not value or any(char.isspace() for char in value.strip()):
+    if not value or _WHITESPACE.search(value.strip()):
         return False
     parsed = urlparse(value.strip())
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)

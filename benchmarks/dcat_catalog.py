@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
@@ -137,8 +138,8 @@ class CatalogHandler(BaseHTTPRequestHandler):
             total, titles, name = parts.path.strip("/").split("/")
             page = int(dict(parse_qsl(parts.query)).get("page", "1"))
             assert name == "catalog.rdf" and titles in ("same", "distinct")
-            base = f"http://{self.headers['Host']}/{total}/{titles}"
-            body = page_xml(base, page, self.page_size, int(total), title="Jeu de données" if titles == "same" else None)
+            body = cached_page(f"http://{self.headers['Host']}/{total}/{titles}", page, self.page_size, int(total),
+                               "Jeu de données" if titles == "same" else None)
         except (ValueError, AssertionError):
             self.send_error(404)
             return
@@ -150,6 +151,12 @@ class CatalogHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@lru_cache(maxsize=256)
+def cached_page(base: str, page: int, page_size: int, total: int, title: str | None) -> bytes:
+    """Pages asked for again (a re-run) are not generated again: the server's work stays out of the figures."""
+    return page_xml(base, page, page_size, total, title=title)
 
 
 def catalog_url(server: str, total: int, same_titles: bool = False) -> str:

@@ -26,23 +26,21 @@ from rich.table import Table
 from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKeys
+from harvesters.clock import utcnow
+from harvesters.errors import NotFound, Refused
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource
-from harvesters.queue import check_launchable, launch, run_worker
-from harvesters.scheduler import Scheduler
+from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
     archive_datasets,
     change_source,
+    check_launchable,
     delete_source,
     public,
     register_source,
     validate_source,
 )
-from harvesters.clock import utcnow
-from harvesters.errors import NotFound, Refused
-from harvesters.runtime import Runtime
 from harvesters.store import Store
-from harvesters.sweeper import sweep
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
@@ -367,6 +365,8 @@ def launch_command(
     as_json: JsonOption = False,
 ) -> None:
     """Enqueue a job for the workers and print its id at once. Exit code 2 when the source already runs."""
+    from harvesters.queue import launch  # imported here, as below: the other commands do not need the queue
+
     runtime = open_runtime()
     if not runtime.config.redis_url:
         fail("`harvest launch` enqueues for the workers: set HARVEST_REDIS_URL (or harvest now with `harvest run`)")
@@ -386,6 +386,8 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Stop once the queues are empty.")] = False,
 ) -> None:
     """Run a worker processing harvest jobs from Redis (HARVEST_REDIS_URL); run any number, anywhere."""
+    from harvesters.queue import run_worker
+
     run_worker([name for value in queues or [] for name in value.split(",") if name], burst=burst)
 
 
@@ -393,6 +395,8 @@ def worker(
 @reports_errors
 def sweep_command(as_json: JsonOption = False) -> None:
     """Fail timed-out jobs and resume those whose worker was lost (without Redis they are resumed here)."""
+    from harvesters.sweeper import sweep
+
     report = sweep(open_store(), wait=True)
     if as_json:
         return print_json(asdict(report))
@@ -404,6 +408,8 @@ def sweep_command(as_json: JsonOption = False) -> None:
 @app.command("scheduler")
 def scheduler_command() -> None:
     """Launch due sources and sweep, every HARVEST_SCHEDULER_INTERVAL s, until stopped; any number may run."""
+    from harvesters.scheduler import Scheduler
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not settings().redis_url:
         err.print("[yellow]No HARVEST_REDIS_URL: jobs run inside this scheduler process[/yellow]")

@@ -33,6 +33,7 @@ from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http
+from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
@@ -120,6 +121,7 @@ class Harvester:
         self.portal = portal if portal is not None else open_portal(store, self.config)
         self.progress = progress or (lambda outcome: None)
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
+        self._licenses: tuple[Portal, LicenseIndex] | None = None
         # the records of the batch this process's gather dispatches last: processed here (an inline run),
         # they are mapped as gathered instead of read back from the store
         self._dispatched: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
@@ -169,7 +171,7 @@ class Harvester:
             source = self.store.get_source(job.source_id)
             portal = self.portal.for_job()
             backend = get_backend(source.backend)
-            licenses = portal.licenses()
+            licenses = self._licenses_of(portal)
             context = BackendContext(http=self.http, licenses=licenses)
             scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
                              mapping_context(source, licenses.ids))
@@ -178,6 +180,13 @@ class Harvester:
                 self._scopes.popitem(last=False)
         self._scopes.move_to_end(job.id)
         return scope
+
+    def _licenses_of(self, portal: Portal) -> LicenseIndex:
+        """The portal's licenses, read once per view of it (per job for a udata portal; once for the local
+        catalog, whose view is itself)."""
+        if self._licenses is None or self._licenses[0] is not portal:
+            self._licenses = (portal, portal.licenses())
+        return self._licenses[1]
 
     # --- gather ---------------------------------------------------------------------------------------
 

@@ -26,24 +26,16 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from backends import registry
-from harvesters.errors import NotLaunchable, Refused
+from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
-from harvesters.models import HarvestSource
 from harvesters.pipeline import Harvester, describe
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
+from harvesters.sources import check_launchable
 from harvesters.store import Store
 
 TASK_PREFIX = "harvest"
 RUNTIMES = Runtimes()  # a worker's, kept between its tasks
-
-
-def check_launchable(source: HarvestSource) -> None:
-    if source.deleted:
-        raise NotLaunchable(f"Source '{source.name}' is deleted: it cannot run")
-    if not source.active:
-        raise NotLaunchable(f"Source '{source.name}' is inactive: activate it (`harvest source update "
-                            f"{source.slug} --active`) to run it")
 
 
 def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) -> str:

@@ -16,6 +16,7 @@ from backends import get_backend
 from backends.base import ConfigError
 from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
+from harvesters.errors import NotLaunchable
 from harvesters.store import Store
 from harvesters.targets import Portal
 
@@ -64,6 +65,15 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
             config = restore_secrets(backend.secret_keys(), config, current.config)
         values["config"] = backend.validate_config(config).model_dump(mode="json")
     return values
+
+
+def check_launchable(source: HarvestSource) -> None:
+    """Refuse (NotLaunchable) a source that may not run: deleted or inactive."""
+    if source.deleted:
+        raise NotLaunchable(f"Source '{source.name}' is deleted: it cannot run")
+    if not source.active:
+        raise NotLaunchable(f"Source '{source.name}' is inactive: activate it (`harvest source update "
+                            f"{source.slug} --active`) to run it")
 
 
 def register_source(store: Store, **values: Any) -> HarvestSource:

@@ -138,17 +138,22 @@ class Page:
         parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
         blanks: dict[str, str] = {}
-        for subject, predicate, obj, _ in pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=True):
-            if type(subject) is NamedNode:
-                node = subject.value
-            elif (node := blanks.get(subject.value)) is None:
-                node = blanks[subject.value] = f"_:b{len(blanks)}"
-            predicates = graph.get(node)
-            if predicates is None:
-                predicates = graph[node] = {}
-            objects = predicates.get(predicate.value)
+        triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=True)
+        last_subject, predicates = None, {}
+        for subject, predicate, obj, _ in triples:
+            if subject != last_subject:  # a document's triples come grouped by subject: look it up once
+                last_subject = subject
+                if type(subject) is NamedNode:
+                    node = subject.value
+                elif (node := blanks.get(subject.value)) is None:
+                    node = blanks[subject.value] = f"_:b{len(blanks)}"
+                predicates = graph.get(node)
+                if predicates is None:
+                    predicates = graph[node] = {}
+            key = predicate.value
+            objects = predicates.get(key)
             if objects is None:
-                objects = predicates[predicate.value] = []
+                objects = predicates[key] = []
             kind = type(obj)
             if kind is NamedNode:
                 objects.append({"@id": obj.value})
@@ -156,8 +161,12 @@ class Page:
                 if (name := blanks.get(obj.value)) is None:
                     name = blanks[obj.value] = f"_:b{len(blanks)}"
                 objects.append({"@id": name})
+            elif language := obj.language:
+                objects.append({"@value": obj.value, "@language": language})
+            elif (datatype := obj.datatype.value) != XSD_STRING:
+                objects.append({"@value": obj.value, "@type": datatype})
             else:
-                objects.append(encode(obj))
+                objects.append({"@value": obj.value})
 
     def _load_repaired(self, content: bytes, error: SyntaxError) -> None:
         try:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from harvesters.clock import new_id
-from harvesters.models import OrganizationRef, Resource, UserRef
+from harvesters.models import OrganizationRef, UserRef
 from harvesters.targets.base import DataserviceWrite, DatasetWrite, keep_resource_ids
 
 
@@ -23,10 +23,9 @@ def dataset_document(
     """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
     payload = write.document
     stamp = last_modified.isoformat()
-    resources = [
-        _resource_document(resource, created_at, stamp)
-        for resource in keep_resource_ids(previous_resources, write.dataset.resources)
-    ]
+    kept = keep_resource_ids(previous_resources, write.dataset.resources)  # in the same order
+    resources = [_resource_document(data | {"id": resource.id}, created_at, stamp)
+                 for resource, data in zip(kept, payload["resources"], strict=True)]
     return {
         "access_audiences": [],
         "access_type": payload["access_type"] or "open",
@@ -94,8 +93,8 @@ def dataservice_document(
     }
 
 
-def _resource_document(resource: Resource, created_at: datetime, stamp: str) -> dict[str, Any]:
-    data = resource.model_dump(mode="json")
+def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -> dict[str, Any]:
+    """A resource (its payload as JSON, with the id it keeps) as udata documents it."""
     return {
         "checksum": data["checksum"],
         "created_at": data["created_at"] or created_at.isoformat(),
