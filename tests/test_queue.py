@@ -20,7 +20,7 @@ from harvesters.clock import utcnow
 from harvesters.errors import JobAlreadyRunning, NotLaunchable
 from harvesters.models import FINISHED_JOB_STATUSES
 from harvesters.pipeline import Harvester
-from harvesters.queue import enqueue_items, launch, process_task, redis_connection
+from harvesters.queue import RUNTIMES, enqueue_items, launch, process_task, redis_connection
 from harvesters.sources import delete_source
 from harvesters.store import Store
 from harvesters.store.schema import items
@@ -249,3 +249,22 @@ def test_a_job_that_cannot_be_enqueued_fails_and_frees_its_source(
     [job] = store.list_jobs(source.id)
     assert job.status == "failed" and "could not be started" in job.errors[0].message
     assert store.running_job(source.id) is None
+
+
+def test_a_worker_keeps_a_jobs_scope_for_all_its_batches_and_drops_it_when_the_job_ends(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HARVEST_REDIS_URL", raising=False)
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "50")
+    source = paged_source(store, catalog_server, 120)
+    job_id = store.create_job(source.id, exclusive=True)
+    batches: list[list[int]] = []
+    Harvester(store).gather(job_id, dispatch=lambda _job, ids: batches.append(ids))
+    assert len(batches) == 3
+    process_task(job_id, batches[0])
+    harvester = RUNTIMES.current().worker_harvester
+    scope = harvester._scopes[job_id]  # opened by the first batch
+    process_task(job_id, batches[1])
+    assert harvester._scopes[job_id] is scope  # the same source, backend and portal view
+    process_task(job_id, batches[2])
+    assert store.job_row(job_id).status == "done" and job_id not in harvester._scopes

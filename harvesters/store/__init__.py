@@ -44,10 +44,13 @@ class Store(Sources, Jobs, Items, Links):
 
     def job_json(self, job_id: str) -> Iterator[str]:
         """The job with all its items in udata's JSON shape, written a chunk of items at a time (a big job
-        never sits in memory)."""
+        never sits in memory). An unknown job raises NotFound at once, before anything is written."""
         job = self.get_job(job_id, with_items=False).to_json()
         head = json.dumps({key: value for key, value in job.items() if key != "items"} | {"items": []})
-        yield head[: -len("[]}")] + "["
+        return self._job_chunks(job_id, head[: -len("[]}")] + "[")
+
+    def _job_chunks(self, job_id: str, head: str) -> Iterator[str]:
+        yield head
         offset = 0
         while batch := self.list_items(job_id, offset=offset, limit=ITEMS_CHUNK):
             yield ("," if offset else "") + ",".join(json.dumps(item.to_json()) for item in batch)
