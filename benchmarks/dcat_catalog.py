@@ -153,7 +153,7 @@ class CatalogHandler(BaseHTTPRequestHandler):
         pass
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=2048)
 def cached_page(base: str, page: int, page_size: int, total: int, title: str | None) -> bytes:
     """Pages asked for again (a re-run) are not generated again: the server's work stays out of the figures."""
     return page_xml(base, page, page_size, total, title=title)
