@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harvesters.models import HarvestConfig, Mapped
 
@@ -70,15 +70,29 @@ class Record:
     data: Any = None
     kind: str = "dataset"
     skip_reason: str | None = None
+    digest: str | None = None  # the hash of the above, once the framework computed it (a recalled record: no data)
+
+
+class PageMemory(Protocol):
+    """What the framework remembers of the pages a backend read (harvesters/recall.py): a page read again
+    with the same content, whose records were all harvested unchanged, is recalled instead of parsed."""
+
+    def recall(self, url: str, content: bytes) -> tuple[list[Record], list[str]] | None:
+        """The page's records (without data) and the links it had, when it can be recalled."""
+
+    def remember(self, url: str, content: bytes, records: list[Record], links: list[str]) -> None:
+        """Remember a page read and cut into these records, with its links to other pages."""
 
 
 @dataclass
 class BackendContext:
-    """What a backend may use: the HTTP client (in `gather` only) and the target portal's licenses."""
+    """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses and the
+    memory of the pages it read last time (in `gather`, if it pages)."""
 
     http: Http
     licenses: LicenseIndex | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    pages: PageMemory | None = None
 
 
 class Backend:

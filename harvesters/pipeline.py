@@ -35,6 +35,7 @@ from harvesters.heartbeat import heartbeat
 from harvesters.http import Http
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.targets import (
@@ -67,9 +68,9 @@ class JobScope:
     backend: Backend
     context: bytes
 
-    def record_hash(self, record: dict[str, Any]) -> str:
-        """The hash of a record as mapped in this job: equal hashes, equal mappings (a pure function)."""
-        return hashlib.sha256(self.context + orjson.dumps(record, option=CANONICAL)).hexdigest()
+    def record_hash(self, digest: str) -> str:
+        """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
+        return record_hash(self.context, digest)
 
 
 @dataclass
@@ -172,9 +173,11 @@ class Harvester:
             portal = self.portal.for_job()
             backend = get_backend(source.backend)
             licenses = self._licenses_of(portal)
-            context = BackendContext(http=self.http, licenses=licenses)
+            mapping = mapping_context(source, licenses.ids)
+            pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
+            context = BackendContext(http=self.http, licenses=licenses, pages=pages)
             scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping_context(source, licenses.ids))
+                             mapping)
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -203,12 +206,14 @@ class Harvester:
         else:
             self.store.update_job(job_id, status="initializing", started=job.started or utcnow())
         batch: list[NewItem] = []
+        digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
             fresh = self._new_items(job, batch, known)
-            hashes = self._settle_unchanged(job, fresh)
+            hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
             batch.clear()
+            digests.clear()
             self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in
                                 zip(pending, (item for item in fresh if item.status == "pending"), strict=True)}
             if pending:
@@ -223,6 +228,8 @@ class Harvester:
                     truncated = True
                     break
                 batch.append(self._item(record))
+                if record.digest:
+                    digests[record.remote_id] = record.digest
                 if len(batch) >= self.config.batch_size:
                     flush()
                     if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
@@ -237,11 +244,12 @@ class Harvester:
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
     def _item(self, record: Record) -> NewItem:
-        """A gathered record as an item: pending, or already settled (skipped)."""
+        """A gathered record as an item: pending (with its record, unless it was recalled without data), or
+        already settled (skipped)."""
         item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
         if record.skip_reason:
             item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
-        else:
+        elif record.data is not None or not record.digest:
             item.record = dict(vars(record))
         return item
 
@@ -261,21 +269,28 @@ class Harvester:
                 self.progress(item.status)
         return fresh
 
-    def _settle_unchanged(self, job: JobRow, fresh: list[NewItem]) -> dict[str, str]:
+    def _settle_unchanged(self, job: JobRow, fresh: list[NewItem], digests: dict[str, str]) -> dict[str, str]:
         """Settle at once the pending datasets whose record is the one last mapped (same hash): unchanged,
         with what that mapping said, without mapping them again. Return the record hashes of the others."""
         scope = self._scopes.get(job.id)
-        candidates = [item for item in fresh if item.status == "pending" and item.kind == "dataset" and item.record]
+        candidates = [item for item in fresh if item.status == "pending" and item.kind == "dataset"
+                      and (item.record or item.remote_id in digests)]
         if scope is None or not candidates:
             return {}
-        hashes = {item.remote_id: scope.record_hash(item.record) for item in candidates if item.record}
+        hashes = {item.remote_id: scope.record_hash(digests.get(item.remote_id) or record_digest(item.record or {}))
+                  for item in candidates}
         links = self.store.links_of(scope.source.id, hashes)
         seen = []
         for item in candidates:
             link = links.get(item.remote_id)
-            if (link is None or link.archived_at is not None or not link.payload_hash
-                    or link.record_hash != hashes[item.remote_id]):
+            if not unchanged(link, hashes[item.remote_id]):
+                if item.record is None:  # recalled, but its link changed since: it is not mapped blind
+                    item.status = "failed"
+                    item.errors = [HarvestError(message="Recalled unchanged from its page, but harvested otherwise "
+                                                        "meanwhile: the next run reads it again").to_json()]
+                    self.progress("failed")
                 continue
+            assert link is not None
             summary = link.summary or {}
             item.status, item.outcome, item.record = "done", "unchanged", None
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
@@ -393,7 +408,7 @@ class Harvester:
             saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
                      "summary": {"title": title, "logs": plan.logs}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
-                saved["record_hash"] = plan.item.record_hash or scope.record_hash(plan.item.record or {})
+                saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
             if plan.unchanged:
                 assert link is not None
                 outcome, dataset_id = "unchanged", link.dataset_id
@@ -534,15 +549,17 @@ class Harvester:
             self.progress("archived")
 
 
-CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-
-
 def mapping_context(source: HarvestSource, licenses: Sequence[str]) -> bytes:
     """What a record's mapping depends on besides the record: this code's version, the source's backend,
     URL, config and publisher, and the target's licenses."""
     context = [__version__, source.backend, source.url, source.config, source.organization and source.organization.id,
                source.owner and source.owner.id, sorted(licenses)]
     return hashlib.sha256(orjson.dumps(context, option=CANONICAL)).digest()
+
+
+def record_hash(context: bytes, digest: str) -> str:
+    """The hash of a record's digest within a mapping context."""
+    return hashlib.sha256(context + digest.encode()).hexdigest()
 
 
 def payload_hash(write: Write) -> str:

@@ -31,8 +31,7 @@ class DcatBackend(Backend):
         url: str | None = self.url
         while url and url not in visited:
             visited.add(url)
-            page = self.fetch_page(url)
-            records = list(page_records(page))
+            records, next_pages = self.read_page(url)
             identifiers = {record.remote_id for record in records}
             if identifiers and identifiers == previous:
                 raise GatherError(f"The page {url} repeats the datasets of the previous page: paging stopped")
@@ -40,13 +39,24 @@ class DcatBackend(Backend):
             if not records:
                 return
             previous = identifiers
-            links = (urljoin(url, link.strip()) for link in page.next_pages() if link.strip())
+            links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
             url = next((link for link in links if link not in visited), None)
 
-    def fetch_page(self, url: str) -> Page:
+    def read_page(self, url: str) -> tuple[list[Record], list[str]]:
+        """A page's records and its next-page links: recalled when the page is the same as last time and
+        all its records were harvested unchanged, else parsed (and remembered)."""
         response = self.http.get(url, headers={"Accept": ACCEPT})
-        fmt = guess_format(url, media_type(response), response.content)
-        return Page(response.content, fmt, base_iri=response.url)
+        memory = self.context.pages
+        if memory is not None and (recalled := memory.recall(url, response.content)) is not None:
+            return recalled
+        page = Page(response.content, guess_format(url, media_type(response), response.content),
+                    base_iri=response.url)
+        records, next_pages = list(page_records(page)), page.next_pages()
+        if memory is not None:
+            memory.remember(url, response.content, records, next_pages)
+        return records, next_pages
+
+
 
     def map(self, record: Record) -> Mapped:
         if not record.data:

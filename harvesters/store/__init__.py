@@ -2,7 +2,7 @@
 
 SQLite by default, any SQLAlchemy URL (PostgreSQL for several machines). One concept per module:
 `schema` (tables, engine, upgrades), `sources`, `jobs` (records and claims), `items`, `links`,
-`slugs`. Methods return the documented pydantic models, or small typed rows for the framework's own
+`pages` (what a gather read), `slugs`. Methods return the documented pydantic models, or small typed rows for the framework's own
 state (JobRow, ClaimedItem, Link...). Batch methods taking a `conn` join the caller's transaction.
 """
 
@@ -15,6 +15,7 @@ from harvesters.models import HarvestJob, HarvestSource
 from harvesters.store.items import ClaimedItem, Items, NewItem, SettledItem
 from harvesters.store.jobs import JobRow, Jobs
 from harvesters.store.links import Link, Links, NewLink
+from harvesters.store.pages import Pages
 from harvesters.store.sources import ScheduledSource, Sources
 
 ITEMS_CHUNK = 500
@@ -22,7 +23,7 @@ ITEMS_CHUNK = 500
 __all__ = ["ClaimedItem", "JobRow", "Link", "NewItem", "NewLink", "ScheduledSource", "SettledItem", "Store"]
 
 
-class Store(Sources, Jobs, Items, Links):
+class Store(Sources, Jobs, Items, Links, Pages):
     """Every part of the store on one engine."""
 
     def get_source(self, ident: str, with_last_job: bool = False) -> HarvestSource:

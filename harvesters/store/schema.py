@@ -135,6 +135,19 @@ links = Table(
 )
 
 
+pages = Table(
+    "pages", metadata,
+    # what a gather read at an URL of a source last time (harvesters/recall.py): the content's hash, the
+    # records cut from it ([remote_id, remote_url, kind, skip_reason, digest] each) and its next-page links
+    Column("source_id", String(24), primary_key=True),
+    Column("url", String(2048), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("records", JSON, nullable=False),
+    Column("links", JSON, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+)
+
+
 def dumps(value: Any) -> str:
     """JSON as the store writes it (orjson: records and documents are most of what a harvest writes)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
