@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,7 @@ Progress = Callable[[str], None]
 Entries = list[dict[str, str]]
 NOUNS = {"dataset": "Dataset", "dataservice": "Data service"}  # an item's kind, in its logs
 SCOPES_KEPT = 4  # jobs whose scope a process keeps (a worker may serve a few jobs at once)
+STATISTICS_EVERY = 5.0  # seconds between two looks at the store's statistics (Store.refresh_statistics)
 
 
 @dataclass
@@ -123,6 +125,7 @@ class Harvester:
         self.progress = progress or (lambda outcome: None)
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
         self._licenses: tuple[Portal, LicenseIndex] | None = None
+        self._statistics_refreshed = 0.0
         # the records of the batch this process's gather dispatches last: processed here (an inline run),
         # they are mapped as gathered instead of read back from the store
         self._dispatched: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
@@ -317,6 +320,9 @@ class Harvester:
             return self.pause(job_id, error)
         item_ids = list(item_ids)
         known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
+        if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:
+            self.store.refresh_statistics()
+            self._statistics_refreshed = time.monotonic()
         claimed = self.store.claim_items(item_ids, records=not known)
         if known:
             claimed = [replace(item, record=known[item.id][0], record_hash=known[item.id][1]) for item in claimed]

@@ -9,11 +9,10 @@ the worker processes, not one batch.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from pydantic import SecretStr
 
 from harvesters.http import Http
 from harvesters.pipeline import Harvester, Progress
@@ -22,6 +21,7 @@ from harvesters.store import Store
 from harvesters.targets import Portal, open_portal
 
 RUNTIMES_KEPT = 4
+ENV_PREFIX = Settings.model_config["env_prefix"].upper()
 
 
 @dataclass
@@ -58,18 +58,18 @@ class Runtime:
 
 @dataclass
 class Runtimes:
-    """The Runtime of each settings a process sees (one in production; tests change the environment), per
-    thread, the last few kept."""
+    """The Runtime of each environment a process sees (one in production; tests change it), per thread, the
+    last few kept: the settings are read again only when the HARVEST_* variables change."""
 
     kept: dict[tuple[str, int], Runtime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self) -> Runtime:
-        config = Settings()
-        key = (_identity(config), threading.get_ident())
+        key = (_environment(), threading.get_ident())
         with self.lock:
             runtime = self.kept.pop(key, None)
             if runtime is None:
+                config = Settings()
                 runtime = Runtime(config, Store(config.database_url))
             self.kept[key] = runtime
             while len(self.kept) > RUNTIMES_KEPT:
@@ -77,8 +77,7 @@ class Runtimes:
         return runtime
 
 
-def _identity(config: Settings) -> str:
-    """The settings as one string, secrets included (a changed API key is another runtime)."""
-    values = {name: value.get_secret_value() if isinstance(value, SecretStr) else value
-              for name, value in config}
-    return repr(sorted(values.items()))
+def _environment() -> tuple[tuple[str, str], ...]:
+    """What the settings are read from: the HARVEST_* variables (any case), secrets included."""
+    return tuple(sorted((name.upper(), value) for name, value in os.environ.items()
+                        if name.upper().startswith(ENV_PREFIX)))

@@ -14,7 +14,8 @@ from harvesters.store.schema import jobs, links, sources
 from tests.conftest import datasets_page
 from tests.servers.catalog import CatalogServer
 
-DROPPED = {jobs.name: {"resumed", "gather_failed"}, links.name: {"kind"}, sources.name: {"scheduled_at"}}
+DROPPED = {jobs.name: {"resumed", "gather_failed"}, links.name: {"kind", "record_hash", "summary"},
+           sources.name: {"scheduled_at"}}
 
 
 def old_store(path: Path) -> str:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, select
+from sqlalchemy import MetaData, Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
 
 from harvesters.store.schema import create_tables, make_engine, metadata
 
+log = logging.getLogger(__name__)
+
 #: Rows per statement when a list of values is sent at once (SQLite allows 32,766 parameters a statement).
 CHUNK = 500
+#: Tables whose rows changed by more than half (and more than a thousand) since their last statistics.
+STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
 
 
 class Database:
@@ -37,6 +43,20 @@ class Database:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with self.engine.begin() as connection:
             yield connection
+
+    def refresh_statistics(self) -> None:
+        """On PostgreSQL, ANALYZE the tables changed a lot since their statistics were taken: a harvest fills
+        tables within seconds, autovacuum analyzes them a minute later, and meanwhile the planner scans them
+        whole to find a batch's rows. A table another process is analyzing is skipped."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        try:
+            with self.begin() as conn:
+                stale = conn.execute(STALE_TABLES).scalars().all()
+                if stale:
+                    conn.exec_driver_sql("ANALYZE (SKIP_LOCKED) " + ", ".join(f'"{name}"' for name in stale))
+        except SQLAlchemyError as error:  # not the tables' owner, an older server: autovacuum will do
+            log.warning("Statistics not refreshed: %s", error)
 
     def count(self, query: Select[Any]) -> int:
         with self.begin() as conn:
