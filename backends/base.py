@@ -4,15 +4,21 @@ A backend declares what a source may configure (filters, features, extra configs
 remote records of a catalog page by page (`gather`), and maps one record to a dataset (`map`).
 `map` is pure: no network, no database, so it can be tested on a fixture alone. Downloading,
 storing, writing to the portal and archiving are the framework's job.
+
+Besides its own options, every backend accepts the framework's (`FRAMEWORK_EXTRA_CONFIGS`: the extra hosts
+its catalog's links may lead to). A gather is bounded by its `GatherBudget` (pages and records).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harvesters.models import HarvestConfig, Mapped
+from harvesters.origin import parse_hosts
+from harvesters.settings import settings
 
 if TYPE_CHECKING:
     from harvesters.http import Http
@@ -25,6 +31,19 @@ class HarvestException(Exception):
 
 class GatherError(HarvestException):
     """The catalog cannot be reached or read: the job fails with this message."""
+
+
+class IncompleteGather(GatherError):
+    """The catalog announced more than its pages gave (a short or an empty page): the job fails, so nothing is
+    archived after it."""
+
+    def __init__(self, announced: str, received: str) -> None:
+        super().__init__(f"Incomplete gather: {announced}, but {received}; nothing is archived after an "
+                         "incomplete gather")
+
+
+class GatherLimitReached(GatherError):
+    """A gather went past its budget (HARVEST_GATHER_MAX_PAGES or HARVEST_GATHER_MAX_RECORDS)."""
 
 
 class SkipRecord(HarvestException):
@@ -62,7 +81,8 @@ class Record:
     """One remote dataset as gathered. `data` is JSON-serializable so it can be stored and queued.
 
     A record the catalog lists but that cannot be harvested at all (no identifier) carries a
-    `skip_reason`: it is reported as a skipped item without being mapped.
+    `skip_reason`: it is reported as a skipped item without being mapped. `warnings` are for its item's
+    log (e.g. it comes from a page that could only be read leniently).
     """
 
     remote_id: str
@@ -70,29 +90,67 @@ class Record:
     data: Any = None
     kind: str = "dataset"
     skip_reason: str | None = None
-    digest: str | None = None  # the hash of the above, once the framework computed it (a recalled record: no data)
+    warnings: list[str] = field(default_factory=list)
+    digest: str | None = None  # the hash of its fields, once the framework computed it (a recalled record: no data)
+
+
+@dataclass
+class GatherBudget:
+    """What one gather may fetch: past `max_pages` requests or `max_records` records, it fails."""
+
+    max_pages: int
+    max_records: int
+    pages: int = 0
+    records: int = 0
+
+    @classmethod
+    def from_settings(cls) -> GatherBudget:
+        config = settings()
+        return cls(config.gather_max_pages, config.gather_max_records)
+
+    def count_page(self, url: str) -> None:
+        if self.pages >= self.max_pages:
+            raise GatherLimitReached(f"The gather stopped before {url}: it made {self.max_pages} requests already, "
+                                     "the most allowed (HARVEST_GATHER_MAX_PAGES); does the catalog page without end?")
+        self.pages += 1
+
+    def count_record(self) -> None:
+        if self.records >= self.max_records:
+            raise GatherLimitReached(f"The gather stopped after {self.max_records} records, the most allowed "
+                                     "(HARVEST_GATHER_MAX_RECORDS)")
+        self.records += 1
 
 
 class PageMemory(Protocol):
     """What the framework remembers of the pages a backend read (harvesters/recall.py): a page read again
     with the same content, whose records were all harvested unchanged, is recalled instead of parsed."""
 
-    def recall(self, url: str, content: bytes) -> tuple[list[Record], list[str]] | None:
-        """The page's records (without data) and the links it had, when it can be recalled."""
+    def recall(self, url: str, content: bytes) -> tuple[list[Record], dict[str, Any]] | None:
+        """The page's records (without data) and the notes remembered with them, when it can be recalled."""
 
-    def remember(self, url: str, content: bytes, records: list[Record], links: list[str]) -> None:
-        """Remember a page read and cut into these records, with its links to other pages."""
+    def remember(self, url: str, content: bytes, records: list[Record], notes: dict[str, Any]) -> None:
+        """Remember a page read and cut into these records, with notes of the backend's (its next pages...)."""
 
 
 @dataclass
 class BackendContext:
-    """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses and the
-    memory of the pages it read last time (in `gather`, if it pages)."""
+    """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses, the gather's
+    budget, the memory of the pages it read last time (in `gather`, if it pages); `warnings` collects what the
+    gather says about the whole job (e.g. a page read leniently)."""
 
     http: Http
     licenses: LicenseIndex | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    budget: GatherBudget = field(default_factory=GatherBudget.from_settings)
+    warnings: list[str] = field(default_factory=list)
     pages: PageMemory | None = None
+
+
+#: Extra configs every backend accepts besides its own; the framework reads them.
+FRAMEWORK_EXTRA_CONFIGS = (
+    Option("allowed_hosts", "Allowed hosts", str,
+           "Other hosts (host or host:port, comma-separated) the catalog's paging links and redirects may lead to"),
+)
 
 
 class Backend:
@@ -107,13 +165,20 @@ class Backend:
         self.config = config
         self.context = context
 
-    @property
+    @cached_property
     def http(self) -> Http:
-        return self.context.http
+        """The context's client held to this source: its origin (and `allowed_hosts`), the gather's page budget."""
+        return self.context.http.for_source(self.url, parse_hosts(self.extra("allowed_hosts")), self.context.budget)
 
     def gather(self) -> Iterator[Record]:
         """Yield the catalog's records, fetching one page at a time. Raise GatherError on failure."""
         raise NotImplementedError
+
+    def records(self) -> Iterator[Record]:
+        """`gather`'s records, counted against the gather's budget (what the framework calls)."""
+        for record in self.gather():
+            self.context.budget.count_record()
+            yield record
 
     def map(self, record: Record) -> Mapped:
         """Map one record to a dataset. Raise SkipRecord to skip it; any other error fails the item."""
@@ -124,8 +189,13 @@ class Backend:
         return self.config.features.get(key, bool(declared.default))
 
     def extra(self, key: str) -> Any:
-        declared = next(option for option in self.extra_configs if option.key == key)
+        declared = next(option for option in self.accepted_extra_configs() if option.key == key)
         return self.config.extra(key, declared.default)
+
+    @classmethod
+    def accepted_extra_configs(cls) -> tuple[Option, ...]:
+        """The backend's extra configs, then the framework's."""
+        return (*cls.extra_configs, *FRAMEWORK_EXTRA_CONFIGS)
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -134,7 +204,7 @@ class Backend:
             "label": cls.display_name,
             "filters": [option.to_json() for option in cls.filters],
             "features": [option.to_json() for option in cls.features],
-            "extra_configs": [option.to_json() for option in cls.extra_configs],
+            "extra_configs": [option.to_json() for option in cls.accepted_extra_configs()],
         }
 
     @classmethod
@@ -149,12 +219,16 @@ class Backend:
         for key, value in config.features.items():
             _check_value(cls.features, "feature", key, value, cls.name)
         for extra in config.extra_configs:
-            extra.value = _check_value(cls.extra_configs, "extra config", extra.key, extra.value, cls.name)
+            extra.value = _check_value(cls.accepted_extra_configs(), "extra config", extra.key, extra.value, cls.name)
+        try:
+            parse_hosts(config.extra("allowed_hosts"))
+        except ValueError as error:
+            raise ConfigError(f"Extra config 'allowed_hosts': {error}") from None
         return config
 
     @classmethod
     def secret_keys(cls) -> set[str]:
-        return {option.key for option in cls.extra_configs if option.secret}
+        return {option.key for option in cls.accepted_extra_configs() if option.secret}
 
 
 def _check_value(options: tuple[Option, ...], kind: str, key: str, value: Any, backend: str) -> Any:

@@ -17,10 +17,12 @@ from urllib.parse import urlparse
 from slugify import slugify
 
 from backends.html import markdown
-from harvesters.models import Checksum, Geometry, Spatial, TemporalCoverage
+from harvesters.models import Checksum, ContactPoint, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
 TAG_MAX_LENGTH = 96
+#: Apostrophes udata drops from a tag (rather than turning them into a dash): "d'urbanisme" -> "durbanisme".
+_APOSTROPHES = str.maketrans("", "", "'’‘ʼ`")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
@@ -38,8 +40,11 @@ def html_to_markdown(text: str | None) -> str:
 
 @lru_cache(maxsize=65_536)
 def normalize_tag(value: str) -> str | None:
-    """The slug udata keeps as a tag, or None when shorter than 3 characters (cached: catalogs repeat tags)."""
-    tag = slugify(value, max_length=TAG_MAX_LENGTH, word_boundary=False, lowercase=True)
+    """The slug udata keeps as a tag, or None when shorter than 3 characters (cached: catalogs repeat tags).
+
+    As udata does, an apostrophe is dropped: "document d'urbanisme" gives `document-durbanisme`.
+    """
+    tag = slugify(value.translate(_APOSTROPHES), max_length=TAG_MAX_LENGTH, word_boundary=False, lowercase=True)
     return tag if len(tag) >= TAG_MIN_LENGTH else None
 
 
@@ -49,10 +54,17 @@ def normalize_tags(values: list[str]) -> list[str]:
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """An aware datetime from ISO 8601 text (a date alone is midnight UTC); None if unparseable."""
+    """An aware datetime from ISO 8601 text; None if unparseable.
+
+    A date alone is midnight UTC; a partial date (`2013`, `2004-02`) is the first day of its period,
+    never completed with today's month or day. A time-zone offset is kept.
+    """
     if not value:
         return None
     text = value.strip()
+    if match := _PARTIAL_DATE.fullmatch(text):
+        year, month = int(match[1]), int(match[2] or 1)
+        return datetime(year, month, 1, tzinfo=UTC) if 1 <= month <= 12 else None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -61,6 +73,9 @@ def parse_datetime(value: str | None) -> datetime | None:
         except ValueError:
             return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?")
 
 
 def is_http_url(value: str | None) -> bool:
@@ -74,6 +89,13 @@ def is_http_url(value: str | None) -> bool:
 def url_filename(url: str) -> str | None:
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or None
+
+
+def file_extension(url: str) -> str | None:
+    """The extension of the file a URL names (`.../data.CSV` -> csv), when it looks like one."""
+    name = url_filename(url) or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else None
 
 
 # --- update frequency ---------------------------------------------------------------------------------
@@ -111,16 +133,37 @@ _FREQUENCY_BY_KEY: dict[str, str] = {
 }
 
 
+#: ISO 8601 durations of a repeating interval (`R/P1W`, as DCAT-US writes `accrualPeriodicity`) and their udata id.
+DURATION_FREQUENCIES: dict[str, str] = {
+    "PT1M": "oneMinute", "PT5M": "fiveMinutes", "PT10M": "tenMinutes", "PT15M": "fifteenMinutes",
+    "PT30M": "thirtyMinutes", "PT1H": "hourly", "PT2H": "bihourly", "PT3H": "trihourly", "PT12H": "twelveHours",
+    "P1D": "daily", "P0.5W": "semiweekly", "P3.5D": "semiweekly", "P1W": "weekly", "P2W": "biweekly",
+    "P0.5M": "semimonthly", "P1M": "monthly", "P2M": "bimonthly", "P3M": "quarterly", "P4M": "threeTimesAYear",
+    "P6M": "semiannual", "P1Y": "annual", "P12M": "annual", "P2Y": "biennial", "P3Y": "triennial",
+    "P4Y": "quadrennial", "P5Y": "quinquennial", "P10Y": "decennial", "P20Y": "bidecennial", "P30Y": "tridecennial",
+}
+_REPEATING_INTERVAL = re.compile(r"R\d*/(P[0-9.TYMWDHS]+)", re.IGNORECASE)
+
+
+def repeating_frequency(value: str | None) -> str | None:
+    """The udata frequency id of an ISO 8601 repeating interval (`R/P1D`, `R/PT1H`, `R/P1Y`...), else None."""
+    match = _REPEATING_INTERVAL.fullmatch((value or "").strip())
+    return DURATION_FREQUENCIES.get(match[1].upper()) if match else None
+
+
 def frequency_id(value: str | None) -> str | None:
     """The udata frequency id for a Dublin Core / EU frequency URI, or a literal code, else None.
 
     Accepts `http://purl.org/cld/freq/daily`, `http://publications.europa.eu/resource/authority/frequency/DAILY_2`
-    (http or https), and literals such as `daily`, `WEEKLY_3`, `threeTimesAWeek`, or ISO 19115
-    MD_MaintenanceFrequencyCode values (`continual`, `asNeeded`...), case-insensitive.
+    (http or https), ISO 8601 repeating intervals (`R/P1W`), and literals such as `daily`, `WEEKLY_3`,
+    `threeTimesAWeek`, or ISO 19115 MD_MaintenanceFrequencyCode values (`continual`, `asNeeded`...),
+    case-insensitive.
     """
     if not value:
         return None
     text = value.strip()
+    if found := repeating_frequency(text):
+        return found
     for namespace in (DC_FREQUENCY, EU_FREQUENCY):
         for prefix in (namespace, namespace.replace("http://", "https://", 1)):
             if text.startswith(prefix):
@@ -138,16 +181,12 @@ def parse_date_bound(text: str | None, end: bool = False) -> datetime | None:
     """
     if not text or not (text := text.strip()) or text == "..":
         return None
-    if re.fullmatch(r"\d{4}", text):
-        year = int(text)
-        return datetime(year, 12, 31, tzinfo=UTC) if end else datetime(year, 1, 1, tzinfo=UTC)
-    if match := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
-        year, month = int(match[1]), int(match[2])
-        if not 1 <= month <= 12:
-            return None
-        day = calendar.monthrange(year, month)[1] if end else 1
-        return datetime(year, month, day, tzinfo=UTC)
-    return parse_datetime(text)
+    match = _PARTIAL_DATE.fullmatch(text)
+    start = parse_datetime(text)
+    if not (end and match and start):
+        return start
+    month = int(match[2]) if match[2] else 12
+    return datetime(start.year, month, calendar.monthrange(start.year, month)[1], tzinfo=UTC)
 
 
 def temporal_coverage(start: str | None, end: str | None) -> TemporalCoverage | None:
@@ -173,6 +212,7 @@ def temporal_from_literal(text: str | None) -> TemporalCoverage | None:
 # --- spatial coverage ---------------------------------------------------------------------------------
 
 Polygon = list[list[list[float]]]
+DEFAULT_GRANULARITY = "other"  # udata's spatial granularity when a coverage names no zone level
 
 
 def geometry_from_geojson(text: str | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -296,7 +336,7 @@ def merge_polygons(geometries: list[dict[str, Any] | None]) -> Spatial | None:
                 polygons.append(polygon)
     if not polygons:
         return None
-    return Spatial(geom=Geometry(type="MultiPolygon", coordinates=polygons))
+    return Spatial(geom=Geometry(type="MultiPolygon", coordinates=polygons), granularity=DEFAULT_GRANULARITY)
 
 
 # --- checksums ----------------------------------------------------------------------------------------
@@ -306,11 +346,12 @@ CHECKSUM_LENGTHS: dict[ChecksumType, int] = {"md5": 32, "sha1": 40, "sha256": 64
 
 
 def checksum_algorithm(value: str | None) -> ChecksumType | None:
-    """`md5`, `sha1` or `sha256` from a name or URI (`SHA-256`, `spdx:checksumAlgorithm_sha1`...); else None."""
+    """`md5`, `sha1` or `sha256` from a name or URI (`SHA-256`, `spdx:checksumAlgorithm_sha1`,
+    `http://dcat-ap.de/def/hashAlgorithms/sha/256`...); else None."""
     if not value:
         return None
-    name = re.split(r"[#/_]", value.strip())[-1].lower().replace("-", "")
-    return next((kind for kind in CHECKSUM_LENGTHS if kind == name), None)
+    name = re.sub(r"[^a-z0-9]", "", value.strip().lower())
+    return next((kind for kind in ("sha256", "sha1", "md5") if name.endswith(kind)), None)
 
 
 def normalize_checksum(algorithm: str | None, value: str | None) -> Checksum | None:
@@ -337,7 +378,33 @@ def past_datetime(value: str | None, label: str = "date") -> tuple[datetime | No
     return parsed, None
 
 
+#: Obfuscated `@` and `.` in published addresses: `name(at)host.tld`, `name [at] host [dot] tld`, `name AT host`.
+_OBFUSCATED_AT = re.compile(r"\s*(?:[\[({<]\s*at\s*[\])}>]|\s+at\s+)\s*", re.IGNORECASE)
+_OBFUSCATED_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|punkt|point)\s*[\])}>]\s*", re.IGNORECASE)
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
+
+
 def clean_email(value: str | None) -> str | None:
-    """An email address without its `mailto:` scheme, or None when it has no `@`."""
-    email = (value or "").strip().removeprefix("mailto:").strip()
-    return email if "@" in email else None
+    """An email address without its `mailto:` scheme (or query), with an obfuscated `(at)` / `[dot]` put
+    back; None when no address can be read (the contact is then kept without one)."""
+    text = (value or "").strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:].split("?")[0]
+    text = _OBFUSCATED_DOT.sub(".", _OBFUSCATED_AT.sub("@", text.strip()))
+    return text if _EMAIL.fullmatch(text) else None
+
+
+def make_contact(name: str | None, email: str | None, form: str | None, role: str,
+                 warnings: list[str]) -> ContactPoint | None:
+    """A contact point udata accepts, or None. udata requires a name (an email alone names the contact; a
+    bare link is no contact) and, for role `contact` only, an email or a contact form: such a contact with
+    a name alone is left out with a warning. Other roles are kept with a name alone."""
+    email = clean_email(email)
+    name = " ".join((name or "").split()) or email
+    form = form.strip() if form and is_http_url(form) else None
+    if not name:
+        return None
+    if role == "contact" and not (email or form):
+        warnings.append(f"Contact point '{name}' has neither an email nor a contact form: left out")
+        return None
+    return ContactPoint(name=name, email=email, contact_form=form, role=role)

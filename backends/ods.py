@@ -16,10 +16,18 @@ from urllib.parse import quote
 
 import requests
 
-from backends.base import Backend, GatherError, Option, Record, SkipRecord
-from backends.normalize import clean_email, frequency_id, html_to_markdown, normalize_tags, parse_datetime
+from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
+from backends.normalize import (
+    frequency_id,
+    html_to_markdown,
+    make_contact,
+    normalize_tags,
+    parse_datetime,
+)
 from harvesters.http import HttpError, parse_json
-from harvesters.models import ContactPoint, Dataset, Mapped, RemoteMetadata, Resource
+from harvesters.models import Dataset, Mapped, RemoteMetadata, Resource
+
+from harvesters.licenses import license_extras
 
 if TYPE_CHECKING:
     from harvesters.licenses import LicenseIndex
@@ -58,19 +66,27 @@ class OdsBackend(Backend):
         return url[: url.index("/api/")] if "/api/" in url + "/" else url
 
     def gather(self) -> Iterator[Record]:
+        """Every dataset, paged or exported; fewer than the catalog's `total_count` make the gather incomplete."""
         params = self.query()
         page = self.page(params, offset=0)
         total = int(page.get("total_count") or 0)
-        if total + PAGE_SIZE > OFFSET_WINDOW:  # paging could not reach the last datasets
-            yield from map(self.record, self.export(params))
-            return
-        offset = 0
-        while results := page["results"]:
-            yield from map(self.record, results)
-            offset += len(results)
-            if offset >= total:
-                return
-            page = self.page(params, offset)
+        exported = total + PAGE_SIZE > OFFSET_WINDOW  # paging could not reach the last datasets
+        received = 0
+        if exported:
+            for dataset in self.export(params):
+                received += 1
+                yield self.record(dataset)
+        else:
+            while results := page["results"]:
+                yield from map(self.record, results)
+                received += len(results)
+                if received >= total:
+                    return
+                page = self.page(params, received)
+                total = int(page.get("total_count") or 0)
+        if received < total:
+            raise IncompleteGather(f"{self.portal}{API_PATH}/catalog/datasets counts {total} datasets (total_count)",
+                                   f"its {'export' if exported else 'pages'} gave {received}")
 
     def query(self) -> list[tuple[str, Any]]:
         """Filters as `refine` / `exclude` facets, the `where` extra config, and a stable order."""
@@ -129,15 +145,18 @@ def map_dataset(data: dict[str, Any], portal: str, licenses: LicenseIndex | None
     if not title:
         raise SkipRecord(f"Dataset {dataset_id} has no title")
     license_values = [value for value in (text(default.get("license")), text(default.get("license_url"))) if value]
-    contact = ContactPoint(name=text(dcat.get("contact_name")) or None, email=clean_email(dcat.get("contact_email")))
+    license_id = licenses.guess(*license_values) if licenses and license_values else None
+    warnings: list[str] = []
+    contact = make_contact(text(dcat.get("contact_name")), text(dcat.get("contact_email")), None, "contact", warnings)
     extras = {f"ods:{key}": default[key] for key in ("references", "publisher") if text(default.get(key))}
+    extras |= license_extras(license_id, *license_values)
     dataset = Dataset(
         title=title,
         description=html_to_markdown(default.get("description")),
         tags=normalize_tags([*as_list(default.get("keyword")), *as_list(default.get("theme"))]),
-        license=licenses.guess(*license_values) if licenses and license_values else None,
+        license=license_id,
         frequency=frequency_id(text(dcat.get("accrualperiodicity"))),
-        contact_points=[contact] if contact.name or contact.email else [],
+        contact_points=[contact] if contact else [],
         resources=resources,
         extras=extras,
     )
@@ -147,7 +166,7 @@ def map_dataset(data: dict[str, Any], portal: str, licenses: LicenseIndex | None
         issued_at=parse_datetime(text(dcat.get("issued"))),
         modified_at=parse_datetime(text(default.get("modified"))),
     )
-    return Mapped(dataset=dataset, remote=remote)
+    return Mapped(dataset=dataset, remote=remote, warnings=warnings)
 
 
 def record_exports(data: dict[str, Any], portal: str) -> list[Resource]:

@@ -26,8 +26,10 @@ from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus
 from harvesters.errors import NotFound, NotLaunchable, Refused
 from harvesters.queue import launch
 from harvesters.runtime import Runtime
+from harvesters.settings import settings
 from harvesters.sources import (
     change_source,
+    check_api_url,
     check_schedule,
     delete_source,
     public,
@@ -159,8 +161,8 @@ class SourceChange(BaseModel):
         for key in ("organization", "owner"):
             if isinstance(values.get(key), Ref):
                 values[key] = values[key].id
-        if "url" in values and not values["url"].strip().lower().startswith(("http://", "https://")):
-            raise ConfigError(f"Invalid url '{values['url']}': expected an http(s) URL")
+        if "url" in values:
+            values["url"] = check_api_url(values["url"], settings().allow_private_addresses)
         return values
 
     def cleared(self) -> list[str]:

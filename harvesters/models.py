@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 JobStatus = Literal["pending", "initializing", "initialized", "processing", "done", "done-errors", "failed"]
 ItemStatus = Literal["pending", "started", "done", "failed", "skipped", "archived"]
@@ -192,8 +193,20 @@ class ResourceHarvest(Payload):
     uri: str | None = None
 
 
+class Schema(Payload):
+    """The schema a resource conforms to, in udata's shape."""
+
+    name: str | None = None
+    url: str | None = None
+    version: str | None = None
+
+
 class Resource(Payload):
-    """A resource as sent to the portal; `harvest.uri` is its stable identity upstream, when it has one."""
+    """A resource as sent to the portal; `harvest.uri` is its stable identity upstream, when it has one.
+    `schema_` is udata's `schema` (the name would shadow pydantic's own attribute); left out when unset, so
+    that payloads (and their hashes) without one are as before."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
     id: str | None = None
     title: str
@@ -206,14 +219,21 @@ class Resource(Payload):
     filesize: int | None = None
     checksum: Checksum | None = None
     extras: dict[str, Any] = {}
+    schema_: Schema | None = Field(None, alias="schema", exclude_if=lambda schema: schema is None)
     harvest: ResourceHarvest | None = None
     created_at: datetime | None = None
     last_modified: datetime | None = None
 
 
 class TemporalCoverage(Payload):
+    """Bounds as parsed (offsets kept); written as udata documents them: dates, `YYYY-MM-DD`."""
+
     start: datetime | None = None
     end: datetime | None = None
+
+    @field_serializer("start", "end", when_used="json-unless-none")
+    def _as_date(self, bound: datetime) -> str:
+        return bound.date().isoformat()
 
 
 class Geometry(Payload):
@@ -274,6 +294,8 @@ class Dataservice(Payload):
     description: str = ""
     base_api_url: str | None = None
     machine_documentation_url: str | None = None
+    tags: list[str] = []
+    contact_points: list[ContactPoint] = []
     datasets: list[str] = []
     extras: dict[str, Any] = {}
 
@@ -292,3 +314,42 @@ class Mapped(Payload):
         if (self.dataset is None) == (self.dataservice is None):
             raise ValueError("a mapping gives exactly one of dataset and dataservice")
         return self
+
+    @model_validator(mode="after")
+    def _web_links_only(self) -> Mapped:
+        """Links that are not web links (`javascript:`, `data:`, `file:`...) are never written: a resource with
+        one is left out, another link emptied, each with a warning. Every backend's mapping ends here."""
+        if self.dataset is not None:
+            kept = [resource for resource in self.dataset.resources if is_web_link(resource.url)]
+            for resource in self.dataset.resources:
+                if not is_web_link(resource.url):
+                    self.warnings.append(f"Resource '{resource.title}' left out: {_shown(resource.url)} is not a web "
+                                         "link (http, https, ftp)")
+            self.dataset.resources = kept
+        links = [(self.remote, "remote_url")]
+        if self.dataservice is not None:
+            links += [(self.dataservice, "base_api_url"), (self.dataservice, "machine_documentation_url")]
+        for owner, name in links:
+            if not is_web_link(url := getattr(owner, name)):
+                setattr(owner, name, None)
+                self.warnings.append(f"{name} left out: {_shown(url)} is not a web link (http, https, ftp)")
+        return self
+
+
+#: The schemes of links written to a portal (those udata accepts); a link without a scheme is left as it is.
+WEB_LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
+
+
+def is_web_link(url: str | None) -> bool:
+    """No link, or one on a web scheme (parsed as browsers do: `java\tscript:` is `javascript:`)."""
+    if not url:
+        return True
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # e.g. an invalid IPv6 host
+        return False
+    return not scheme or scheme in WEB_LINK_SCHEMES
+
+
+def _shown(url: str) -> str:
+    return repr(url if len(url) <= 80 else url[:77] + "...")

@@ -33,7 +33,7 @@ from backends.base import Backend, BackendContext, Record, SkipRecord
 from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.heartbeat import heartbeat
-from harvesters.http import Http
+from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
@@ -119,8 +119,7 @@ class Harvester:
     ) -> None:
         self.store = store
         self.config = config or settings()
-        self.http = http or Http(self.config.http_connect_timeout, self.config.http_read_timeout,
-                                 self.config.http_retries)
+        self.http = http or Http(HttpOptions.from_settings(self.config))
         self.portal = portal if portal is not None else open_portal(store, self.config)
         self.progress = progress or (lambda outcome: None)
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
@@ -226,7 +225,9 @@ class Harvester:
         truncated = failed = False
         try:
             backend = self.scope(job).backend
-            for count, record in enumerate(backend.gather()):
+            budget = backend.context.budget  # a resumed gather reads the catalog again from its start
+            budget.pages = budget.records = 0
+            for count, record in enumerate(backend.records()):
                 if job.max_items is not None and count >= job.max_items:
                     truncated = True
                     break

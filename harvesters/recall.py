@@ -43,11 +43,11 @@ class PageRecall:
         self.record_hash = record_hash  # a record digest, with the job's mapping context
         self.remembers = remember
 
-    def recall(self, url: str, content: bytes) -> tuple[list[Record], list[str]] | None:
+    def recall(self, url: str, content: bytes) -> tuple[list[Record], dict[str, Any]] | None:
         read = self.store.page_read(self.source_id, url)
         if read is None or read.digest != hashlib.sha256(content).hexdigest():
             return None
-        records = [Record(remote_id, remote_url, None, kind, skip_reason, digest)
+        records = [Record(remote_id, remote_url, kind=kind, skip_reason=skip_reason, digest=digest)
                    for remote_id, remote_url, kind, skip_reason, digest in read.records]
         harvested = [record for record in records if not record.skip_reason]
         if any(record.kind != "dataset" for record in harvested):
@@ -56,9 +56,9 @@ class PageRecall:
         if not all(unchanged(links.get(record.remote_id), self.record_hash(record.digest or ""))
                    for record in harvested):
             return None
-        return records, read.links
+        return records, read.notes
 
-    def remember(self, url: str, content: bytes, records: list[Record], links: list[str]) -> None:
+    def remember(self, url: str, content: bytes, records: list[Record], notes: dict[str, Any]) -> None:
         for record in records:
             record.digest = record.digest or record_digest(vars(record))
         if self.remembers:
@@ -66,5 +66,5 @@ class PageRecall:
                 hashlib.sha256(content).hexdigest(),
                 [[record.remote_id, record.remote_url, record.kind, record.skip_reason, record.digest]
                  for record in records],
-                links,
+                notes,
             ))

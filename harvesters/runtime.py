@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from harvesters.http import Http
+from harvesters.http import Http, HttpOptions
 from harvesters.pipeline import Harvester, Progress
 from harvesters.settings import Settings
 from harvesters.store import Store
@@ -37,7 +37,7 @@ class Runtime:
 
     @cached_property
     def http(self) -> Http:
-        return Http(self.config.http_connect_timeout, self.config.http_read_timeout, self.config.http_retries)
+        return Http(HttpOptions.from_settings(self.config))
 
     @cached_property
     def portal(self) -> Portal:

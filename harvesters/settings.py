@@ -13,6 +13,12 @@ class Settings(BaseSettings):
     http_connect_timeout: float = 10.0
     http_read_timeout: float = 60.0
     http_retries: int = 2
+    http_total_timeout: float = Field(300.0, gt=0)  # seconds for one request: connect, headers and whole body
+    http_max_bytes: int = Field(200_000_000, ge=1)  # bytes of one answer's body, counted after decompression
+    http_retry_after_max: float = Field(120.0, ge=0)  # seconds; a catalog's longer Retry-After fails the request
+    allow_private_addresses: bool = False  # let catalogs' links and redirects reach internal addresses (an intranet)
+    gather_max_pages: int = Field(10_000, ge=1)  # requests one gather may make: an endless pager fails the job
+    gather_max_records: int = Field(1_000_000, ge=1)  # records one gather may yield
     autoarchive_grace_days: float = Field(7.0, ge=0)
     autoarchive_max_share: float = Field(0.5, ge=0, le=1)
     licenses_file: str | None = None

@@ -1,6 +1,8 @@
 """Registering and changing harvest sources, with every value checked before it is stored.
 
-The CLI and the HTTP API both go through here, so they accept and refuse exactly the same things.
+The CLI and the HTTP API both go through here, so they accept and refuse the same things, but for the
+URL: the command line may name a catalog file (`file:`) or an internal address, the HTTP API may not
+(`check_api_url`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from backends.base import ConfigError
 from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import NotLaunchable
+from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.store import Store
 from harvesters.targets import Portal
 
@@ -28,13 +31,26 @@ CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner")
 
 
 def check_url(url: str) -> str:
+    """An http(s) URL, or a `file:` one (a catalog file named on the command line)."""
     try:
         parsed = urlparse(url.strip())
     except ValueError as error:  # e.g. a malformed IPv6 host
         raise ConfigError(f"Invalid url '{url}': {error}") from None
-    if parsed.scheme not in ("http", "https", "file") or not (parsed.netloc or parsed.scheme == "file"):
+    if parsed.scheme not in (*WEB_SCHEMES, "file") or not (parsed.netloc or parsed.scheme == "file"):
         raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
     return url.strip()
+
+
+def check_api_url(url: str, allow_private: bool) -> str:
+    """A source URL sent over the HTTP API: http(s) only (`file:` is for the command line), and not on an internal
+    address (loopback, private, link-local, localhost) unless `allow_private` (HARVEST_ALLOW_PRIVATE_ADDRESSES)."""
+    url = check_url(url)
+    parsed = urlparse(url)
+    if parsed.scheme not in WEB_SCHEMES or not parsed.hostname:
+        raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
+    if not allow_private and is_internal_host(parsed.hostname):
+        raise ConfigError(f"Invalid url '{url}': {parsed.hostname} is an internal address; {ALLOW_PRIVATE}")
+    return url
 
 
 def check_schedule(schedule: str | None) -> str | None:

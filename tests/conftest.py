@@ -19,6 +19,7 @@ from harvesters.pipeline import Harvester
 from harvesters.store import Store
 from tests.servers.api_server import ApiClient, ApiServer, admin_key
 from tests.servers.catalog import CatalogServer
+from tests.servers.hostile import HostileServer
 from tests.servers.postgres_server import PostgresServer
 from tests.servers.redis_server import RedisServer
 
@@ -81,8 +82,18 @@ def catalog_server() -> Iterator[CatalogServer]:
 
 
 @pytest.fixture
-def api(store: Store) -> Iterator[ApiClient]:
-    """The HTTP API served by uvicorn on 127.0.0.1, on the test's store, with an admin key."""
+def hostile_server() -> Iterator[HostileServer]:
+    """The hostile catalog server (tests/servers/hostile.py) on 127.0.0.1."""
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def api(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiClient]:
+    """The HTTP API served by uvicorn on 127.0.0.1, on the test's store, with an admin key. The catalogs the
+    tests register are served on 127.0.0.1 too, an internal address: HARVEST_ALLOW_PRIVATE_ADDRESSES lets the
+    API accept them (tests/test_hostile_origin.py checks the API refuses them without it)."""
+    monkeypatch.setenv("HARVEST_ALLOW_PRIVATE_ADDRESSES", "1")
     with ApiServer(store) as server, ApiClient(server.url, admin_key(store)) as client:
         yield client
 
@@ -143,6 +154,11 @@ def list_backend() -> Iterator[type[Backend]]:
     registry()[ListBackend.name] = ListBackend
     yield ListBackend
     registry().pop(ListBackend.name, None)
+
+
+def job_errors(job: dict[str, Any]) -> list[str]:
+    """The messages of a job's errors (its JSON shape)."""
+    return [error["message"] for error in job["errors"]]
 
 
 def datasets_page(*entries: dict[str, Any], next_url: str | None = None) -> str:

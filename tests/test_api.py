@@ -433,12 +433,14 @@ def test_openapi_document_and_docs_are_served(api: ApiClient) -> None:
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[str]:
-    """`harvest serve` in its own process, on a free port: the base URL of its API."""
+    """`harvest serve` in its own process, on a free port: the base URL of its API (accepting sources on 127.0.0.1,
+    where the tests serve their catalogs, with HARVEST_ALLOW_PRIVATE_ADDRESSES)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [str(Path(sys.executable).with_name("harvest")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=os.environ | {"HARVEST_DATABASE_URL": database_url},
+    environment = {"HARVEST_DATABASE_URL": database_url, "HARVEST_ALLOW_PRIVATE_ADDRESSES": "1"}
+    process = subprocess.Popen(command, env=os.environ | environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/api/1/harvest"
     deadline = time.monotonic() + JOB_TIMEOUT

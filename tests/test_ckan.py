@@ -16,14 +16,14 @@ from backends.base import BackendContext, Record, SkipRecord
 from backends.ckan import CkanBackend
 from backends.ckan.mapping import map_package
 from harvesters.http import Http
-from harvesters.licenses import load_license_file
+from harvesters.licenses import LICENSE_EXTRA, LicenseIndex, load_license_file
 from harvesters.models import HarvestConfig, HarvestJob, HarvestSource
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
 from tests.conftest import Cli
-from tests.shared import fixture_path
+from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 
@@ -505,3 +505,93 @@ def test_dkan_numbered_resource_ids_identify_resources() -> None:
     package["resources"] = [{**resource, "id": number} for number, resource in enumerate(package["resources"], 1)]
     resources = map_package(package, "http://data.test.org", honor_private=False).dataset.resources
     assert [resource.harvest.uri.rsplit("/", 2)[1:] for resource in resources] == [["resource", "1"], ["resource", "2"]]
+
+
+# --- real portals' packages (../shared/corpus) ---------------------------------------------------------------
+
+
+def corpus_packages(name: str) -> list[dict[str, Any]]:
+    """The packages of a corpus answer: a package_search answer, a package, or a list of packages."""
+    data = json.loads(shared(CORPUS / "ckan" / name).read_text())
+    if isinstance(data, list):
+        return data
+    return data["result"]["results"] if "result" in data else [data]
+
+
+def test_datagov_temporal_extra_maintainer_and_publisher() -> None:
+    packages = {package["name"]: mapped(package) for package in corpus_packages("datagov-hud-packages.json")}
+    lender = packages["hud-subprime-and-manufactured-home-lender-list-37073"].dataset
+    assert lender.temporal_coverage.model_dump(mode="json") == {"start": "1993-01-01", "end": "2005-12-31"}
+    assert [(c.name, c.email, c.role) for c in lender.contact_points] == [
+        ("Shula Markland", "Shula.Markland@HUD.gov", "contact"),
+        ("US Department of Housing and Urban Development", None, "publisher"),
+    ]
+    assert "temporal" not in lender.extras and "publisher" not in lender.extras
+    assert lender.extras["identifier"] == "HUD001"
+    assert lender.resources[0].format == "xls"  # no format given: the file's extension
+    rental = packages["the-2001-residential-finance-survey-rental-property-file-e0238"].dataset
+    assert rental.temporal_coverage.model_dump(mode="json") == {"start": "2001-01-01", "end": "2001-12-31"}
+    owners = packages["the-2001-residential-finance-survey-owners-property-file-69c76"].dataset
+    assert owners.temporal_coverage is None  # it has no temporal extra
+
+
+def test_an_unreadable_temporal_extra_is_kept() -> None:
+    package = corpus_packages("datagov-hud-packages.json")[0]
+    package["extras"] = [{"key": "temporal", "value": "since the 90s"}]
+    dataset = mapped(package).dataset
+    assert (dataset.temporal_coverage, dataset.extras["ckan:temporal"]) == (None, "since the 90s")
+
+
+def test_hdx_user_ids_are_not_names_and_hdx_dates_and_frequency_are_read() -> None:
+    packages = {package["name"]: package for package in corpus_packages("hdx-dataset-search.json")}
+    dataset = mapped(packages["acled-conflict-data-for-guinea"]).dataset
+    assert [(c.name, c.email, c.role) for c in dataset.contact_points] == [
+        ("c.raleigh@acleddata.com", "c.raleigh@acleddata.com", "contact"),  # maintainer is a user id
+        ("acled", "c.raleigh@acleddata.com", "creator"),
+    ]
+    assert dataset.temporal_coverage.model_dump(mode="json") == {"start": "1997-01-01", "end": "2015-12-31"}
+    assert dataset.frequency == "monthly"  # data_update_frequency "30"
+    unesco = mapped(corpus_packages("hdx-unesco-package.json")[0]).dataset
+    assert unesco.contact_points == []  # a maintainer id and no email: nobody to name
+    assert unesco.temporal_coverage.model_dump(mode="json") == {"start": "1970-01-01", "end": "2019-12-31"}
+    assert unesco.frequency == "quarterly"  # "90"
+    assert len(unesco.resources) == 9
+
+
+def test_a_search_answer_without_the_resources_it_counts_says_so() -> None:
+    libya = corpus_packages("hdx-dataset-search.json")[0]
+    with pytest.raises(SkipRecord, match=r"^Package acled-conflict-data-for-libya has no resources in the "
+                                         r"portal's answer \(it counts 1\)$"):
+        mapped(libya)
+
+
+def test_author_and_maintainer_are_contacts_in_their_roles() -> None:
+    species = mapped(corpus_packages("demo-ckan-org/packages.json")[0]).dataset
+    assert [(c.name, c.email, c.role) for c in species.contact_points] == [
+        ("TKKIM", "misoh049@gmail.com", "contact"), ("TKKIM", "misoh049@gmail.com", "creator")]
+    blank = mapped(corpus_packages("demo-ckan-org/packages.json")[1]).dataset
+    assert blank.contact_points == []  # empty strings everywhere
+
+
+def test_a_license_the_portal_does_not_list_is_kept_as_text() -> None:
+    package = corpus_packages("hdx-unesco-package.json")[0]
+    dataset = map_package(package, "https://data.humdata.org", LicenseIndex([{"id": "lov2", "title": "Licence"}])
+                          ).dataset
+    assert dataset.license is None
+    assert dataset.extras[LICENSE_EXTRA] == "Creative Commons Attribution for Intergovernmental Organisations"
+
+
+def test_datagov_packages_harvest_with_their_contacts_and_coverages(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    catalog_server.handle(SEARCH, ckan_portal(corpus_packages("datagov-hud-packages.json")))
+    job = cli.json("run", catalog_server.url, "--backend", "ckan")
+    assert job["status"] == "done", job["errors"]
+    assert [item["status"] for item in job["items"]] == ["done"] * 3
+    found = {dataset["title"]: dataset for dataset in cli.json("datasets", "list")}
+    lender = cli.json("datasets", "show", found["HUD Subprime and Manufactured Home Lender List"]["id"])
+    assert lender["temporal_coverage"] == {"start": "1993-01-01", "end": "2005-12-31"}
+    assert [(c["name"], c["email"], c["role"]) for c in lender["contact_points"]] == [
+        ("Shula Markland", "Shula.Markland@HUD.gov", "contact"),
+        ("US Department of Housing and Urban Development", None, "publisher"),
+    ]

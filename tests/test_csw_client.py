@@ -60,7 +60,7 @@ def test_request_asks_full_iso_records_sorted_by_identifier_with_the_configured_
     assert request.findtext(f"{CSW}Query/{CSW}ElementSetName") == "full"
     assert request.findtext(f".//{OGC}SortBy//{OGC}PropertyName") == "apiso:Identifier"
     types = {equal.findtext(f"{OGC}Literal") for equal in request.iter(f"{OGC}PropertyIsEqualTo")}
-    assert types == {"dataset", "nonGeographicDataset", "series"}
+    assert types == {"dataset", "nonGeographicDataset", "series", "service"}  # services become data services
     assert {name.text for name in request.iter(f"{OGC}PropertyName")} == {"apiso:Identifier", "apiso:Type"}
 
 
@@ -86,7 +86,6 @@ def test_paging_follows_next_record_until_zero(cli: Cli, catalog_server: Catalog
 @pytest.mark.parametrize(
     ("second_page", "why"),
     [
-        (search_results(records("c", "d"), matched=4, next_record=5), "nextRecord beyond numberOfRecordsMatched"),
         (search_results([], matched=9, next_record=5, returned=0), "no records returned"),
         (search_results(records("c", "d"), matched=9, next_record=3), "nextRecord does not advance"),
         (search_results(records("c", "d"), matched=9, next_record=1), "nextRecord goes back"),
@@ -94,7 +93,9 @@ def test_paging_follows_next_record_until_zero(cli: Cli, catalog_server: Catalog
         (search_results(records("c", "d"), matched=9, next_record="five"), "unreadable nextRecord"),
     ],
 )
-def test_paging_stops(cli: Cli, catalog_server: CatalogServer, second_page: bytes, why: str) -> None:
+def test_paging_stopping_short_of_what_was_matched_is_an_incomplete_gather(
+    cli: Cli, catalog_server: CatalogServer, second_page: bytes, why: str
+) -> None:
     url = replay(catalog_server, {
         1: search_results(records("a", "b"), matched=9, next_record=3),
         3: second_page,
@@ -102,9 +103,24 @@ def test_paging_stops(cli: Cli, catalog_server: CatalogServer, second_page: byte
     })
     job = run(cli, url)
     assert starts(catalog_server) == [1, 3], why
+    assert job["status"] == "failed"
+    received = 2 + len(etree.fromstring(second_page).find(f"{CSW}SearchResults"))
+    assert [error["message"] for error in job["errors"]] == [
+        f"Incomplete gather: {url} matched 9 records (numberOfRecordsMatched), but its pages returned {received}; "
+        "nothing is archived after an incomplete gather"]
+    assert {"a", "b"} <= set(done_ids(job)) <= {"a", "b", "c", "d"}  # what was read is still harvested
+
+
+def test_paging_stops_at_a_next_record_beyond_what_was_matched(cli: Cli, catalog_server: CatalogServer) -> None:
+    url = replay(catalog_server, {
+        1: search_results(records("a", "b"), matched=4, next_record=3),
+        3: search_results(records("c", "d"), matched=4, next_record=5),
+        5: search_results(records("e", "f"), matched=4, next_record=0),
+    })
+    job = run(cli, url)
+    assert starts(catalog_server) == [1, 3]
     assert job["status"] == "done"
-    assert set(done_ids(job)) <= {"a", "b", "c", "d"}
-    assert {"a", "b"} <= set(done_ids(job))
+    assert done_ids(job) == ["a", "b", "c", "d"]
 
 
 def test_returned_count_attribute_is_not_trusted_over_the_records(cli: Cli, catalog_server: CatalogServer) -> None:
@@ -212,8 +228,8 @@ def test_unusable_records_fail_or_skip_only_their_own_item(cli: Cli, catalog_ser
     assert items["csw-record-2"]["errors"][0]["message"] == (
         "CSW record 2 is not ISO 19139 but {http://www.opengis.net/cat/csw/2.0.2}Record"
     )
-    assert items[""]["status"] == "skipped"
-    assert items[""]["logs"][0]["message"] == "missing identifier"
+    assert items["csw-record-3"]["status"] == "skipped"  # no fileIdentifier: named by its position
+    assert items["csw-record-3"]["logs"][0]["message"] == "CSW record 3 has no fileIdentifier"
     assert items["untitled"]["status"] == "skipped"
     assert items["untitled"]["logs"][0]["message"] == "missing title on dataset"
 

@@ -12,10 +12,12 @@ from tests.servers.csw_replay import (
     CSW_PATH,
     fixture_pages,
     get_records,
+    paged_records,
     replay,
     search_results,
     start_position,
 )
+from tests.shared import CORPUS, shared
 
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
 GEODCAT_SCHEMA = "http://data.europa.eu/930/"
@@ -140,3 +142,58 @@ def test_server_without_dcat_output_fails_the_job_with_its_exception(cli: Cli, c
         "Failed to query CSW: InvalidParameterValue (outputschema): "
         "Invalid outputSchema parameter value: http://www.w3.org/ns/dcat#"
     )
+
+
+# --- the SEMIC GeoDCAT-AP corpus records ---------------------------------------------------------------------
+
+SEMIC_RECORDS = ("semic-basic_dataset.rdf", "semic-multilingual-metadata.rdf",
+                 "semic-multilingual-resource-description.rdf", "semic-network-service.rdf")
+NETWORK_SERVICE_RECORD = "123e4567-e89b-12d3-a456-426655440123"
+
+
+def semic(name: str) -> bytes:
+    return shared(CORPUS / "csw-dcat" / name).read_bytes()
+
+
+def test_semic_records_harvest_as_datasets_and_data_services_named_by_their_catalog_record(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    url = paged_records(catalog_server, [semic(name) for name in SEMIC_RECORDS])
+    job = harvest(cli, url, features={"geodcatap": True}, extra_configs=[{"key": "page_size", "value": 2}])
+    assert job["status"] == "done", job["errors"]
+    assert [start_position(request) for request in catalog_server.requests_to(CSW_PATH)] == [1, 3]
+    assert {item["remote_id"]: item["status"] for item in job["items"]} == {
+        "http://www.my-organisation.eu/so/lu/land-use-map": "done",
+        "https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50": "done",
+        "http://www.shom.fr/OCEANO/MODELE_HYDRODYN": "done",
+        NETWORK_SERVICE_RECORD: "done",  # a blank-node data service: foaf:isPrimaryTopicOf/dcat:CatalogRecord
+    }
+    services = {service["harvest"]["remote_id"]: service for service in cli.json("dataservices", "list")}
+    assert sorted(services) == [NETWORK_SERVICE_RECORD, "https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50"]
+    network = services[NETWORK_SERVICE_RECORD]
+    assert (network["title"], network["base_api_url"]) == ("Land Use map of MyCountry",
+                                                           "http://www.my-organisation.eu/wms")
+    assert sorted(datasets_by_identifier(cli)) == ["http://www.my-organisation.eu/so/lu/land-use-map",
+                                                   "http://www.shom.fr/OCEANO/MODELE_HYDRODYN"]
+
+
+def test_a_record_with_no_identifier_anywhere_is_skipped_under_its_position(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    anonymous = semic("semic-network-service.rdf").replace(NETWORK_SERVICE_RECORD.encode(), b"")
+    job = harvest(cli, paged_records(catalog_server, [semic("semic-basic_dataset.rdf"), anonymous]))
+    items = {item["remote_id"]: item for item in job["items"]}
+    assert items["csw-record-2"]["status"] == "skipped"
+    assert items["csw-record-2"]["logs"][0]["message"] == (
+        "CSW record 2: missing identifier (none on the resource nor on its catalog record)")
+    assert items["http://www.my-organisation.eu/so/lu/land-use-map"]["status"] == "done"
+
+
+def test_an_unparseable_record_without_identifier_fails_under_its_dataset_uri(
+    cli: Cli, catalog_server: CatalogServer
+) -> None:
+    broken = (RDF_RECORD.format(identifier="x", extra='<dct:license rdf:resource="https://a.org" rdf:nodeID="b"/>')
+              .replace("<dct:identifier>x</dct:identifier>", ""))
+    job = harvest(cli, replay(catalog_server, {1: search_results([broken], matched=1, next_record=0)}))
+    assert [(item["remote_id"], item["status"]) for item in job["items"]] == [
+        ("https://example.org/datasets/x", "failed")]

@@ -42,10 +42,11 @@ def test_catalog_xml(cli: Cli, catalog_server: CatalogServer) -> None:
     assert first["description"] == "# h1 title\n\n## h2 title\n\n**and bold text**"  # HTML dct:abstract
     assert first["tags"] == ["tag-1", "tag-2", "tag-3", "tag-4", "theme-1", "theme-2"]
     assert first["frequency"] == "unknown"  # an unknown freq: URI leaves it unset
-    assert first["temporal_coverage"] == {"start": "2016-01-01T00:00:00Z", "end": "2016-12-05T00:00:00Z"}
+    assert first["temporal_coverage"] == {"start": "2016-01-01", "end": "2016-12-05"}
     assert first["license"] == "fr-lo"  # "Licence Ouverte Version 1.0" on a distribution
     assert [(c["name"], c["email"], c["contact_form"], c["role"]) for c in first["contact_points"]] == [
-        ("Organization contact", "hello@its.me", "https://data.support.com", "contact")
+        ("Organization contact", "hello@its.me", "https://data.support.com", "contact"),
+        ("An Organization", None, None, "publisher"),  # a name is enough for a publisher (udata: only for contact)
     ]
     assert first["harvest"]["remote_url"] == f"{base}/datasets/1"
     assert first["harvest"]["uri"] == f"{base}/datasets/1"
@@ -75,7 +76,7 @@ def test_catalog_xml(cli: Cli, catalog_server: CatalogServer) -> None:
     assert second["extras"]["dcat"]["rights"] == ["Licence Ouverte Version 2.0"]
     assert by_title(second["resources"])["Resource 2-2"]["extras"]["dcat"]["rights"] == ["Rights on nested resource"]
     # dct:temporal points to a period described elsewhere in the document
-    assert second["temporal_coverage"] == {"start": "2016-01-01T00:00:00Z", "end": "2016-12-05T00:00:00Z"}
+    assert second["temporal_coverage"] == {"start": "2016-01-01", "end": "2016-12-05"}
 
     third = datasets["3"]
     assert third["frequency"] == "daily"
@@ -196,7 +197,7 @@ def test_geonetwork_xml_with_invalid_iri_and_labelled_resources(cli: Cli, catalo
     assert dataset["harvest"]["issued_at"].startswith("2004-11-03")
     assert dataset["harvest"]["created_at"] is None and dataset["harvest"]["modified_at"] is None
     assert dataset["description"].startswith("Data of type chemistry")
-    assert dataset["temporal_coverage"] == {"start": "2004-11-03T00:00:00+01:00", "end": "2005-03-30T00:00:00+02:00"}
+    assert dataset["temporal_coverage"] == {"start": "2004-11-03", "end": "2005-03-30"}
     assert dataset["frequency"] == "continuous"  # ISO "continual"
     # rdf:resource with a text: the text is kept as the theme's label
     assert {"inspire", "biodiversity-dynamics", "environmental-monitoring-facilities", "pollution"} <= set(
@@ -255,7 +256,7 @@ def test_series_is_harvested_once_with_service_formats(cli: Cli, catalog_server:
     assert len(job["items"]) == 1
     dataset = datasets["FR-33071536800297-ATLAS_DCE_ARTOIS_PICARDIE_ETATGLOBAL"]
     assert dataset["frequency"] == "punctual"  # EU AS_NEEDED
-    assert dataset["temporal_coverage"] == {"start": "2008-01-01T00:00:00Z", "end": "2014-01-30T00:00:00Z"}
+    assert dataset["temporal_coverage"] == {"start": "2008-01-01", "end": "2014-01-30"}
     assert [(r["url"], r["type"], r["format"]) for r in dataset["resources"]] == [
         ("https://sextant.ifremer.fr/services/wms/dce_ap", "api", "wms"),
         ("https://sextant.ifremer.fr/services/wfs/dce_ap", "api", "wfs"),
@@ -308,7 +309,7 @@ def test_bnodes_jsonld_resources(cli: Cli, catalog_server: CatalogServer) -> Non
 def test_nested_jsonld_checksum_and_temporal(cli: Cli, catalog_server: CatalogServer) -> None:
     _, datasets = harvest(cli, catalog_server, "nested.jsonld", JSON_LD)
     dataset = datasets["1"]
-    assert dataset["temporal_coverage"] == {"start": "2016-01-01T00:00:00Z", "end": "2016-12-05T00:00:00Z"}
+    assert dataset["temporal_coverage"] == {"start": "2016-01-01", "end": "2016-12-05"}
     assert dataset["harvest"]["remote_url"] == f"{catalog_server.url}/datasets/1"
     (resource,) = dataset["resources"]
     assert resource["checksum"] == {"type": "sha1", "value": "fb4106aa286a53be44ec99515f0f0421d4d7ad7d"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harvesters.licenses import LicenseIndex, edit_distance, load_license_file, url_key
+from harvesters.licenses import LicenseIndex, edit_distance, license_extras, load_license_file, url_key
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
@@ -120,3 +120,33 @@ def test_the_portal_license_list_is_fetched_once_per_harvester(store: Store, cat
     job = harvester.run(source)
     assert portal.calls == 1
     assert job.status == "done"
+
+
+def test_the_portal_s_own_names_win_over_the_built_in_aliases() -> None:
+    index = LicenseIndex([
+        {"id": "fr-lo", "title": "Licence Ouverte / Open Licence"},
+        {"id": "lov1", "title": "Licence Ouverte Version 1.0", "url": "https://portal.example/licences/lo-1"},
+        {"id": "cc-zero", "title": "CC0", "url": "https://portal.example/licences/cc0"},
+    ])
+    assert index.guess("Licence Ouverte Version 1.0") == "lov1"  # also an alias of fr-lo: the portal's title wins
+    assert index.guess("Licence Ouverte v1.0") == "fr-lo"  # the alias still names fr-lo where the portal is silent
+    assert index.guess("https://portal.example/licences/lo-1") == "lov1"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("http://dcat-ap.de/def/licenses/cc-zero", "cc-zero"),
+    ("http://dcat-ap.de/def/licenses/cc-by", "cc-by"),
+    ("http://dcat-ap.de/def/licenses/cc-by/4.0", "cc-by"),
+    ("http://dcat-ap.de/def/licenses/cc-by-sa/4.0", "cc-by-sa"),
+    ("http://dcat-ap.de/def/licenses/odbl", "odc-odbl"),
+    ("http://dcat-ap.de/def/licenses/cc-by-nd", None),  # not on the portal: never another license
+    ("http://dcat-ap.de/def/licenses/dl-by-de/2.0", None),
+])
+def test_dcat_ap_de_license_uris(value: str, expected: str | None) -> None:
+    assert BUNDLED.guess(value) == expected
+
+
+def test_an_unrecognised_license_text_is_kept_in_extras() -> None:
+    assert license_extras(None, None, " Aviso legal ", "other") == {"harvest:license": "Aviso legal"}
+    assert license_extras("cc-by", "CC-BY") == {}
+    assert license_extras(None, "", None) == {}

@@ -213,11 +213,18 @@ def resources(distributions: str) -> list[dict]:
     return [resource.model_dump(mode="json") for resource in mapped(distributions).dataset.resources]
 
 
-def test_resource_titles_fall_back_to_file_name_then_format() -> None:
-    titles = [r["title"] for r in resources(
-        "dcat:distribution [ dcat:accessURL <http://f.test/data/file.csv?x=1> ], "
-        "[ dcat:downloadURL <http://f.test/api/> ; dct:format 'GeoJSON' ], [ dcat:accessURL <http://f.test/api> ]")]
-    assert sorted(titles) == ["GEOJSON resource", "Nameless resource", "file.csv"]
+@pytest.mark.parametrize(("language", "with_format", "nameless"), [
+    ("fr", "Ressource geojson", "Ressource sans nom"),  # udata's words on data.gouv.fr
+    ("en", "geojson resource", "Nameless resource"),
+])
+def test_resource_titles_fall_back_to_file_name_then_format_in_the_portal_language(
+    language: str, with_format: str, nameless: str
+) -> None:
+    result = mapped("dct:title 'Title'@en ; dcat:distribution [ dcat:accessURL <http://f.test/data/file.csv?x=1> ], "
+                    "[ dcat:downloadURL <http://f.test/api/> ; dct:format 'GeoJSON' ], "
+                    "[ dcat:accessURL <http://f.test/api> ]", language)
+    titles = [resource.title for resource in result.dataset.resources]
+    assert sorted(titles) == sorted([with_format, nameless, "file.csv"])
 
 
 def test_a_distribution_without_url_is_skipped_with_a_warning() -> None:
@@ -308,7 +315,7 @@ def test_a_data_service_maps_to_a_dataservice_payload_serving_remote_ids() -> No
     assert result.dataset is None and result.dataservice is not None
     assert result.dataservice.model_dump() == {
         "title": "Interface", "description": "An **API**", "base_api_url": "http://data.test.org/api/",
-        "machine_documentation_url": "http://data.test.org/api/openapi.json",
+        "machine_documentation_url": "http://data.test.org/api/openapi.json", "tags": [], "contact_points": [],
         "datasets": ["one", "http://data.test.org/d2"],  # dct:identifier when described, else the URI
         "extras": {},
     }

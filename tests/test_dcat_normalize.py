@@ -17,7 +17,9 @@ from backends.normalize import (
     is_http_url,
     merge_polygons,
     normalize_checksum,
+    normalize_tags,
     parse_date_bound,
+    parse_datetime,
     past_datetime,
     temporal_from_literal,
 )
@@ -122,3 +124,55 @@ def test_past_datetime_email_and_urls() -> None:
     assert clean_email("not an email") is None
     assert is_http_url("https://example.org/a?b=c") and not is_http_url("https://example.org/a b")
     assert not is_http_url("ftp://example.org") and not is_http_url("urn:x")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("R/P1D", "daily"), ("R/P1W", "weekly"), ("R/P1M", "monthly"), ("R/P1Y", "annual"), ("R/PT1H", "hourly"),
+    ("R/P3M", "quarterly"), ("R/P6M", "semiannual"), ("R/P2W", "biweekly"), ("r/p10y", "decennial"),
+    ("R5/P1D", "daily"), ("R/P17D", None), ("P1D", None),
+])
+def test_iso_8601_repeating_intervals_give_the_frequency(value: str, expected: str | None) -> None:
+    assert frequency_id(value) == expected
+
+
+def test_partial_dates_are_the_first_day_of_their_period_never_today() -> None:
+    assert parse_datetime("2013") == datetime(2013, 1, 1, tzinfo=UTC)
+    assert parse_datetime("2004-02") == datetime(2004, 2, 1, tzinfo=UTC)
+    assert parse_datetime("2004-13") is None
+    assert past_datetime("2013", "modification date") == (datetime(2013, 1, 1, tzinfo=UTC), None)
+    assert parse_date_bound("2004-02", end=True) == datetime(2004, 2, 29, tzinfo=UTC)
+    assert parse_datetime("2024-04-15T09:08:02+02:00").utcoffset().total_seconds() == 7200  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("name(at)host.tld", "name@host.tld"),
+    ("name [at] host.tld", "name@host.tld"),
+    ("vorname.name{at}stadt[dot]de", "vorname.name@stadt.de"),
+    ("Jane.Doe (AT) agency (dot) gov", "Jane.Doe@agency.gov"),
+    ("mailto:info@example.org?subject=Data", "info@example.org"),
+    ("contact@", None),
+    ("name at host", None),  # no domain left to read: kept without an address
+])
+def test_obfuscated_emails_are_put_back(value: str, expected: str | None) -> None:
+    assert clean_email(value) == expected
+
+
+def test_checksum_algorithm_uris_of_dcat_ap_de() -> None:
+    assert checksum_algorithm("http://dcat-ap.de/def/hashAlgorithms/sha/256") == "sha256"
+    assert checksum_algorithm("http://dcat-ap.de/def/hashAlgorithms/sha/1") == "sha1"
+    assert checksum_algorithm("http://dcat-ap.de/def/hashAlgorithms/md/5") == "md5"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("document d'urbanisme", "document-durbanisme"),
+    ("de l'espace", "de-lespace"),
+    ("l’aménagement", "lamenagement"),
+    ("Ökonomie", "okonomie"),
+])
+def test_tags_drop_apostrophes_as_udata_does(value: str, expected: str) -> None:
+    assert normalize_tags([value]) == [expected]
+
+
+def test_a_merged_spatial_coverage_has_udata_s_default_granularity() -> None:
+    merged = merge_polygons([{"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}])
+    assert merged is not None and merged.granularity == "other"

@@ -13,13 +13,13 @@ import pytest
 from backends.base import BackendContext, SkipRecord
 from backends.ods import OdsBackend, iter_json_array, map_dataset
 from harvesters.http import Http
-from harvesters.licenses import load_license_file
+from harvesters.licenses import LICENSE_EXTRA, load_license_file
 from harvesters.models import HarvestSource
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.shared import fixture_path
+from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.catalog import CatalogServer, Reply, Request
 
 DATASETS = "/api/explore/v2.1/catalog/datasets"
@@ -288,3 +288,44 @@ def test_the_export_is_decoded_across_chunk_boundaries(catalog_server: CatalogSe
                                + " ]\n", "application/json")
     for chunk_size in (1, 3, 7, 4096):
         assert list(iter_json_array(Http().get(url, stream=True), chunk_size=chunk_size)) == values
+
+
+# --- the OpenDataSoft SDK's documented answers (../shared/corpus) --------------------------------------------
+
+
+def corpus_answer(name: str) -> dict[str, Any]:
+    return json.loads(shared(CORPUS / "ods" / name).read_text())
+
+
+def test_a_license_the_portal_does_not_list_is_kept_as_text() -> None:
+    boundaries = corpus_answer("explore-sdk-datasets-v2.1.json")["results"][0]
+    dataset = map_dataset(boundaries, "https://documentation-resources.opendatasoft.com", load_license_file()).dataset
+    assert dataset.license is None
+    assert dataset.extras[LICENSE_EXTRA] == "Open Government Licence v3.0"
+    assert dataset.extras["ods:publisher"] == "World Food Programme (UN agency)"
+
+
+def test_a_contact_with_a_name_only_is_left_out_with_a_warning() -> None:
+    dataset = corpus_answer("explore-sdk-dataset-v2.1.json")
+    dataset["metas"]["dcat"] = {"contact_name": "Service SIG"}
+    result = map_dataset(dataset, "https://public.opendatasoft.com", load_license_file())
+    assert result.dataset.contact_points == []
+    assert result.warnings == ["Contact point 'Service SIG' has neither an email nor a contact form: left out"]
+
+
+def test_the_sdk_catalog_answer_harvests_both_datasets(
+    store: Store, harvester: Harvester, catalog_server: CatalogServer
+) -> None:
+    answer = corpus_answer("explore-sdk-datasets-v2.1.json")
+    catalog_server.handle(DATASETS, ods_portal(answer["results"]))
+    job = harvester.run(add_source(store, catalog_server.url))
+    assert job.status == "done"
+    assert sorted((item.remote_id, item.status) for item in job.items) == [
+        ("geonames-all-cities-with-a-population-1000", "done"),
+        ("world-administrative-boundaries-countries-and-territories", "done")]
+    catalog = {dataset["harvest"]["remote_id"]: dataset for dataset in LocalCatalog(store).list(job.source)}
+    boundaries = catalog["world-administrative-boundaries-countries-and-territories"]
+    assert boundaries["extras"][LICENSE_EXTRA].startswith("Open Government Licence v3.0")
+    assert [r["format"] for r in boundaries["resources"]] == ["csv", "json", "geojson", "shp"]
+    cities = catalog["geonames-all-cities-with-a-population-1000"]
+    assert [(r["title"], r["type"]) for r in cities["resources"]][-1] == ("cities1000.zip", "documentation")

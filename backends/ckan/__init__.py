@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from backends.base import Backend, ConfigError, GatherError, HarvestException, Option, Record
+from backends.base import Backend, ConfigError, GatherError, HarvestException, IncompleteGather, Option, Record
 from backends.ckan.mapping import map_package, package_id, remote_url
 from harvesters.http import HttpError, parse_json
 from harvesters.models import ConfigFilter, HarvestConfig, Mapped
@@ -83,8 +83,12 @@ class CkanBackend(Backend):
                     seen.add(record.remote_id)
                     yield record
             start += len(results)
-            if not results or start >= int(page.get("count") or 0):
+            count = int(page.get("count") or 0)
+            if start >= count:
                 return
+            if not results:  # the last answer still counts more datasets than the pages gave
+                raise IncompleteGather(f"package_search on {self.base_url} counts {count} datasets",
+                                       f"its pages gave {start}")
             page = self.search(start)
 
     def search(self, start: int) -> dict[str, Any]:

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from backends.base import SkipRecord
 from backends.normalize import (
     CHECKSUM_LENGTHS,
+    file_extension,
     frequency_id,
     geometry_from_geojson,
     html_to_markdown,
     is_http_url,
+    make_contact,
     merge_polygons,
     normalize_checksum,
     normalize_tags,
     parse_datetime,
     temporal_coverage,
+    temporal_from_literal,
     url_filename,
 )
 from harvesters.models import (
     Checksum,
+    ContactPoint,
     Dataset,
     Mapped,
     RemoteMetadata,
@@ -31,13 +36,31 @@ from harvesters.models import (
     TemporalCoverage,
 )
 
+from harvesters.licenses import license_extras
+
 if TYPE_CHECKING:
     from harvesters.licenses import LicenseIndex
 
 ResourceType = Literal["main", "documentation", "update", "api", "code", "other"]
+#: Package fields naming a contact point (name, email) and its udata role, as ckanext-dcat maps them.
+PACKAGE_CONTACTS = (("maintainer", "maintainer_email", "contact"), ("author", "author_email", "creator"))
+#: Extras naming one: ckanext-dcat's contact_* and publisher_* extras, data.gov's bare `publisher`.
+EXTRA_CONTACTS: tuple[tuple[str, str | None, str], ...] = (
+    ("contact_name", "contact_email", "contact"), ("publisher_name", "publisher_email", "publisher"),
+    ("publisher", None, "publisher"),
+)
+CONTACT_EXTRAS = frozenset(key for name, email, _ in EXTRA_CONTACTS for key in (name, email) if key)
 #: Extras mapped to dataset fields, or kept under a `ckan:` key.
-MAPPED_EXTRAS = frozenset({"spatial", "frequency", "temporal_start", "temporal_end"})
+MAPPED_EXTRAS = frozenset({"spatial", "frequency", "temporal_start", "temporal_end", "temporal", *CONTACT_EXTRAS})
 PREFIXED_EXTRAS = ("spatial-text", "spatial-uri")
+#: A maintainer given as a user id (HDX) names nobody.
+USER_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
+#: HDX's `data_update_frequency` (days, or HDX's codes for "as needed", "never", "live") as udata frequencies.
+HDX_FREQUENCIES = {"-2": "punctual", "-1": "never", "0": "continuous", "1": "daily", "7": "weekly",
+                   "14": "biweekly", "30": "monthly", "90": "quarterly", "180": "semiannual", "365": "annual"}
+#: HDX's `dataset_date`: a Solr range `[start TO end]`, or the older `MM/DD/YYYY-MM/DD/YYYY`.
+HDX_SOLR_RANGE = re.compile(r"\[\s*(\S+)\s+TO\s+(\S+)\s*\]")
+HDX_US_DATES = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*-\s*(\d{1,2})/(\d{1,2})/(\d{4}))?")
 RESOURCE_TYPES: dict[str, ResourceType] = {"api": "api", "documentation": "documentation", "code": "code"}
 INACTIVE_STATES = frozenset({"deleted", "draft"})
 
@@ -70,19 +93,26 @@ def map_package(
     mapped = (map_resource(raw, base_url, package, warnings) for raw in package.get("resources") or [])
     resources = [resource for resource in mapped if resource]
     if not resources:
+        listed = package.get("num_resources")
+        if isinstance(listed, int) and listed > 0 and "resources" not in package:
+            raise SkipRecord(f"Package {name} has no resources in the portal's answer (it counts {listed})")
         raise SkipRecord(f"Package {name} has no resources")
-    extras, spatial, frequency, temporal = map_extras(package.get("extras") or [], warnings)
+    extras = map_extras(package.get("extras") or [], warnings)
     license_values = [text(package.get(key)) for key in ("license_id", "license_title", "license_url")]
+    license_id = licenses.guess(*license_values) if licenses else None
+    extras.copied |= license_extras(license_id, *(text(package.get(key)) for key in ("license_title", "license_id",
+                                                                                      "license_url")))
     dataset = Dataset(
         title=title,
         description=html_to_markdown(package.get("notes")),
         tags=normalize_tags([tag_name(tag) for tag in package.get("tags") or []]),
-        license=licenses.guess(*license_values) if licenses else None,
-        frequency=frequency,
-        temporal_coverage=temporal,
-        spatial=spatial,
+        license=license_id,
+        frequency=extras.frequency or HDX_FREQUENCIES.get(str(package.get("data_update_frequency") or "").strip()),
+        temporal_coverage=extras.temporal or hdx_dataset_date(package.get("dataset_date")),
+        spatial=extras.spatial,
+        contact_points=contact_points(package, extras.contacts, warnings),
         resources=resources,
-        extras=extras,
+        extras=extras.copied,
         private=honor_private and package.get("private") is True,
     )
     remote = RemoteMetadata(
@@ -93,10 +123,20 @@ def map_package(
     return Mapped(dataset=dataset, remote=remote, warnings=warnings)
 
 
-def map_extras(
-    extras: list[dict[str, Any]] | dict[str, Any], warnings: list[str]
-) -> tuple[dict[str, Any], Spatial | None, str | None, TemporalCoverage | None]:
-    """Extras into (copied extras, spatial, frequency, temporal coverage); empty values are dropped."""
+@dataclass
+class MappedExtras:
+    """What a package's extras give: the extras copied as they are, and those mapped to dataset fields."""
+
+    copied: dict[str, Any]
+    spatial: Spatial | None
+    frequency: str | None
+    temporal: TemporalCoverage | None
+    contacts: dict[str, Any]
+
+
+def map_extras(extras: list[dict[str, Any]] | dict[str, Any], warnings: list[str]) -> MappedExtras:
+    """Extras into copied extras, spatial, frequency, temporal coverage and contact fields; empty values are
+    dropped; a frequency or temporal extra that cannot be read is kept under a `ckan:` key."""
     pairs = extras.items() if isinstance(extras, dict) else ((extra.get("key"), extra.get("value")) for extra in extras)
     values = {key: value for key, value in pairs if key and not is_empty(value)}
     copied = {key: value for key, value in values.items() if key not in MAPPED_EXTRAS.union(PREFIXED_EXTRAS)}
@@ -104,8 +144,39 @@ def map_extras(
     frequency = frequency_id(str(values.get("frequency") or ""))
     if "frequency" in values and frequency is None:
         copied["ckan:frequency"] = values["frequency"]
+    # ckanext-spatial's temporal_start / temporal_end, else a data.gov (DCAT-US) `temporal` interval
     temporal = temporal_coverage(as_text(values.get("temporal_start")), as_text(values.get("temporal_end")))
-    return copied, map_spatial(values.get("spatial"), warnings), frequency, temporal
+    if temporal is None and "temporal" in values:
+        temporal = temporal_from_literal(as_text(values["temporal"]))
+        if temporal is None:
+            copied["ckan:temporal"] = values["temporal"]
+    contacts = {key: values[key] for key in CONTACT_EXTRAS if key in values}
+    return MappedExtras(copied, map_spatial(values.get("spatial"), warnings), frequency, temporal, contacts)
+
+
+def contact_points(package: dict[str, Any], extras: dict[str, Any], warnings: list[str]) -> list[ContactPoint]:
+    """The maintainer (`contact`), the author (`creator`), and the contacts named in extras, each once."""
+    named = [(package.get(name), package.get(email), role) for name, email, role in PACKAGE_CONTACTS]
+    named += [(extras.get(name), extras.get(email) if email else None, role) for name, email, role in EXTRA_CONTACTS]
+    found: list[ContactPoint] = []
+    for name, email, role in named:
+        person = text(name) if not USER_ID.fullmatch(text(name)) else ""
+        contact = make_contact(person, text(email), None, role, warnings) if person or text(email) else None
+        if contact and contact not in found:
+            found.append(contact)
+    return found
+
+
+def hdx_dataset_date(value: Any) -> TemporalCoverage | None:
+    """HDX's `dataset_date` (the period the data covers) as a temporal coverage."""
+    value = text(value)
+    if match := HDX_SOLR_RANGE.fullmatch(value):
+        return temporal_coverage(match[1], match[2])
+    if match := HDX_US_DATES.fullmatch(value):
+        start = f"{match[3]}-{int(match[1]):02d}-{int(match[2]):02d}"
+        end = f"{match[6]}-{int(match[4]):02d}-{int(match[5]):02d}" if match[6] else start
+        return temporal_coverage(start, end)
+    return None
 
 
 def map_spatial(value: Any, warnings: list[str]) -> Spatial | None:
@@ -140,7 +211,7 @@ def map_resource(
         url=url,
         description=html_to_markdown(raw.get("description")) or None,
         type=RESOURCE_TYPES.get(text(raw.get("resource_type")).lower(), "main"),
-        format=text(raw.get("format")).lower() or None,
+        format=text(raw.get("format")).lower() or file_extension(url),
         mime=mime if "/" in mime else None,
         filesize=parse_size(raw.get("size")),
         checksum=checksum(raw.get("hash")),

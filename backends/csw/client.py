@@ -2,7 +2,8 @@
 
 One POSTed GetRecords per page (resultType=results, ElementSetName full, sorted by identifier),
 paged by `nextRecord` until the server says it is done, goes beyond what it matched, returns
-nothing or stops advancing. A page's records are yielded as lxml elements; the caller maps them.
+nothing or stops advancing; fewer records than it matched by then fail the gather as incomplete.
+A page's records are yielded as lxml elements; the caller maps them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-from backends.base import GatherError, HarvestException, Option, Record
+from backends.base import GatherError, HarvestException, IncompleteGather, Option, Record
 from harvesters.http import Http, HttpError, parse_xml
 
 CSW = "http://www.opengis.net/cat/csw/2.0.2"
@@ -100,12 +101,20 @@ class CswClient:
         self.spelling = 0
 
     def pages(self) -> Iterator[SearchPage]:
-        """Every page of the result set, fetched one at a time."""
-        page: SearchPage | None = self.first_page()
-        while page is not None:
+        """Every page of the result set, fetched one at a time; fewer records than the last page says the server
+        matched (`numberOfRecordsMatched`) make the gather incomplete."""
+        page = self.first_page()
+        received = 0
+        while True:
             yield page
+            received += len(page.records)
             start = page.next_start()
-            page = self.fetch(start) if start else None
+            if not start:
+                break
+            page = self.fetch(start)
+        if page.matched is not None and received < page.matched:
+            raise IncompleteGather(f"{self.url} matched {page.matched} records (numberOfRecordsMatched)",
+                                   f"its pages returned {received}")
 
     def records(self) -> Iterator[tuple[int, etree._Element]]:
         """Every record with its position in the result set (1-based)."""

@@ -10,8 +10,10 @@ from pyoxigraph import RdfFormat
 from backends.base import GatherError, Option, Record
 from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, invalid_record, position_id
 from backends.dcat import DcatBackend
-from backends.dcat.rdf import DCT, Page
+from backends.dcat.rdf import DCAT, DCT, Page
 from backends.dcat.records import page_records
+from backends.dcat.vocabularies import FOAF
+from backends.normalize import is_http_url
 from harvesters.models import Mapped
 
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
@@ -20,6 +22,9 @@ RECORD_TYPES = ("dataset", "nonGeographicDataset", "series", "service")
 #: Base of the relative IRIs some servers emit (GeoNetwork's GeoDCAT-AP names a dataset by its bare
 #: identifier): resolving them against the CSW endpoint would make up URLs that do not exist.
 RELATIVE_BASE = "urn:x-csw-relative:/"
+RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+#: What a record describes, named by its rdf:about when nothing else names it.
+DESCRIBED = ("Dataset", "DatasetSeries", "DataService")
 
 
 class CswDcatBackend(DcatBackend):
@@ -47,11 +52,11 @@ class CswDcatBackend(DcatBackend):
             reason = str(error).replace(f" from {RELATIVE_BASE}", "")
             yield invalid_record(_identifier(element, position), f"CSW record {position}: {reason}")
             return
-        found = False
-        for record in page_records(page):
-            found = True
-            yield record
-        if not found:
+        records = [identified(record, page, position) for record in page_records(page)]
+        if page.warning:
+            self.report_lenient(f"CSW record {position}", page.warning, records)
+        yield from records
+        if not records:
             yield invalid_record(_identifier(element, position), f"CSW record {position} holds no DCAT dataset")
 
     def map(self, record: Record) -> Mapped:
@@ -59,8 +64,31 @@ class CswDcatBackend(DcatBackend):
         return super().map(record)
 
 
+def identified(record: Record, page: Page, position: int) -> Record:
+    """A record named by the dct:identifier of its catalog record (`foaf:isPrimaryTopicOf`, as GeoNetwork and
+    SEMIC's stylesheet write the fileIdentifier) when the resource itself has none; else, skipped, by its
+    position in the result set."""
+    if record.remote_id:
+        return record
+    identifier = catalog_record_identifier(page, record.data["@id"])
+    if identifier:
+        return Record(remote_id=identifier, remote_url=record.remote_url, data=record.data, kind=record.kind)
+    reason = f"CSW record {position}: missing identifier (none on the resource nor on its catalog record)"
+    return Record(remote_id=position_id(position), remote_url=record.remote_url, kind=record.kind, skip_reason=reason)
+
+
+def catalog_record_identifier(page: Page, subject: str) -> str | None:
+    for topic in page.graph.get(subject, {}).get(FOAF + "isPrimaryTopicOf", ()):
+        literals = page.graph.get(topic.get("@id", ""), {}).get(DCT + "identifier", ())
+        if text := next((value["@value"].strip() for value in literals if value.get("@value", "").strip()), None):
+            return text
+    return None
+
+
 def _identifier(element: etree._Element, position: int) -> str:
-    """The record's dct:identifier read from its XML, else its position."""
+    """The record's dct:identifier read from its XML, else the URI of the dataset or service it describes,
+    else its position."""
     text = next((node.text.strip() for node in element.iter(f"{{{DCT}}}identifier") if node.text and node.text.strip()),
                 None)
-    return text or position_id(position)
+    described = (node.get(RDF_ABOUT, "").strip() for node in element.iter(*(f"{{{DCAT}}}{kind}" for kind in DESCRIBED)))
+    return text or next((uri for uri in described if is_http_url(uri)), None) or position_id(position)

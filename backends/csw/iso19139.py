@@ -1,8 +1,13 @@
-"""CSW records asked as ISO 19139 (gmd:MD_Metadata), mapped natively with lxml XPath.
+"""CSW records asked as ISO 19139, mapped natively with lxml XPath.
 
-No stylesheet is fetched: identifier, title, abstract, keywords and INSPIRE themes, dates by
-type, bounding boxes, temporal extent, responsible parties, maintenance frequency, use and access
-constraints and online resources are read straight from the record.
+A record is a gmd:MD_Metadata, an ISO 19115-2 gmi:MI_Metadata, or a national profile's root that
+declares `gco:isoType="gmd:MD_Metadata"` (geocat.ch's che:CHE_MD_Metadata); profile elements are
+read wherever they stand for their ISO class. No stylesheet is fetched: identifier, title,
+abstract, keywords and INSPIRE themes, dates by type, bounding boxes, temporal extent, responsible
+parties, maintenance frequency, use and access constraints and online resources are read straight
+from the record. A service record (srv:SV_ServiceIdentification) becomes a data service, as the
+SEMIC ISO 19139 to GeoDCAT-AP mapping does: its endpoint, its capabilities document and the
+datasets it operates on.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Iterator
 from functools import cache
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from lxml import etree
 
@@ -29,10 +34,11 @@ from backends.dcat.vocabularies import (
 )
 from backends.normalize import (
     bbox_to_polygon,
-    clean_email,
+    file_extension,
     frequency_id,
     html_to_markdown,
     is_http_url,
+    make_contact,
     merge_polygons,
     normalize_tags,
     past_datetime,
@@ -40,23 +46,41 @@ from backends.normalize import (
     url_filename,
 )
 from harvesters.http import parse_xml
-from harvesters.licenses import LicenseIndex
-from harvesters.models import ContactPoint, Dataset, Mapped, RemoteMetadata, Resource, TemporalCoverage
+from harvesters.licenses import LicenseIndex, license_extras
+from harvesters.models import (
+    ContactPoint,
+    Dataservice,
+    Dataset,
+    Mapped,
+    RemoteMetadata,
+    Resource,
+    TemporalCoverage,
+)
 
 GMD = "http://www.isotc211.org/2005/gmd"
+GMI = "http://www.isotc211.org/2005/gmi"
+GCO = "http://www.isotc211.org/2005/gco"
 NS = {
     "gmd": GMD,
-    "gco": "http://www.isotc211.org/2005/gco",
+    "gco": GCO,
     "gmx": "http://www.isotc211.org/2005/gmx",
     "srv": "http://www.isotc211.org/2005/srv",
     "xlink": "http://www.w3.org/1999/xlink",
 }
-RECORD_TYPES = ("dataset", "nonGeographicDataset", "series")
+RECORD_TYPES = ("dataset", "nonGeographicDataset", "series", "service")
 IDENTIFICATION = "gmd:identificationInfo/*"
+#: The ISO classes a record's root may be (a profile's root names one of them in gco:isoType).
+METADATA_CLASSES = frozenset({"MD_Metadata", "MI_Metadata"})
+SERVICE_IDENTIFICATION = "SV_ServiceIdentification"
+RESOURCE_PARTIES = "gmd:pointOfContact/* | gmd:citation/*/gmd:citedResponsibleParty/*"
+METADATA_CONTACT = "gmd:contact/*"
 
 #: EU high-value dataset categories, as data.europa.eu or publications.europa.eu URIs.
 HVD_URI = re.compile(r"^https?://(data\.europa\.eu|publications\.europa\.eu/resource/authority)/bna/", re.IGNORECASE)
 
+#: What separates several keywords written in one gmd:keyword (lists, GCMD hierarchy levels); not a comma,
+#: which INSPIRE theme labels hold ("Zones de gestion, de restriction ou de réglementation...").
+KEYWORD_SEPARATORS = re.compile(r"\s*[;>]\s*")
 #: ISO MD_MaintenanceFrequencyCode values that are not udata frequency ids (or known spellings) already.
 ISO_FREQUENCIES = {"continual": "continuous", "biannually": "semiannual", "annually": "annual", "asNeeded": "punctual"}
 #: ISO CI_RoleCode values named differently in udata (the GeoDCAT-AP names); the others are kept as is.
@@ -68,7 +92,13 @@ SERVICE_PROTOCOLS = {
     **{f"ogc:{protocol}": protocol for protocol in OGC_PROTOCOLS},
     "ogc:ogc-api-features": "ogc-api-features", "ogc api features": "ogc-api-features",
     "esri:rest": "esri-rest", "esri rest": "esri-rest",
+    "opendap:opendap": "opendap", "opendap": "opendap",
 }
+#: Extensions of the data files a link without a function code is taken as a download for.
+DATA_FILE_EXTENSIONS = frozenset({
+    "zip", "gz", "tgz", "7z", "csv", "tsv", "xls", "xlsx", "ods", "json", "geojson", "gpkg", "shp", "kml", "kmz",
+    "gml", "tif", "tiff", "jp2", "nc", "hdf", "h5", "las", "laz", "parquet", "dbf",
+})
 
 
 class CswIso19139Backend(Backend):
@@ -93,16 +123,18 @@ class CswIso19139Backend(Backend):
             yield self.record(position, element)
 
     def record(self, position: int, element: etree._Element) -> Record:
-        if element.tag != f"{{{GMD}}}MD_Metadata":
-            name = etree.QName(element)
-            return invalid_record(position_id(position),
-                                  f"CSW record {position} is not ISO 19139 but {{{name.namespace}}}{name.localname}")
+        """One record to map, or one failed (not ISO) or skipped (no fileIdentifier) with a readable id."""
         identifier = file_identifier(element)
+        if not is_metadata(element):
+            name = etree.QName(element)
+            return invalid_record(identifier or position_id(position),
+                                  f"CSW record {position} is not ISO 19139 but {{{name.namespace}}}{name.localname}")
         return Record(
-            remote_id=identifier or "",
+            remote_id=identifier or position_id(position),
             remote_url=self.remote_url(identifier) if identifier else None,
             data={"xml": etree.tostring(element, encoding="unicode")},
-            skip_reason=None if identifier else "missing identifier",
+            kind="dataservice" if is_service(element) else "dataset",
+            skip_reason=None if identifier else f"CSW record {position} has no fileIdentifier",
         )
 
     def remote_url(self, identifier: str) -> str:
@@ -137,7 +169,7 @@ def string(node: etree._Element | None) -> str | None:
     if node is None:
         return None
     for child in select(node, "gco:CharacterString | gmx:Anchor | gmx:FileName | gmx:MimeFileType | gco:Decimal"
-                              " | gmd:PT_FreeText//gmd:LocalisedCharacterString"):
+                              " | gco:LocalName | gmd:PT_FreeText//gmd:LocalisedCharacterString"):
         if child.text and child.text.strip():
             return child.text.strip()
     return None
@@ -164,40 +196,72 @@ def file_identifier(metadata: etree._Element) -> str | None:
     return first_string(metadata, "gmd:fileIdentifier")
 
 
+def iso_class(element: etree._Element) -> str:
+    """The ISO class an element stands for: the one its `gco:isoType` declares (a national profile's
+    subclass, e.g. che:CHE_MD_Metadata), else its own local name."""
+    declared = (element.get(f"{{{GCO}}}isoType") or "").strip()
+    return declared.rpartition(":")[2] if declared else etree.QName(element).localname
+
+
+def is_metadata(element: etree._Element) -> bool:
+    """gmd:MD_Metadata, gmi:MI_Metadata (ISO 19115-2), or a profile root declaring one of them."""
+    name = etree.QName(element)
+    return iso_class(element) in METADATA_CLASSES and (
+        name.namespace in (GMD, GMI) or element.get(f"{{{GCO}}}isoType") is not None)
+
+
+def identification_of(metadata: etree._Element) -> etree._Element | None:
+    """The record's first identification (what the record describes: data or a service)."""
+    return next(iter(select(metadata, IDENTIFICATION)), None)
+
+
+def is_service(metadata: etree._Element) -> bool:
+    identification = identification_of(metadata)
+    return identification is not None and iso_class(identification) == SERVICE_IDENTIFICATION
+
+
 # --- mapping ---------------------------------------------------------------------------------------
 
 
 def map_metadata(metadata: etree._Element, licenses: LicenseIndex | None = None,
                  protocol_downloads: bool = False) -> Mapped:
-    """Map one gmd:MD_Metadata to a dataset (pure: no network)."""
-    identification = next(iter(select(metadata, IDENTIFICATION)), None)
+    """Map one ISO record to a dataset, or a service record to a data service (pure: no network)."""
+    identification = identification_of(metadata)
     if identification is None:
         raise SkipRecord("no identification info in record")
-    title = first_string(identification, "gmd:citation/*/gmd:title")
+    title = " ".join((first_string(identification, "gmd:citation/*/gmd:title") or "").split())
     if not title:
-        raise SkipRecord("missing title on dataset")
+        raise SkipRecord(f"missing title on {'data service' if is_service(metadata) else 'dataset'}")
     warnings: list[str] = []
-    dates = {kind: date for kind, date in citation_dates(identification, warnings)}
-    restricted = inspire_limitation(constraint_values(identification, "accessConstraints"))
-    dataset = Dataset(
-        title=title,
-        description=html_to_markdown(first_string(identification, "gmd:abstract")),
-        tags=tags(identification),
-        license=None if restricted else guess_license(identification, licenses),
-        frequency=frequency(identification),
-        temporal_coverage=temporal(identification),
-        spatial=merge_polygons(bounding_boxes(identification)),
-        contact_points=contacts(identification),
-        resources=resources(metadata, warnings, protocol_downloads),
-        access_type="restricted" if restricted else None,
-        access_type_reason_category=restricted,
-        extras=iso_extras(metadata, identification),
-    )
+    dates = dict(citation_dates(identification, warnings))
     remote = RemoteMetadata(
         dct_identifier=resource_identifier(identification) or file_identifier(metadata),
         created_at=dates.get("creation"),
         issued_at=dates.get("publication"),
         modified_at=dates.get("revision"),
+    )
+    description = html_to_markdown(first_string(identification, "gmd:abstract"))
+    extras = iso_extras(metadata, identification)
+    if is_service(metadata):
+        dataservice = map_service(metadata, identification, title, description, extras, warnings)
+        return Mapped(dataservice=dataservice, remote=remote, warnings=warnings)
+    restricted = inspire_limitation(constraint_values(identification, "accessConstraints"))
+    license_id = None if restricted else guess_license(identification, licenses)
+    if not restricted:
+        extras |= license_extras(license_id, *license_texts(identification))
+    dataset = Dataset(
+        title=title,
+        description=description,
+        tags=tags(identification),
+        license=license_id,
+        frequency=frequency(identification),
+        temporal_coverage=temporal(identification),
+        spatial=merge_polygons(bounding_boxes(identification)),
+        contact_points=contacts(metadata, identification, warnings),
+        resources=resources(metadata, warnings, protocol_downloads),
+        access_type="restricted" if restricted else None,
+        access_type_reason_category=restricted,
+        extras=extras,
     )
     return Mapped(dataset=dataset, remote=remote, warnings=warnings)
 
@@ -215,25 +279,36 @@ def resource_identifier(identification: etree._Element) -> str | None:
 
 def citation_dates(identification: etree._Element, warnings: list[str]) -> Iterator[tuple[str, datetime]]:
     """(type, date) for each citation date whose type is creation, publication or revision."""
-    for date in select(identification, "gmd:citation/*/gmd:date/gmd:CI_Date"):
-        kind = code(date, "gmd:dateType/gmd:CI_DateTypeCode")
-        value = next((node.text for node in select(date, "gmd:date/*") if node.text), None)
+    for date in select(identification, "gmd:citation/*/gmd:date/*"):
+        kind = code(date, "gmd:dateType/*")
+        value = next((node.text.strip() for node in select(date, "gmd:date/*") if node.text), None)
         if kind not in ("creation", "publication", "revision"):
             continue
-        parsed, warning = past_datetime(value, f"{kind} date")
+        parsed, warning = past_datetime(expand_compact_date(value), f"{kind} date")
         if warning:
             warnings.append(warning)
         if parsed:
             yield kind, parsed
 
 
+def expand_compact_date(value: str | None) -> str | None:
+    """`20150501` / `201505` (FGDC-style dates some ISO records carry) as `2015-05-01` / `2015-05`, and
+    `2009-00-00` (an unknown month and day) as `2009`."""
+    if value and re.fullmatch(r"\d{6}|\d{8}", value):
+        return "-".join(filter(None, (value[:4], value[4:6], value[6:])))
+    return re.sub(r"(-00)+$", "", value) if value else value
+
+
 def tags(identification: etree._Element) -> list[str]:
-    """Every keyword, plus `inspire` for INSPIRE themes and `hvd` for EU high-value dataset categories."""
+    """Every keyword, plus `inspire` for INSPIRE themes and `hvd` for EU high-value dataset categories.
+
+    A keyword text holding a list (`a; b`) or a GCMD-style hierarchy (`EARTH SCIENCE > OCEANS`) gives one
+    tag per part, as short tags rather than a slug cut at 96 characters."""
     values: list[str] = []
-    for keywords in select(identification, "gmd:descriptiveKeywords/gmd:MD_Keywords"):
+    for keywords in select(identification, "gmd:descriptiveKeywords/*"):
         thesaurus = (first_string(keywords, "gmd:thesaurusName/*/gmd:title") or "").strip().lower()
         hrefs = select(keywords, "gmd:keyword/gmx:Anchor/@xlink:href")
-        words = strings(keywords, "gmd:keyword")
+        words = [part for text in strings(keywords, "gmd:keyword") for part in KEYWORD_SEPARATORS.split(text)]
         values += words
         if words and (thesaurus == INSPIRE_THEME_SCHEME_TITLE.lower()
                       or any(href.replace("https://", "http://", 1).startswith(INSPIRE_THEMES) for href in hrefs)):
@@ -266,38 +341,92 @@ def gml_position(extent: etree._Element, *names: str) -> str | None:
 
 
 def bounding_boxes(identification: etree._Element) -> list[dict[str, Any] | None]:
-    """Each geographic bounding box as a GeoJSON polygon (None for one that is not four numbers)."""
+    """Each geographic bounding box as a GeoJSON polygon (None for one that is not four numbers); the
+    extent is `gmd:extent` of data, `srv:extent` of a service."""
     boxes = []
-    for box in select(identification, "gmd:extent/*/gmd:geographicElement/gmd:EX_GeographicBoundingBox"):
+    for box in select(identification, "*[self::gmd:extent or self::srv:extent]/*/gmd:geographicElement"
+                                      "/*[gmd:westBoundLongitude]"):
         sides = [first_string(box, f"gmd:{side}") or "" for side in
                  ("westBoundLongitude", "southBoundLatitude", "eastBoundLongitude", "northBoundLatitude")]
         boxes.append(bbox_to_polygon(",".join(sides)))
     return boxes
 
 
-def contacts(identification: etree._Element) -> list[ContactPoint]:
-    """The resource's responsible parties (points of contact and cited parties), each once per role."""
+def contacts(metadata: etree._Element, identification: etree._Element, warnings: list[str]) -> list[ContactPoint]:
+    """The resource's responsible parties (points of contact and cited parties), each once per role; a
+    record that names none gets the metadata's own contact (as ckanext-spatial does)."""
+    return parties(identification, RESOURCE_PARTIES, warnings) or parties(metadata, METADATA_CONTACT, warnings)
+
+
+def parties(node: etree._Element, path: str, warnings: list[str]) -> list[ContactPoint]:
     found: list[ContactPoint] = []
-    for party in select(identification, "gmd:pointOfContact/gmd:CI_ResponsibleParty"
-                        " | gmd:citation/*/gmd:citedResponsibleParty/gmd:CI_ResponsibleParty"):
-        contact = responsible_party(party)
+    for party in select(node, path):
+        contact = responsible_party(party, warnings)
         if contact and contact not in found:
             found.append(contact)
     return found
 
 
-def responsible_party(party: etree._Element) -> ContactPoint | None:
+def responsible_party(party: etree._Element, warnings: list[str]) -> ContactPoint | None:
+    """A party as a contact point: `Person (Organisation)`, its email and web page, its role in udata's terms."""
     person = first_string(party, "gmd:individualName")
     organization = first_string(party, "gmd:organisationName")
-    name = f"{person} ({organization})" if person and organization else person or organization
-    email = clean_email(first_string(party, "gmd:contactInfo/*/gmd:address/*/gmd:electronicMailAddress"))
+    both = person and organization and person != organization
+    name = f"{person} ({organization})" if both else person or organization
+    email = first_string(party, "gmd:contactInfo/*/gmd:address/*/gmd:electronicMailAddress")
     links = select(party, "gmd:contactInfo/*/gmd:onlineResource/*/gmd:linkage/gmd:URL/text()")
     form = next((url.strip() for url in links if is_http_url(url)), None)
-    if not (name or email or form):
-        return None
-    role = code(party, "gmd:role/gmd:CI_RoleCode") or "pointOfContact"
+    role = code(party, "gmd:role/*") or "pointOfContact"
     role = ISO_ROLES.get(role, role)
-    return ContactPoint(name=name, email=email, contact_form=form, role=role if role in UDATA_ROLES else "contact")
+    return make_contact(name, email, form, role if role in UDATA_ROLES else "contact", warnings)
+
+
+# --- data services ---------------------------------------------------------------------------------
+
+
+def map_service(metadata: etree._Element, identification: etree._Element, title: str, description: str,
+                extras: dict[str, Any], warnings: list[str]) -> Dataservice:
+    """A service record as a data service (SEMIC's mapping): the endpoint is a connect point of its
+    operations, else an online resource, without the query of a GetCapabilities request; that request is
+    the endpoint description; the served datasets are the records its `srv:operatesOn` link to. Its
+    keywords and responsible parties are kept as for a dataset."""
+    links = [*service_links(identification, "srv:containsOperations/*/srv:connectPoint/*/gmd:linkage/gmd:URL"),
+             *service_links(metadata, "gmd:distributionInfo//gmd:onLine/*/gmd:linkage/gmd:URL")]
+    capabilities = next((url for url in links if is_capabilities(url)), None)
+    endpoint = next((url for url in links if not is_capabilities(url)), None) or (
+        capabilities.split("?", 1)[0] if capabilities else None)
+    if not endpoint:
+        raise SkipRecord("service record without an endpoint (no connect point nor online resource URL)")
+    return Dataservice(
+        title=title,
+        description=description,
+        base_api_url=endpoint,
+        machine_documentation_url=capabilities,
+        tags=tags(identification),
+        contact_points=contacts(metadata, identification, warnings),
+        datasets=operated_datasets(identification),
+        extras=extras,
+    )
+
+
+def service_links(node: etree._Element, path: str) -> list[str]:
+    return [url.strip() for url in select(node, f"{path}/text()") if is_http_url(url)]
+
+
+def is_capabilities(url: str) -> bool:
+    return "request=getcapabilities" in urlparse(url).query.lower()
+
+
+def operated_datasets(identification: etree._Element) -> list[str]:
+    """The fileIdentifier of each coupled dataset: the `id` of its GetRecordById link, else its uuidref."""
+    found: list[str] = []
+    for coupled in select(identification, "srv:operatesOn"):
+        href = coupled.get(f"{{{NS['xlink']}}}href") or coupled.get("href") or ""
+        query = {key.lower(): value for key, value in parse_qsl(urlparse(href.strip()).query)}
+        identifier = (query.get("id") or coupled.get("uuidref") or "").strip()
+        if identifier and identifier not in found:
+            found.append(identifier)
+    return found
 
 
 # --- constraints -----------------------------------------------------------------------------------
@@ -324,59 +453,89 @@ def iso_extras(metadata: etree._Element, identification: etree._Element) -> dict
     return {"iso": kept} if kept else {}
 
 
-def guess_license(identification: etree._Element, licenses: LicenseIndex | None) -> str | None:
-    """The portal license the use constraints and limitations name (links first, then texts)."""
-    if licenses is None:
-        return None
+def license_texts(identification: etree._Element) -> list[str]:
+    """What the use constraints and limitations say, links first, then texts (where a license is named)."""
     hrefs = select(identification, "gmd:resourceConstraints/*/*/gmx:Anchor/@xlink:href")
     texts = strings(identification, "gmd:resourceConstraints/*/gmd:otherConstraints"
                                     " | gmd:resourceConstraints/*/gmd:useLimitation")
-    return licenses.guess(*hrefs, *texts)
+    return [*hrefs, *texts]
+
+
+def guess_license(identification: etree._Element, licenses: LicenseIndex | None) -> str | None:
+    """The portal license the use constraints and limitations name."""
+    return licenses.guess(*license_texts(identification)) if licenses is not None else None
 
 
 # --- online resources ------------------------------------------------------------------------------
 
 
 def resources(metadata: etree._Element, warnings: list[str], protocol_downloads: bool = False) -> list[Resource]:
-    """Distributions among the online resources, each once: services (as `api`) and links whose function is
-    download, offline access or order (or, with `protocol_downloads`, whose protocol is WWW:DOWNLOAD-*).
+    """Distributions among the online resources, each once: services (as `api`), links whose function is
+    download, offline access or order (or, with `protocol_downloads`, whose protocol is WWW:DOWNLOAD-*), and
+    the connect points of the services a dataset record describes beside its data (THREDDS records list
+    their OPeNDAP, WMS... endpoints so).
 
     Like the GeoDCAT-AP mapping the reference harvester uses, other links (documentation, metadata pages,
-    untyped links) are not distributions."""
+    untyped links) are not distributions; but a record with no distribution so typed gets its untyped
+    links to data files (`.zip`, `.csv`...) rather than none (the reference harvester leaves it empty).
+    Links that are no http(s) or ftp URL (`s3://`...) are left out with one warning."""
+    found = distributions(metadata, warnings, protocol_downloads, untyped_files=False)
+    return found or distributions(metadata, [], protocol_downloads, untyped_files=True)
+
+
+def distributions(metadata: etree._Element, warnings: list[str], protocol_downloads: bool,
+                  untyped_files: bool) -> list[Resource]:
     found: list[Resource] = []
-    for online in select(metadata, "gmd:distributionInfo//gmd:onLine/gmd:CI_OnlineResource"):
-        resource = online_resource(online, warnings, protocol_downloads)
+    unreachable: list[str] = []
+    candidates = [(online, None) for online in select(metadata, "gmd:distributionInfo//gmd:onLine/*")]
+    for identification in select(metadata, IDENTIFICATION)[1:]:
+        if iso_class(identification) == SERVICE_IDENTIFICATION:
+            service_type = first_string(identification, "srv:serviceType") or ""
+            candidates += [(point, service_type) for point in
+                           select(identification, "srv:containsOperations/*/srv:connectPoint/*")]
+    for online, service_type in candidates:
+        resource = online_resource(online, unreachable, protocol_downloads, untyped_files, service_type)
         if resource and not any((r.url, r.title) == (resource.url, resource.title) for r in found):
             found.append(resource)
+    if unreachable:
+        example = next((url for url in unreachable if url), None)
+        warnings.append(f"{len(unreachable)} online resource(s) without an http(s) or ftp URL skipped"
+                        + (f", e.g. '{example}'" if example else ""))
     return found
 
 
-def online_resource(online: etree._Element, warnings: list[str], protocol_downloads: bool) -> Resource | None:
+def online_resource(online: etree._Element, unreachable: list[str], protocol_downloads: bool,
+                    untyped_files: bool, service_type: str | None = None) -> Resource | None:
+    """One online resource as a resource, if it is a distribution; `service_type` is set for a service's
+    connect point (always an `api`), and a URL that cannot be linked is added to `unreachable`."""
     url = "".join(select(online, "gmd:linkage/gmd:URL/text()")).strip()
     protocol = first_string(online, "gmd:protocol") or ""
-    function = code(online, "gmd:function/gmd:CI_OnLineFunctionCode")
-    service = service_format(protocol, url)
+    function = code(online, "gmd:function/*")
+    service = service_format(protocol, url) or next(filter(None, map(service_format, (service_type or "").split())),
+                                                    None)
+    is_api = service is not None or service_type is not None
     download = function in DISTRIBUTION_FUNCTIONS or (
-        protocol_downloads and protocol.upper().startswith("WWW:DOWNLOAD"))
-    if not service and not download:
+        protocol_downloads and protocol.upper().startswith("WWW:DOWNLOAD")) or (
+        untyped_files and not function and file_extension(url) in DATA_FILE_EXTENSIONS)
+    if not is_api and not download:
         return None
     if not is_http_url(url) and urlparse(url).scheme != "ftp":
-        warnings.append(f"Online resource without a valid URL skipped: '{url}'")
+        unreachable.append(url)
         return None
-    fmt = service or file_extension(url)
+    fmt = service or (None if is_api else file_extension(url))
     name, description = first_string(online, "gmd:name"), first_string(online, "gmd:description")
     title = name or description or url_filename(url) or (f"{fmt.upper()} resource" if fmt else "Nameless resource")
     return Resource(
         title=title,
         url=url,
         description=description if description != title else None,
-        type="api" if service else "main",
+        type="api" if is_api else "main",
         format=fmt,
         mime=protocol if re.fullmatch(r"[\w.+-]+/[\w.+-]+", protocol) else None,
     )
 
 
-def service_format(protocol: str, url: str) -> str | None:
+def service_format(protocol: str, url: str = "") -> str | None:
     """The service an online resource points to: from its protocol, else a GetCapabilities URL's SERVICE."""
     key = protocol.strip().lower()
     for prefix, fmt in SERVICE_PROTOCOLS.items():
@@ -387,9 +546,3 @@ def service_format(protocol: str, url: str) -> str | None:
         service = re.search(r"(?:^|&)service=([a-z]+)", query)
         return service[1] if service else "ogc"
     return None
-
-
-def file_extension(url: str) -> str | None:
-    name = url_filename(url) or ""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
-from backends.base import Backend, GatherError, Option, Record, SkipRecord
+from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
 from backends.dcat.mapping import map_dataservice, map_dataset
 from backends.dcat.rdf import ACCEPT, Page, guess_format
 from backends.dcat.records import page_records
@@ -13,50 +13,109 @@ from harvesters.http import media_type
 from harvesters.models import Mapped
 
 
+class ServedDatasets:
+    """Data services held until the end of the gather, so that the datasets they serve by URI are named by
+    their remote id wherever they are described. Bounded: beyond the caps, services are yielded at once and
+    URIs no longer remembered."""
+
+    MAX_SERVICES = 10_000
+    MAX_URIS = 100_000
+
+    def __init__(self) -> None:
+        self.held: list[Record] = []
+        self.remote_ids: dict[str, str] = {}  # dataset URI -> its remote id, where they differ
+
+    def datasets_first(self, records: list[Record]) -> Iterator[Record]:
+        for record in records:
+            if record.kind == "dataservice" and len(self.held) < self.MAX_SERVICES:
+                self.held.append(record)
+                continue
+            uri = record.data["@id"] if isinstance(record.data, dict) else ""
+            if record.kind == "dataset" and uri not in ("", record.remote_id) and not uri.startswith("_:") \
+                    and len(self.remote_ids) < self.MAX_URIS:
+                self.remote_ids[uri] = record.remote_id
+            yield record
+
+    def services(self) -> Iterator[Record]:
+        for record in self.held:
+            record.data["datasets"] = [self.remote_ids.get(ref, ref) for ref in record.data.get("datasets", [])]
+            yield record
+
+
 class DcatBackend(Backend):
     name = "dcat"
     display_name = "DCAT"
     extra_configs = (
-        Option("language", "Preferred language", str, "Language of the literals to keep (fr, en...)", default="fr"),
+        Option("language", "Preferred language", str,
+               "Language of the literals to keep when a record has it (fr, en...), and of the titles given to "
+               "nameless resources", default="fr"),
     )
 
     def gather(self) -> Iterator[Record]:
-        """Every page's records, following Hydra `next` / `nextPage` links.
+        """Every page's records, following Hydra `next` / `nextPage` links; data services come last, the
+        datasets they serve named by their remote id even when described on another page.
 
-        A page is never fetched twice; an empty page ends the paging; a page repeating the previous
-        one (a server ignoring the page parameter) fails the job rather than looping.
+        A page is never fetched twice; a page repeating the previous one (a server ignoring the page
+        parameter) fails the job rather than looping. A first page without any dataset or data service
+        fails the job, saying what the document holds. The gather must read what the catalog announced:
+        a next page that is empty, or pages holding fewer records than `hydra:totalItems`, make it
+        incomplete. A page read leniently is reported on the job and on each of its records.
         """
         visited: set[str] = set()
         previous: set[str] = set()
+        served = ServedDatasets()
+        announced: int | None = None
+        received = 0
         url: str | None = self.url
+        referrer: str | None = None
         while url and url not in visited:
             visited.add(url)
-            records, next_pages = self.read_page(url)
+            records, next_pages, total, page = self.read_page(url)
             identifiers = {record.remote_id for record in records}
             if identifiers and identifiers == previous:
                 raise GatherError(f"The page {url} repeats the datasets of the previous page: paging stopped")
-            yield from records
             if not records:
-                return
+                if referrer:
+                    raise IncompleteGather(f"{referrer} links to a next page, {url} (hydra:next)",
+                                           "that page " + ("has an empty body" if page is None else "holds no dataset"))
+                if page is None:
+                    raise GatherError(f"{url} answered with an empty body")
+                raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
+            yield from served.datasets_first(records)
+            received += len(records)
+            announced = total if announced is None else announced
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
-            url = next((link for link in links if link not in visited), None)
+            referrer, url = url, next((link for link in links if link not in visited), None)
+        yield from served.services()
+        if announced is not None and received < announced:
+            raise IncompleteGather(f"{self.url} announced {announced} datasets (hydra:totalItems)",
+                                   f"its pages held {received}")
 
-    def read_page(self, url: str) -> tuple[list[Record], list[str]]:
-        """A page's records and its next-page links: recalled when the page is the same as last time and
-        all its records were harvested unchanged, else parsed (and remembered)."""
+    def report_lenient(self, what: str, warning: str, records: list[Record]) -> None:
+        """A page read leniently: a warning for the job, and one on each of its records."""
+        self.context.warnings.append(f"The {what} is {warning} ({len(records)} records from it carry a warning)")
+        for record in records:
+            record.warnings.append(f"Read from the {what}, which is {warning}")
+
+    def read_page(self, url: str) -> tuple[list[Record], list[str], int | None, Page | None]:
+        """The records at `url`, its next-page links, the total it announces, and the page parsed (None for an
+        empty body, or a page recalled: the same as last time, all its records harvested unchanged). A page
+        read strictly is remembered; one read leniently is reported instead."""
         response = self.http.get(url, headers={"Accept": ACCEPT})
         memory = self.context.pages
         if memory is not None and (recalled := memory.recall(url, response.content)) is not None:
-            return recalled
-        page = Page(response.content, guess_format(url, media_type(response), response.content),
-                    base_iri=response.url)
-        records, next_pages = list(page_records(page)), page.next_pages()
-        if memory is not None:
-            memory.remember(url, response.content, records, next_pages)
-        return records, next_pages
-
-
+            records, notes = recalled
+            return records, notes["next"], notes["total"], None
+        if not response.content.strip():
+            return [], [], None, None
+        page = Page(response.content, guess_format(url, media_type(response), response.content), base_iri=response.url)
+        records, next_pages, total = list(page_records(page)), page.next_pages(), page.total_items()
+        if page.warning:
+            self.report_lenient(f"page {url}", page.warning, records)
+        elif memory is not None and records:
+            memory.remember(url, response.content, records, {"next": next_pages, "total": total})
+        return records, next_pages, total, page
 
     def map(self, record: Record) -> Mapped:
         if not record.data:

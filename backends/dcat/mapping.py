@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,13 +15,22 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from backends.base import SkipRecord
-from backends.dcat.rdf import DCAT, DCT, RDF_TYPE, Graph, Term
+from backends.dcat.rdf import DCAT, DCT, RDF, RDF_TYPE, Graph, Term
 from backends.dcat.vocabularies import (
+    ADMS,
     CONTACT_ROLES,
+    DCATAP,
+    DQV,
+    EU_ACCESS_RIGHT,
+    EU_ACCESS_TYPES,
     EU_FILE_TYPE,
+    FALLBACK_TITLES,
+    FORMAT_BY_MEDIA_TYPE,
     FOAF,
+    GEODCAT,
     GEOJSON_DATATYPES,
     HVD_CATEGORIES,
+    HVD_LEGISLATION,
     HVD_TAG,
     IANA_MEDIA_TYPES,
     INSPIRE_LIMITATION_CATEGORIES,
@@ -29,15 +39,19 @@ from backends.dcat.vocabularies import (
     INSPIRE_THEME_SCHEME_TITLE,
     INSPIRE_THEMES,
     LABELS,
-    OGC_PROTOCOLS,
-    OGC_STANDARDS,
     ORG,
+    OWL,
+    PROFILE_PREFIXES,
+    PROTOCOL_PATTERN,
     SCHEMA,
     SCHEMA_HTTPS,
     SCV,
     SKOS,
+    SPATIAL_RESOLUTION_METRICS,
     SPDX,
     TIME,
+    TIME_DURATION_PARTS,
+    TIME_DURATION_TIME_PARTS,
     VCARD,
     WKT_DATATYPES,
 )
@@ -53,11 +67,12 @@ from backends.normalize import (
     normalize_checksum,
     normalize_tags,
     past_datetime,
+    repeating_frequency,
     temporal_coverage,
     temporal_from_literal,
     url_filename,
 )
-from harvesters.licenses import LicenseIndex, title_key
+from harvesters.licenses import LicenseIndex, license_extras, title_key
 from harvesters.models import (
     Checksum,
     ContactPoint,
@@ -67,6 +82,7 @@ from harvesters.models import (
     RemoteMetadata,
     Resource,
     ResourceHarvest,
+    Schema,
     Spatial,
     TemporalCoverage,
 )
@@ -89,6 +105,33 @@ def language_codes(language: str) -> frozenset[str]:
     """The ISO 639-1/639-2 codes naming `language` (`fr` -> fr, fre, fra)."""
     code = language.strip().lower().split("-")[0]
     return next((codes for codes in LANGUAGE_CODES if code in codes), frozenset({code}))
+
+
+def language_key(tag: str) -> str:
+    """One key per language whatever its spelling: `fr-FR`, `fre`, `FRA` -> `fr`; empty for untagged."""
+    codes = language_codes(tag) if tag else frozenset({""})
+    return min(codes, key=lambda code: (len(code), code))
+
+
+def literal_language(literal: Term) -> str:
+    return language_key(literal.get("@language", ""))
+
+
+def choose_language(node: Node, configured: str) -> str:
+    """The one language a record's texts are read in (so that it never mixes them): the configured one
+    when its title or description has it, else the language most of its texts share; on a tie (or without
+    any language) `""` for an untagged title, else the language of the first title."""
+    fields = [node.literals(DCT + "title"), node.literals(DCT + "description", DCT + "abstract"),
+              node.literals(DCAT + "keyword"), *(dist.literals(DCT + "title") for dist in distributions(node))]
+    languages = [{literal_language(literal) for literal in field} - {""} for field in fields]
+    if language_key(configured) in languages[0] | languages[1]:
+        return configured
+    counts = Counter(language for field in languages for language in field).most_common(2)
+    if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
+        return counts[0][0]
+    if not counts or any(literal_language(literal) == "" for literal in fields[0]):
+        return ""
+    return literal_language(fields[0][0]) if fields[0] else counts[0][0]
 
 
 def best_literal(literals: list[Term], language: str = "fr") -> str | None:
@@ -178,14 +221,22 @@ def hints(node: Node, predicate: str, language: str) -> list[str]:
 
 @dataclass
 class Context:
-    """What a mapping is given, and the warnings it collects for the item's log."""
+    """What a mapping is given, and the warnings it collects for the item's log.
+
+    `language` is the record's chosen language (see `choose_language`); `portal_language` the configured
+    one, in which the titles made up for nameless resources are written.
+    """
 
     language: str = "fr"
     licenses: LicenseIndex | None = None
     warnings: list[str] = field(default_factory=list)
+    portal_language: str = "fr"
 
     def date(self, node: Node, predicate: str, label: str) -> datetime | None:
-        value, warning = past_datetime(node.text(predicate), label)
+        text = node.text(predicate)
+        if repeating_frequency(text):  # DCAT-US writes an update frequency (`R/P1W`) as `modified`
+            return None
+        value, warning = past_datetime(text, label)
         if warning:
             self.warnings.append(warning)
         return value
@@ -194,30 +245,37 @@ class Context:
 # --- dataset ----------------------------------------------------------------------------------------
 
 
+def distributions(node: Node) -> list[Node]:
+    return node.nodes(DCAT + "distribution", DCAT + "distributions")
+
+
 def map_dataset(record: dict[str, Any], language: str = "fr", licenses: LicenseIndex | None = None) -> Mapped:
     """Map one dataset record; raises SkipRecord when it has no title, ValueError when it is malformed."""
     check_language_tags(record["graph"])
     node = Node(record["graph"], record["@id"])
-    context = Context(language=language, licenses=licenses)
-    title = node.text(DCT + "title", language)
+    context = Context(language=choose_language(node, language), licenses=licenses, portal_language=language)
+    chosen = context.language
+    title = node.text(DCT + "title", chosen)
     if not title:
         raise SkipRecord("missing title on dataset")
-    description = node.text(DCT + "description", language) or node.text(DCT + "abstract", language)
-    distributions = node.nodes(DCAT + "distribution", DCAT + "distributions")
-    resources = [res for dist in distributions if (res := map_distribution(dist, context))]
+    description = node.text(DCT + "description", chosen) or node.text(DCT + "abstract", chosen)
+    dists = distributions(node)
+    resources = [res for dist in dists if (res := map_distribution(dist, context))]
     resources += [res for doc in node.nodes(DCT + "hasPart") if (res := map_document(doc, context))]
     dataset = Dataset(
         title=title,
         description=html_to_markdown(description),
-        acronym=node.text(SKOS + "altLabel", language),
-        tags=normalize_tags(keywords(node, language)),
+        acronym=node.text(SKOS + "altLabel", chosen),
+        tags=normalize_tags(keywords(node, chosen)),
         frequency=frequency(node),
         temporal_coverage=temporal(node),
         spatial=spatial(node),
-        contact_points=contact_points(node, language),
-        resources=resources,
+        contact_points=contact_points(node, chosen),
+        resources=merge_same_urls(resources),
     )
-    apply_rights(dataset, node, distributions, context)
+    apply_rights(dataset, node, dists, context)
+    if resolutions := spatial_resolutions(node):
+        dataset.extras.setdefault("dcat", {}).update(resolutions)
     return Mapped(dataset=dataset, remote=remote_metadata(node, context), warnings=context.warnings)
 
 
@@ -225,11 +283,25 @@ def remote_metadata(node: Node, context: Context) -> RemoteMetadata:
     return RemoteMetadata(
         remote_url=remote_url(node),
         uri=node.uri,
-        dct_identifier=node.text(DCT + "identifier", context.language),
+        dct_identifier=node.text(DCT + "identifier", context.language) or doi(node),
         created_at=context.date(node, DCT + "created", "creation date"),
         issued_at=context.date(node, DCT + "issued", "issue date"),
         modified_at=context.date(node, DCT + "modified", "modification date"),
     )
+
+
+_DOI = re.compile(r"(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
+
+
+def doi(node: Node) -> str | None:
+    """A DOI among the record's `adms:identifier`s (their `skos:notation`, or their URI), as written."""
+    for identifier in node.values(ADMS + "identifier"):
+        target = Node(node.graph, identifier["@id"]) if "@id" in identifier else None
+        texts = [identifier.get("@value", "")] if target is None else [
+            *(literal["@value"] for literal in target.literals(SKOS + "notation")), target.uri or ""]
+        if found := next((text.strip() for text in texts if _DOI.fullmatch(text.strip())), None):
+            return found
+    return None
 
 
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
@@ -252,9 +324,13 @@ def remote_url(node: Node) -> str | None:
 
 
 def keywords(node: Node, language: str) -> list[str]:
-    """Literal keywords, theme labels, and the `hvd` / `inspire` markers."""
-    words = [literal["@value"] for literal in node.literals(DCAT + "keyword")]
-    for value in node.values(DCAT + "theme"):
+    """Literal keywords (the record's language and untagged ones), theme labels, and the `hvd` / `inspire`
+    markers."""
+    literals = node.literals(DCAT + "keyword")
+    wanted = {language_key(language), ""}
+    chosen = [literal for literal in literals if literal_language(literal) in wanted] or literals
+    words = [literal["@value"] for literal in chosen]
+    for value in node.values(DCAT + "theme", DCATAP + "hvdCategory"):
         if "@value" in value:
             words.append(value["@value"])
             continue
@@ -266,6 +342,8 @@ def keywords(node: Node, language: str) -> list[str]:
             words.append(label)
         if is_inspire_theme(theme, language):
             words.append(INSPIRE_TAG)
+    if any(value.get("@id") == HVD_LEGISLATION for value in node.values(DCATAP + "applicableLegislation")):
+        words.append(HVD_TAG)
     return words
 
 
@@ -281,8 +359,37 @@ def is_inspire_theme(theme: Node, language: str) -> bool:
 
 
 def frequency(node: Node) -> str | None:
-    return next((found for value in node.values(DCT + "accrualPeriodicity")
-                 if (found := frequency_id(value.get("@id") or value.get("@value")))), None)
+    """`dct:accrualPeriodicity` (a frequency URI or code, an ISO 8601 repeating interval, a `dct:Frequency`
+    whose `rdf:value` is an OWL-Time duration), else a repeating interval written as `dct:modified` (DCAT-US)."""
+    for value in node.values(DCT + "accrualPeriodicity"):
+        if found := frequency_id(value.get("@id") or value.get("@value")):
+            return found
+        if "@id" in value and (found := duration_frequency(Node(node.graph, value["@id"]))):
+            return found
+    return next((found for value in node.literals(DCT + "modified") if (found := repeating_frequency(value["@value"]))),
+                None)
+
+
+def duration_frequency(frequency_node: Node) -> str | None:
+    """The udata frequency of a `dct:Frequency` node whose `rdf:value` is a `time:DurationDescription`."""
+    for duration in frequency_node.nodes(RDF + "value"):
+        parts = [(duration.link(TIME + name), designator) for name, designator in TIME_DURATION_PARTS]
+        clock = [(duration.link(TIME + name), designator) for name, designator in TIME_DURATION_TIME_PARTS]
+        text = "".join(f"{_number(amount)}{unit}" for amount, unit in parts if amount)
+        text += ("T" + "".join(f"{_number(amount)}{unit}" for amount, unit in clock if amount)) if any(
+            amount for amount, _ in clock) else ""
+        if text and (found := repeating_frequency(f"R/P{text}")):
+            return found
+    return None
+
+
+def _number(text: str) -> str:
+    """`1.0` -> `1`, `0.5` -> `0.5`: an OWL-Time amount as ISO 8601 writes it."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def temporal(node: Node) -> TemporalCoverage | None:
@@ -343,7 +450,8 @@ def geometry_literal(literal: Term) -> dict[str, Any] | None:
 
 
 def contact_points(node: Node, language: str) -> list[ContactPoint]:
-    """Contacts of every role (vCard or FOAF agents) having an email or a contact form, without duplicates."""
+    """Contacts of every role (vCard or FOAF agents), without duplicates. A `contact` needs an email or a
+    contact form (as udata requires); the other roles (publisher, creator...) need only a name."""
     found: list[ContactPoint] = []
     for predicate, role in CONTACT_ROLES:
         for agent in node.nodes(predicate):
@@ -357,9 +465,10 @@ def contact_point(agent: Node, role: str, language: str) -> ContactPoint | None:
     name = agent_name(agent, language)
     email = clean_email(agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox"))
     form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
-    if not email and not is_http_url(form):
+    form = form if is_http_url(form) else None
+    if not (email or form) and (role == "contact" or not name):
         return None
-    return ContactPoint(name=name, email=email, contact_form=form if is_http_url(form) else None, role=role)
+    return ContactPoint(name=name, email=email, contact_form=form, role=role)
 
 
 def agent_name(agent: Node, language: str) -> str | None:
@@ -382,7 +491,9 @@ def agent_name(agent: Node, language: str) -> str | None:
 
 
 def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], context: Context) -> None:
-    """License (guessed), INSPIRE public access limitation, and the raw statements in `extras.dcat`."""
+    """License (guessed, else its text kept), access type (INSPIRE limitations, EU access rights), and the raw
+    statements in `extras.dcat`; a license that every distribution states alike is lifted to the dataset's
+    statements when it has none (as udata does)."""
     language = context.language
     statements = {
         "license": describe(node, DCT + "license", language),
@@ -390,6 +501,8 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
         "accessRights": access_rights(node, distributions, language),
         "provenance": describe(node, DCT + "provenance", language),
     }
+    if not statements["license"] and not statements["rights"]:
+        statements["license"] = common([describe(dist, DCT + "license", language) for dist in distributions])
     extras = {key: values for key, values in statements.items() if values}
     if extras:
         dataset.extras["dcat"] = extras
@@ -402,19 +515,41 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
                                                                                language)
     if category := inspire_limitation(access):
         dataset.access_type, dataset.access_type_reason_category = "restricted", category
-    elif context.licenses is not None:
+        return
+    dataset.access_type = eu_access_type(node, distributions)
+    if context.licenses is not None:
         # the dataset's license, else its rights, else its distributions' licenses, else their rights
         dataset.license = next((found for group in candidates if (found := context.licenses.guess(*group))), None)
+        texts = [*statements["license"], *statements["rights"],
+                 *(text for dist in distributions for text in describe(dist, DCT + "license", language))]
+        dataset.extras |= license_extras(dataset.license, *texts)
+
+
+def common(per_distribution: list[list[str]]) -> list[str]:
+    """What every distribution states alike (nothing when one is silent or they differ)."""
+    first = per_distribution[0] if per_distribution else []
+    return first if first and all(set(values) == set(first) for values in per_distribution) else []
+
+
+def eu_access_type(node: Node, distributions: list[Node]) -> str | None:
+    """The udata access type of an EU access right (PUBLIC, RESTRICTED, NON_PUBLIC) of the dataset, else of
+    all its distributions alike."""
+    def of(target: Node) -> set[str]:
+        found = set()
+        for value in target.values(DCT + "accessRights", DCAT + "accessRights"):
+            uri = (value.get("@id") or value.get("@value") or "").strip().replace("https://", "http://", 1)
+            if uri.startswith(EU_ACCESS_RIGHT) and (kind := EU_ACCESS_TYPES.get(uri.removeprefix(EU_ACCESS_RIGHT))):
+                found.add(kind)
+        return found
+
+    kinds = of(node) or set(common([sorted(of(distribution)) for distribution in distributions]))
+    return "restricted" if "restricted" in kinds else ("open" if kinds else None)
 
 
 def access_rights(node: Node, distributions: list[Node], language: str) -> list[str]:
     """The dataset's access rights, else those all its distributions share."""
     own = describe(node, DCT + "accessRights", language)
-    if own or not distributions:
-        return own
-    per_distribution = [distribution_access_rights(distribution, language) for distribution in distributions]
-    first = per_distribution[0]
-    return first if all(set(rights) == set(first) for rights in per_distribution) else []
+    return own or common([distribution_access_rights(distribution, language) for distribution in distributions])
 
 
 def distribution_access_rights(node: Node, language: str) -> list[str]:
@@ -470,7 +605,7 @@ def resource(node: Node, url: str, kind: ResourceKind, context: Context, service
         ("rights", describe(node, DCT + "rights", language)),
     ) if values}
     return Resource(
-        title=resource_title(node, url, fmt, language),
+        title=resource_title(node, url, fmt, context),
         url=url,
         description=html_to_markdown(node.text(DCT + "description", language)) or None,
         type=kind,
@@ -479,6 +614,7 @@ def resource(node: Node, url: str, kind: ResourceKind, context: Context, service
         filesize=filesize(node),
         checksum=checksum(node),
         extras={"dcat": extras} if extras else {},
+        schema_=schema(node, language),
         harvest=ResourceHarvest(
             uri=node.uri,
             issued_at=context.date(node, DCT + "issued", "resource issue date"),
@@ -487,53 +623,116 @@ def resource(node: Node, url: str, kind: ResourceKind, context: Context, service
     )
 
 
-def resource_title(node: Node, url: str, fmt: str | None, language: str) -> str:
-    """`dct:title`, else the URL's file name, else `<FORMAT> resource`, else `Nameless resource`."""
-    if title := node.text(DCT + "title", language):
+def merge_same_urls(resources: list[Resource]) -> list[Resource]:
+    """One resource per downloaded URL: the first distribution naming it, completed by the values the others
+    add. Service distributions (`api`) stay apart: the layers of one service share its endpoint URL."""
+    merged: dict[str, Resource] = {}
+    kept: list[Resource | str] = []
+    for found in resources:
+        if found.type == "api":
+            kept.append(found)
+        elif (first := merged.get(found.url)) is None:
+            merged[found.url] = found
+            kept.append(found.url)
+        else:
+            missing = {name: value for name, value in found if getattr(first, name) in (None, {}) and value}
+            merged[found.url] = first.model_copy(update=missing)
+    return [merged[item] if isinstance(item, str) else item for item in kept]
+
+
+def resource_title(node: Node, url: str, fmt: str | None, context: Context) -> str:
+    """`dct:title`, else the URL's file name, else a title in the portal's language: `Ressource csv`,
+    `Ressource sans nom` (udata's words on a French portal)."""
+    if title := node.text(DCT + "title", context.language):
         return title
     name = url_filename(url.split("?")[0].split("#")[0])
     if name and "." in name:
         return name
-    return f"{fmt.upper()} resource" if fmt else "Nameless resource"
+    code = language_key(context.portal_language)
+    with_format, nameless = FALLBACK_TITLES.get(code, FALLBACK_TITLES["en"])
+    return with_format.format(format=fmt.lower()) if fmt else nameless
 
 
 def resource_format(node: Node, services: list[Node], language: str) -> str | None:
-    """`dct:format` (EU file type, IANA media type, label or literal), else the access service's protocol."""
+    """For an access service's distribution its protocol first (`geodcatap:serviceProtocol`, `dct:conformsTo`:
+    WMS, WFS...); then `dct:format` (EU file type, IANA media type, label or `rdf:value`), else the media type."""
+    for target in [*services, node] if services else ():
+        for standard in target.values(GEODCAT + "serviceProtocol", DCT + "conformsTo"):
+            if protocol := service_protocol(standard.get("@id") or standard.get("@value") or ""):
+                return protocol
     for value in node.values(DCT + "format"):
         if found := format_of(value, node, language):
             return found
-    for service in services:
-        for standard in service.values(DCT + "conformsTo"):
-            text = (standard.get("@id") or standard.get("@value") or "").lower()
-            protocol = text.removeprefix(OGC_STANDARDS).removeprefix("ogc:").strip("/ ")
-            if protocol in OGC_PROTOCOLS:
-                return protocol
-    return None
+    return format_of_media_type(mime(node))
+
+
+def service_protocol(text: str) -> str | None:
+    """`wms`, `wfs`... from a protocol or standard named by URI or code (the last segment of a URI)."""
+    segment = text.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+    match = re.search(PROTOCOL_PATTERN, segment)
+    return match[1] if match else None
 
 
 def format_of(value: Term, node: Node, language: str) -> str | None:
+    """A format from a `dct:format` value: an EU file type or IANA URI, a node's label or `rdf:value` (a blank
+    `dct:IMT`), or a literal (a media type is turned into its format)."""
     text = value.get("@value") or value.get("@id") or ""
     if "@id" in value:
         target = Node(node.graph, value["@id"])
         if target.uri and target.uri.startswith(EU_FILE_TYPE):
             return target.uri.removeprefix(EU_FILE_TYPE).strip("/").lower()
         if target.uri and target.uri.startswith(IANA_MEDIA_TYPES):
-            return target.uri.rstrip("/").rsplit("/", 1)[-1].lower()
-        text = target.label(language) or (target.uri or "").rstrip("/").rsplit("/", 1)[-1]
+            return format_of_media_type(target.uri.removeprefix(IANA_MEDIA_TYPES[0]).removeprefix(IANA_MEDIA_TYPES[1]))
+        text = (target.label(language) or target.text(RDF + "value", language)
+                or (target.uri or "").rstrip("/").rsplit("/", 1)[-1])
     text = text.strip()
     for prefix in IANA_MEDIA_TYPES:
-        if text.startswith(prefix):
-            return text.rstrip("/").rsplit("/", 1)[-1].lower()
-    return text.lower() or None
+        text = text.removeprefix(prefix)
+    return format_of_media_type(text) if "/" in text else (text.lower() or None)
+
+
+def format_of_media_type(media_type: str | None) -> str | None:
+    """`text/csv` -> `csv`, `application/vnd.ms-excel` -> `xls` (see FORMAT_BY_MEDIA_TYPE), else the subtype."""
+    text = (media_type or "").split(";")[0].strip().strip("/").lower()
+    if not text:
+        return None
+    return FORMAT_BY_MEDIA_TYPE.get(text) or text.rsplit("/", 1)[-1].removeprefix("x-").removeprefix("vnd.")
 
 
 def mime(node: Node) -> str | None:
-    text = node.link(DCAT + "mediaType")
+    """`dcat:mediaType`, else the media type of a `dct:IMT` format (its `rdf:value`)."""
+    text = node.link(DCAT + "mediaType") or next(
+        (found for imt in node.nodes(DCT + "format") if (found := imt.link(RDF + "value"))), None)
     if not text:
         return None
     for prefix in IANA_MEDIA_TYPES:
         text = text.removeprefix(prefix)
     return text.strip("/").lower() or None
+
+
+def schema(node: Node, language: str) -> Schema | None:
+    """The schema a distribution's `dct:conformsTo` names (a URL that is not a metadata profile), in udata's
+    {name, url, version} shape."""
+    for standard in node.nodes(DCT + "conformsTo"):
+        url = standard.uri
+        if not is_http_url(url) or url.startswith(PROFILE_PREFIXES):
+            continue
+        version = standard.text(OWL + "versionInfo", language) or standard.text(DCAT + "version", language)
+        return Schema(name=standard.label(language), url=url, version=version)
+    return None
+
+
+def spatial_resolutions(node: Node) -> dict[str, list[str]]:
+    """`dcat:spatialResolutionInMeters` and the GeoDCAT-AP `dqv` spatial resolution measurements, as written."""
+    found: dict[str, list[str]] = {}
+    for literal in node.literals(DCAT + "spatialResolutionInMeters"):
+        found.setdefault("spatialResolutionInMeters", []).append(literal["@value"].strip())
+    for measurement in node.nodes(DQV + "hasQualityMeasurement"):
+        metric = (measurement.link(DQV + "isMeasurementOf") or "").rstrip("/").rsplit("/", 1)[-1]
+        value = measurement.link(DQV + "value")
+        if metric in SPATIAL_RESOLUTION_METRICS and value:
+            found.setdefault(metric, []).append(value)
+    return found
 
 
 def filesize(node: Node) -> int | None:
@@ -560,15 +759,18 @@ def checksum(node: Node) -> Checksum | None:
 def map_dataservice(record: dict[str, Any], language: str = "fr") -> Mapped:
     """Map a standalone `dcat:DataService`; `record["datasets"]` holds the remote ids it serves."""
     node = Node(record["graph"], record["@id"])
-    context = Context(language=language)
-    title = node.text(DCT + "title", language)
+    context = Context(language=choose_language(node, language), portal_language=language)
+    chosen = context.language
+    title = node.text(DCT + "title", chosen)
     if not title:
         raise SkipRecord("missing title on data service")
     dataservice = Dataservice(
         title=title,
-        description=html_to_markdown(node.text(DCT + "description", language)),
+        description=html_to_markdown(node.text(DCT + "description", chosen)),
         base_api_url=node.link(DCAT + "endpointURL"),
         machine_documentation_url=node.link(DCAT + "endpointDescription"),
+        tags=normalize_tags(keywords(node, chosen)),
+        contact_points=contact_points(node, chosen),
         datasets=record.get("datasets", []),
     )
     return Mapped(dataservice=dataservice, remote=remote_metadata(node, context), warnings=context.warnings)

@@ -4,17 +4,24 @@ A page is parsed into an index subject -> predicate -> objects, built once. A da
 the part of that index reachable from its node (distributions, contacts, themes...), in a
 JSON-LD-like form so it can be stored, queued and mapped without the page.
 
-Two kinds of broken input found in real catalogs are repaired rather than rejected: RDF/XML
-property elements carrying both `rdf:resource` and a text (GeoNetwork writes the label there;
-it is kept as the resource's `rdfs:label`), and JSON-LD documents whose `@context` is a remote
-URL (never fetched: known contexts are bundled, others fail the page with a clear message).
+A page is parsed strictly first. Kinds of broken or partial input found in real catalogs are
+repaired rather than rejected: RDF/XML property elements carrying both `rdf:resource` and a text
+(GeoNetwork writes the label there; it is kept as the resource's `rdfs:label`); JSON-LD documents
+whose `@context` is a remote URL (never fetched: known contexts are bundled, others fail the page
+with a clear message), or whose context names Dublin Core terms `http://purl.org/dc/terms/#title`
+(read as `dct:title`); and DCAT-US / POD `data.json` catalogs, recognised by their `conformsTo` or
+their `dataset` array, whose datasets carry no `@type` (allowed by the POD schema) or that have no
+`@context` at all. A page still invalid is read leniently (an unclosed `<` then splices lines into
+one IRI, and the triples on them are lost): the page carries a `warning`, for the job and its
+records. An XML document type declaration (a DTD, whose entities could expand without bound) fails
+the page.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -22,10 +29,10 @@ from urllib.parse import urlparse
 
 import pyoxigraph
 from lxml import etree
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
+from pyoxigraph import BlankNode, NamedNode, RdfFormat
 
 from backends.base import GatherError
-from harvesters.http import HttpError, parse_xml
+from harvesters.http import HttpError, parse_xml, refuse_document_type
 
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
@@ -34,6 +41,7 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = RDF + "type"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 HYDRA_NEXT = (HYDRA + "next", HYDRA + "nextPage")
+HYDRA_TOTAL_ITEMS = HYDRA + "totalItems"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 Term = dict[str, str]
@@ -72,10 +80,27 @@ FORMAT_BY_MIME: dict[str, RdfFormat] = {
 ACCEPT = ", ".join([*FORMAT_BY_MIME, "*/*;q=0.1"])
 
 #: Remote JSON-LD contexts we know, bundled (the network is never used to resolve a context).
+POD_CONTEXT = "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
 BUNDLED_CONTEXTS: dict[str, str] = {
-    "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld": "dcat-us-1.1.jsonld",
-    "http://project-open-data.cio.gov/v1.1/schema/catalog.jsonld": "dcat-us-1.1.jsonld",
+    POD_CONTEXT: "dcat-us-1.1.jsonld",
+    POD_CONTEXT.replace("https://", "http://"): "dcat-us-1.1.jsonld",
+    # the context of SEMIC's DCAT-AP 3 examples (the bee population dataset series...)
+    "https://semiceu.github.io/uri.semic.eu-generated/DCAT-AP/releases/3.0.0/html/examples/context.jsonld":
+        "dcat-ap-3.0-examples.jsonld",
 }
+POD_SCHEMA = "project-open-data.cio.gov/v1.1/schema"
+MISSPELT_DCT = DCT + "#"
+
+
+#: Prefixes of the names a person reads in messages.
+PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/2006/vcard/ns#": "vcard:",
+            "http://www.w3.org/2004/02/skos/core#": "skos:", HYDRA: "hydra:", "http://schema.org/": "schema:"}
+
+
+def compact(iri: str) -> str:
+    """`http://www.w3.org/ns/dcat#Dataset` -> `dcat:Dataset` for the usual namespaces."""
+    return next((prefix + iri.removeprefix(namespace) for namespace, prefix in PREFIXES.items()
+                 if iri.startswith(namespace)), iri)
 
 
 GENERIC_MIMES = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
@@ -100,45 +125,36 @@ def guess_format(url: str, content_type: str, content: bytes = b"") -> RdfFormat
     raise GatherError("Unable to detect format from extension or mime type")
 
 
-def encode(term: NamedNode | BlankNode | Literal) -> Term:
-    """A term as JSON-LD: `{"@id"}` for a node (blank nodes as `_:id`), `{"@value", "@language" | "@type"}`."""
-    if isinstance(term, Literal):
-        encoded = {"@value": term.value}
-        if term.language:
-            encoded["@language"] = term.language
-        elif (datatype := term.datatype.value) != XSD_STRING:
-            encoded["@type"] = datatype
-        return encoded
-    return {"@id": term.value if isinstance(term, NamedNode) else f"_:{term.value}"}
-
-
 class Page:
     """One parsed RDF document, indexed by subject (insertion order is document order)."""
 
     def __init__(self, content: bytes, fmt: RdfFormat, base_iri: str) -> None:
         self.base_iri = base_iri
         self.graph: Graph = {}
+        self.warning: str | None = None  # why the page could only be read leniently ("not valid Turtle (...)...")
         self._incoming: dict[str, set[str]] | None = None
         if fmt == RdfFormat.JSON_LD:
             content = inline_contexts(content, base_iri)
         elif fmt == RdfFormat.RDF_XML:
-            check_entities(content, base_iri)
+            try:
+                refuse_document_type(content, base_iri)
+            except HttpError as refused:
+                raise GatherError(str(refused)) from None
         try:
-            self._load(content, fmt)
+            self._load(content, fmt, lenient=False)
         except SyntaxError as error:
-            if fmt != RdfFormat.RDF_XML:
-                raise GatherError(f"Unable to parse {fmt.name} from {base_iri}: {error}") from None
             self.graph = {}
-            self._load_repaired(content, error)
+            self._recover(content, fmt, error)
 
-    def _load(self, content: bytes, fmt: RdfFormat) -> None:
-        """Index the triples (the hot loop of a harvest: `encode` is inlined for nodes on purpose).
+    def _load(self, content: bytes, fmt: RdfFormat, lenient: bool) -> None:
+        """Index the triples as JSON-LD-like terms: `{"@id"}` for a node, `{"@value", "@language" | "@type"}`
+        for a literal (the hot loop of a harvest, written inline on purpose).
 
         Blank nodes are named `_:b0`, `_:b1`... in the order they appear (the parser names them anew on every
         parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
         blanks: dict[str, str] = {}
-        triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=True)
+        triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
         last_subject, predicates = None, {}
         for subject, predicate, obj, _ in triples:
             if subject != last_subject:  # a document's triples come grouped by subject: look it up once
@@ -168,12 +184,36 @@ class Page:
             else:
                 objects.append({"@value": obj.value})
 
-    def _load_repaired(self, content: bytes, error: SyntaxError) -> None:
+    def _recover(self, content: bytes, fmt: RdfFormat, error: SyntaxError) -> None:
+        """Read an invalid page: RDF/XML's known defect repaired (nothing is lost), else leniently, with a warning."""
+        if fmt == RdfFormat.RDF_XML:
+            try:
+                content = repair_rdf_xml(content, self.base_iri)
+            except HttpError as invalid:
+                raise GatherError(f"Unable to parse RDF/XML from {self.base_iri}: {error} ({invalid})") from None
+            try:
+                return self._load(content, fmt, lenient=False)
+            except SyntaxError:
+                self.graph = {}
         try:
-            repaired = repair_rdf_xml(content, self.base_iri)
-            self._load(repaired, RdfFormat.RDF_XML)
-        except (SyntaxError, HttpError) as second:
-            raise GatherError(f"Unable to parse RDF/XML from {self.base_iri}: {error} ({second})") from None
+            self._load(content, fmt, lenient=True)
+        except SyntaxError:
+            raise GatherError(f"Unable to parse {fmt.name} from {self.base_iri}: {error}") from None
+        self.warning = (f"not valid {fmt.name} ({error}): it was read leniently, so its datasets may lack "
+                        "resources or fields the catalog meant to give")
+
+    def total_items(self) -> int | None:
+        """The number of items the page's collection announces (`hydra:totalItems`), if it says one thing."""
+        values = {obj.get("@value", "").strip() for predicates in self.graph.values()
+                  for obj in predicates.get(HYDRA_TOTAL_ITEMS, ())}
+        return int(values.pop()) if len(values) == 1 and min(values).isdigit() else None
+
+    def summary(self) -> str:
+        """What the page holds, for a person: its triple count and the types it uses (most used first)."""
+        triples = sum(len(objects) for predicates in self.graph.values() for objects in predicates.values())
+        types = Counter(obj.get("@id", "") for predicates in self.graph.values() for obj in predicates.get(RDF_TYPE, ()))
+        seen = ", ".join(f"{compact(name)} ({count})" for name, count in types.most_common(8))
+        return f"{triples} triples, types seen: {seen or 'none'}"
 
     def subjects_of_type(self, *types: str) -> Iterator[str]:
         """Subjects having any of `types`, each once, in document order."""
@@ -223,33 +263,6 @@ class Page:
         return found
 
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[(?P<subset>.*?)\])?\s*>", re.DOTALL)
-_ENTITY = re.compile(rb"<!ENTITY\s+(?P<parameter>%\s*)?[\w.:-]+\s+(?P<definition>[^>]*)>", re.DOTALL)
-MAX_ENTITY_LENGTH = 512
-
-
-def check_entities(content: bytes, base_iri: str) -> None:
-    """Refuse XML entity declarations that could blow up (nested, parameter, external or long ones).
-
-    Short literal entities (`<!ENTITY xsd "http://www.w3.org/2001/XMLSchema#">`) are common in RDF/XML
-    and allowed: expanding them cannot make a document much larger than it is.
-    """
-    start = content.find(b"<!DOCTYPE")
-    if start < 0:
-        return
-    doctype = _DOCTYPE.match(content, start)
-    if not doctype:
-        raise GatherError(f"Unable to parse RDF/XML from {base_iri}: malformed DOCTYPE")
-    for entity in _ENTITY.finditer(doctype["subset"] or b""):
-        value = entity["definition"].strip()
-        quoted = len(value) >= 2 and value[:1] in (b'"', b"'") and value[-1:] == value[:1]
-        if entity["parameter"] or not quoted or len(value) > MAX_ENTITY_LENGTH or b"&" in value or b"%" in value:
-            raise GatherError(
-                f"Unable to parse RDF/XML from {base_iri}: entity declarations other than short literal "
-                "values are refused"
-            )
-
-
 def inline_contexts(content: bytes, base_iri: str) -> bytes:
     """The JSON-LD document with its known remote `@context`s replaced by their bundled copy.
 
@@ -259,8 +272,49 @@ def inline_contexts(content: bytes, base_iri: str) -> bytes:
         document = json.loads(content)
     except ValueError as error:
         raise GatherError(f"Unable to parse JSON-LD from {base_iri}: {error}") from None
-    changed = _inline(document, base_iri)
+    if _SURROGATE_ESCAPE.search(content) and (bad := lone_surrogate(document)):
+        path, character = bad
+        raise GatherError(f"Unable to parse JSON-LD from {base_iri}: the escape \\u{ord(character):04x} at {path} "
+                          "is a lone UTF-16 surrogate, not a character")
+    changed = type_pod_catalog(document)
+    changed |= _inline(document, base_iri)
     return json.dumps(document).encode() if changed else content
+
+
+#: A JSON escape of a UTF-16 surrogate: valid in pairs (an emoji), a lone one is no character.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """Where the decoded document holds a lone surrogate (json keeps them; RDF parsers refuse them), and which."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return (path, found.group()) if found else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
+        if isinstance(key, str) and (found := _SURROGATE.search(key)):
+            return where, found.group()
+        if bad := lone_surrogate(item, where):
+            return bad
+    return None
+
+
+def type_pod_catalog(document: Any) -> bool:
+    """Make a DCAT-US / POD `data.json` readable as JSON-LD: the POD context when it has none, and
+    `dcat:Dataset` on datasets without `@type`. Whether it changed anything."""
+    if not isinstance(document, dict) or not isinstance(document.get("dataset"), list):
+        return False
+    if POD_SCHEMA not in str(document.get("conformsTo", "")) and "@context" in document:
+        return False
+    changed = "@context" not in document
+    document.setdefault("@context", POD_CONTEXT)
+    for dataset in document["dataset"]:
+        if isinstance(dataset, dict) and "@type" not in dataset:
+            dataset["@type"] = "dcat:Dataset"
+            changed = True
+    return changed
 
 
 def _inline(value: Any, base_iri: str) -> bool:
@@ -273,8 +327,22 @@ def _inline(value: Any, base_iri: str) -> bool:
             if name == "@context":
                 value[name] = _resolve_context(item, base_iri)
                 changed |= value[name] is not item
+                changed |= _repair_terms(value[name])
             else:
                 changed |= _inline(item, base_iri)
+    return changed
+
+
+def _repair_terms(context: Any) -> bool:
+    """Read `http://purl.org/dc/terms/#x` term definitions as `dct:x` (a slip in published contexts)."""
+    changed = False
+    items = context.items() if isinstance(context, dict) else enumerate(context) if isinstance(context, list) else ()
+    for key, item in list(items):
+        if isinstance(item, str) and item.startswith(MISSPELT_DCT):
+            context[key] = DCT + item.removeprefix(MISSPELT_DCT)
+            changed = True
+        elif isinstance(item, dict | list):
+            changed |= _repair_terms(item)
     return changed
 
 

@@ -14,12 +14,14 @@ STUB_REFERENCES = frozenset({DCAT + "servesDataset", DCT + "hasPart"})
 
 
 def page_records(page: Page) -> Iterator[Record]:
-    """The page's datasets, then its data services that are not a distribution's access service."""
+    """The page's datasets, then its data services: those a catalog lists (`dcat:service`), and those that are
+    not only a distribution's access service."""
     for subject in page.subjects_of_type(*DATASET_TYPES):
         if not is_stub(page, subject):
             yield dataset_record(page, subject)
     for subject in page.subjects_of_type(DCAT + "DataService"):
-        if DCAT + "accessService" not in page.referenced_by(subject):
+        incoming = page.referenced_by(subject)
+        if DCAT + "accessService" not in incoming or DCAT + "service" in incoming:
             yield dataservice_record(page, subject)
 
 

@@ -16,18 +16,18 @@ from harvesters.store.schema import pages
 class PageRead:
     digest: str  # of the page's content
     records: list[list[Any]]  # [remote_id, remote_url, kind, skip_reason, digest] of each record cut from it
-    links: list[str]  # to the next pages
+    notes: dict[str, Any]  # what the backend noted of the page (its links to the next ones...)
 
 
 class Pages(Database):
     def page_read(self, source_id: str, url: str) -> PageRead | None:
         with self.begin() as conn:
-            row = conn.execute(select(pages.c.digest, pages.c.records, pages.c.links).where(
+            row = conn.execute(select(pages.c.digest, pages.c.records, pages.c.notes).where(
                 pages.c.source_id == source_id, pages.c.url == url)).first()
         return PageRead(*row) if row else None
 
     def save_page_read(self, source_id: str, url: str, read: PageRead) -> None:
         with self.begin() as conn:
             upsert(conn, pages, [{"source_id": source_id, "url": url, "digest": read.digest, "records": read.records,
-                                  "links": read.links, "read_at": utcnow()}],
-                   updated=("digest", "records", "links", "read_at"))
+                                  "notes": read.notes, "read_at": utcnow()}],
+                   updated=("digest", "records", "notes", "read_at"))

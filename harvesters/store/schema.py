@@ -138,12 +138,12 @@ links = Table(
 pages = Table(
     "pages", metadata,
     # what a gather read at an URL of a source last time (harvesters/recall.py): the content's hash, the
-    # records cut from it ([remote_id, remote_url, kind, skip_reason, digest] each) and its next-page links
+    # records cut from it ([remote_id, remote_url, kind, skip_reason, digest] each) and the backend's notes
     Column("source_id", String(24), primary_key=True),
     Column("url", String(2048), primary_key=True),
     Column("digest", String(64), nullable=False),
     Column("records", JSON, nullable=False),
-    Column("links", JSON, nullable=False),
+    Column("notes", JSON, nullable=False),
     Column("read_at", UTCDateTime(), nullable=False),
 )
 

@@ -21,14 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
-from harvesters.http import Http, HttpError, parse_json
+from harvesters.http import Http, HttpError, HttpOptions, parse_json, retry_after
 from harvesters.licenses import LicenseIndex
 from harvesters.models import DataserviceRef, DatasetRef, HarvestSource
 from harvesters.settings import Settings
@@ -119,7 +118,7 @@ class UdataClient:
     def __init__(self, url: str, api_key: str | None, config: Settings) -> None:
         self.url = url.rstrip("/")
         self.config = config
-        self.http = Http(config.http_connect_timeout, config.http_read_timeout, retries=0)
+        self.http = Http(HttpOptions.from_settings(config), retries=0)
         self.api_key = api_key
         self.pacer = Pacer(self.config.udata_writes_per_second)
         self.breaker = Breaker(self.config.udata_breaker_threshold, self.config.udata_breaker_cooldown)
@@ -216,20 +215,6 @@ class UdataClient:
         if self.breaker.failure(message):
             return PortalUnavailable(f"{message}; {self.breaker.threshold} requests failed in a row", status)
         return PortalError(message, status)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (a number of seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def portal_message(response: requests.Response) -> str:
@@ -520,7 +505,7 @@ def dataset_body(
 def dataservice_body(write: DataserviceWrite, source_url: str) -> dict[str, Any]:
     """The body of POST/PATCH /api/1/dataservices/: every mapped field (its `datasets` are portal dataset
     ids), provenance in extras as for datasets, `archived_at` null (an update un-archives)."""
-    data = write.dataservice.model_dump(mode="json")
+    data = write.dataservice.model_dump(mode="json", exclude={"contact_points"})  # udata references them by id
     body = {**data, "extras": provenance_extras(data["extras"], write.harvest, source_url), "archived_at": None}
     if write.organization:
         body["organization"] = write.organization

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that replays fixture catalogs, with injectable faults.
 
 Tests declare routes (path, with an optional query string) answering with a fixture file or a
-body, a content type, a status, headers and a delay. Every request is recorded, so a test can
+body, a content type, a status, headers and a delay, or with bytes streamed as they are made (a
+slow or endless answer; `raw`: status line and headers included). Every request is recorded, so a test can
 assert exactly which requests a backend made. `rewrite` replaces a host named in the fixtures
 (e.g. http://data.test.org) with this server's own address, so links between pages work.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +29,8 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    stream: Iterable[bytes] | None = None  # sent as it comes instead of `body`, then the connection closes
+    raw: bool = False  # `stream` is the whole answer, its status line and headers included
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    received: float = field(default_factory=time.monotonic)  # when, on the monotonic clock
 
     @property
     def target(self) -> str:
@@ -106,7 +110,19 @@ class CatalogServer:
 def _handler(server: CatalogServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else a body written after its headers waits for a delayed ACK (40 ms)
+        wbufsize = 1 << 16  # headers and body leave in one write (unbuffered, delayed ACKs cost 40 ms a request)
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (a timeout, a deadline, a size cap)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # what was left in the buffer has nobody to go to
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self.answer()
@@ -123,17 +139,29 @@ def _handler(server: CatalogServer) -> type[BaseHTTPRequestHandler]:
             reply = server.reply_for(request)
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.stream is not None:
+                return self.stream(reply)
             body = server.render(reply, request)
-            try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+
+        def stream(self, reply: Reply) -> None:
+            self.close_connection = True
+            if not reply.raw:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in reply.headers.items():
+                for name, value in {**reply.headers, "Connection": "close"}.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test)
+            for chunk in reply.stream or ():
+                self.wfile.write(chunk)
+                self.wfile.flush()
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -82,6 +82,20 @@ def exception_report(text: str, code: str = "InvalidParameterValue", locator: st
             f'<ows:ExceptionText>{text}</ows:ExceptionText></ows:Exception></ows:ExceptionReport>').encode()
 
 
+def paged_records(server: CatalogServer, records: list[bytes], path: str = CSW_PATH) -> str:
+    """Serve `records` (standalone XML documents) as a conforming CSW pages them: each GetRecords gets the
+    slice its startPosition and maxRecords ask for, with numberOfRecordsMatched and nextRecord (0 on the last
+    page); return the CSW URL."""
+    elements = [etree.tostring(etree.fromstring(record, PARSER), encoding="unicode") for record in records]
+
+    def answer(start: int, request: etree._Element) -> bytes:
+        page = elements[start - 1:start - 1 + int(request.get("maxRecords"))]
+        following = start + len(page)
+        return search_results(page, matched=len(elements), next_record=following if following <= len(elements) else 0)
+
+    return server.handle(path, handler(answer))
+
+
 def handler(answer: Callable[[int, etree._Element], bytes]) -> Callable[[Request], Reply]:
     """A catalog server handler from a function of (startPosition, GetRecords element) to a body."""
 

@@ -51,13 +51,21 @@ def ensure_pycsw_venv() -> Path:
     return ensure_venv("pycsw", PINS, check="pycsw")
 
 
+#: An ISO record: gmd:MD_Metadata, ISO 19115-2 gmi:MI_Metadata, or a profile root declaring its ISO class
+#: (geocat.ch's che:CHE_MD_Metadata gco:isoType="gmd:MD_Metadata").
+ISO_RECORD_TEST = ("self::gmd:MD_Metadata or self::gmi:MI_Metadata or @gco:isoType='gmd:MD_Metadata'"
+                   " or @gco:isoType='gmi:MI_Metadata'")
+ISO_NAMESPACES = {"gmd": GMD, "gmi": "http://www.isotc211.org/2005/gmi", "gco": "http://www.isotc211.org/2005/gco"}
+
+
 def split_iso_records(xml_bytes: bytes) -> list[bytes]:
-    """Each outermost gmd:MD_Metadata of a CSW GetRecordsResponse, as a standalone document."""
+    """Each outermost ISO record of a document (a GetRecords or GetRecordById answer, or a record itself),
+    as a standalone document."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     root = etree.fromstring(xml_bytes, parser)
-    found = root.xpath("//gmd:MD_Metadata[not(ancestor::gmd:MD_Metadata)]", namespaces={"gmd": GMD})
+    found = root.xpath(f"//*[({ISO_RECORD_TEST}) and not(ancestor::*[{ISO_RECORD_TEST}])]", namespaces=ISO_NAMESPACES)
     return [etree.tostring(copy.deepcopy(el), xml_declaration=True, encoding="UTF-8") for el in found]
 
 

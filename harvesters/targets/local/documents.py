@@ -111,7 +111,7 @@ def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -
         "metrics": {},
         "mime": data["mime"],
         "preview_url": None,
-        "schema": None,
+        "schema": data.get("schema"),
         "title": data["title"],
         "type": data["type"],
         "url": data["url"],
