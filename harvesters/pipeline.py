@@ -56,7 +56,7 @@ Progress = Callable[[str], None]
 Entries = list[dict[str, str]]
 NOUNS = {"dataset": "Dataset", "dataservice": "Data service"}  # an item's kind, in its logs
 SCOPES_KEPT = 4  # jobs whose scope a process keeps (a worker may serve a few jobs at once)
-STATISTICS_EVERY = 5.0  # seconds between two looks at the store's statistics (Store.refresh_statistics)
+STATISTICS_EVERY = 1.0  # seconds between two looks at the store's statistics (Store.refresh_statistics)
 
 
 @dataclass
@@ -186,6 +186,12 @@ class Harvester:
         self._scopes.move_to_end(job.id)
         return scope
 
+    def _refresh_statistics(self) -> None:
+        """Let the store refresh its statistics every few seconds (tables a harvest fills, on PostgreSQL)."""
+        if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:
+            self.store.refresh_statistics()
+            self._statistics_refreshed = time.monotonic()
+
     def _licenses_of(self, portal: Portal) -> LicenseIndex:
         """The portal's licenses, read once per view of it (per job for a udata portal; once for the local
         catalog, whose view is itself)."""
@@ -211,6 +217,7 @@ class Harvester:
         digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
+            self._refresh_statistics()
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
@@ -321,9 +328,7 @@ class Harvester:
             return self.pause(job_id, error)
         item_ids = list(item_ids)
         known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
-        if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:
-            self.store.refresh_statistics()
-            self._statistics_refreshed = time.monotonic()
+        self._refresh_statistics()
         claimed = self.store.claim_items(item_ids, records=not known)
         if known:
             claimed = [replace(item, record=known[item.id][0], record_hash=known[item.id][1]) for item in claimed]
