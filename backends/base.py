@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harvesters.models import HarvestConfig, Mapped
 from harvesters.origin import parse_hosts
@@ -91,6 +91,7 @@ class Record:
     kind: str = "dataset"
     skip_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    digest: str | None = None  # the hash of its fields, once the framework computed it (a recalled record: no data)
 
 
 @dataclass
@@ -120,16 +121,29 @@ class GatherBudget:
         self.records += 1
 
 
+class PageMemory(Protocol):
+    """What the framework remembers of the pages a backend read (harvesters/recall.py): a page read again
+    with the same content, whose records were all harvested unchanged, is recalled instead of parsed."""
+
+    def recall(self, url: str, content: bytes) -> tuple[list[Record], dict[str, Any]] | None:
+        """The page's records (without data) and the notes remembered with them, when it can be recalled."""
+
+    def remember(self, url: str, content: bytes, records: list[Record], notes: dict[str, Any]) -> None:
+        """Remember a page read and cut into these records, with notes of the backend's (its next pages...)."""
+
+
 @dataclass
 class BackendContext:
     """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses, the gather's
-    budget; `warnings` collects what the gather says about the whole job (e.g. a page read leniently)."""
+    budget, the memory of the pages it read last time (in `gather`, if it pages); `warnings` collects what the
+    gather says about the whole job (e.g. a page read leniently)."""
 
     http: Http
     licenses: LicenseIndex | None = None
     options: dict[str, Any] = field(default_factory=dict)
     budget: GatherBudget = field(default_factory=GatherBudget.from_settings)
     warnings: list[str] = field(default_factory=list)
+    pages: PageMemory | None = None
 
 
 #: Extra configs every backend accepts besides its own; the framework reads them.

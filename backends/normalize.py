@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from markdownify import markdownify
 from slugify import slugify
 
+from backends.html import markdown
 from harvesters.models import Checksum, ContactPoint, Geometry, Spatial, TemporalCoverage
 
 TAG_MIN_LENGTH = 3
@@ -24,6 +24,8 @@ TAG_MAX_LENGTH = 96
 #: Apostrophes udata drops from a tag (rather than turning them into a dash): "d'urbanisme" -> "durbanisme".
 _APOSTROPHES = str.maketrans("", "", "'’‘ʼ`")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
 
 def html_to_markdown(text: str | None) -> str:
@@ -33,8 +35,7 @@ def html_to_markdown(text: str | None) -> str:
     text = text.strip()
     if not _HTML_TAG.search(text):
         return text
-    markdown = markdownify(text, heading_style="ATX", bullets="-", strip=["script", "style"])
-    return re.sub(r"\n{3,}", "\n\n", markdown).strip()
+    return _BLANK_LINES.sub("\n\n", markdown(text)).strip()
 
 
 @lru_cache(maxsize=65_536)
@@ -79,7 +80,7 @@ _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?")
 
 def is_http_url(value: str | None) -> bool:
     """An absolute http(s) URL with a host and no whitespace inside."""
-    if not value or any(char.isspace() for char in value.strip()):
+    if not value or _WHITESPACE.search(value.strip()):
         return False
     parsed = urlparse(value.strip())
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)

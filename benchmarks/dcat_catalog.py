@@ -4,12 +4,17 @@ Each dataset has a French and an English title, a description, keywords, an EU d
 license, an EU frequency, a period of time, a WKT bounding polygon, a vCard contact point, a
 publisher, dates, and 1 to 3 distributions with format, media type, size, license and a sha256
 checksum. Pages link to the next one with a Hydra PartialCollectionView. Deterministic per seed.
+
+`python -m benchmarks.dcat_catalog` serves such catalogs over HTTP on 127.0.0.1 (see `CatalogHandler`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
 NAMESPACES = (
@@ -32,7 +37,8 @@ THEMES = ("ENVI", "TRAN", "ECON", "GOVE", "REGI")
 WORDS = ("eau", "air", "transport", "budget", "population", "énergie", "voirie", "école", "santé", "culture")
 
 
-def dataset_xml(base: str, index: int, rng: random.Random) -> str:
+def dataset_xml(base: str, index: int, rng: random.Random, title: str | None = None) -> str:
+    """Dataset `index`; titled `title` (in both languages) if given, else by its number."""
     uri = f"{base}/datasets/{index}"
     west, south = rng.uniform(-5, 8), rng.uniform(42, 50)
     east, north = west + rng.uniform(0.01, 1), south + rng.uniform(0.01, 1)
@@ -45,8 +51,8 @@ def dataset_xml(base: str, index: int, rng: random.Random) -> str:
     return f"""
   <dcat:Dataset rdf:about="{uri}">
     <dct:identifier>dataset-{index}</dct:identifier>
-    <dct:title xml:lang="fr">Jeu de données {index}</dct:title>
-    <dct:title xml:lang="en">Dataset {index}</dct:title>
+    <dct:title xml:lang="fr">{escape(title or f"Jeu de données {index}")}</dct:title>
+    <dct:title xml:lang="en">{escape(title or f"Dataset {index}")}</dct:title>
     <dct:description xml:lang="fr">{escape(description)}</dct:description>
     {keywords}
     <dcat:theme rdf:resource="http://publications.europa.eu/resource/authority/data-theme/{rng.choice(THEMES)}"/>
@@ -90,11 +96,11 @@ def distribution_xml(dataset_uri: str, n: int, license: str, rng: random.Random)
     </dcat:Distribution></dcat:distribution>"""
 
 
-def page_xml(base: str, page: int, page_size: int, total: int, seed: int = 0) -> bytes:
+def page_xml(base: str, page: int, page_size: int, total: int, seed: int = 0, title: str | None = None) -> bytes:
     """Page `page` (from 1) of a `total`-dataset catalog whose pages are `{base}/catalog.rdf?page=N`."""
     first = (page - 1) * page_size
     indexes = range(first, min(first + page_size, total))
-    datasets = "".join(dataset_xml(base, index, random.Random(seed * 1_000_003 + index)) for index in indexes)
+    datasets = "".join(dataset_xml(base, index, random.Random(seed * 1_000_003 + index), title) for index in indexes)
     organizations = "".join(
         f'<foaf:Organization rdf:about="{base}/organizations/{n}"><foaf:name>Organisation {n}</foaf:name>'
         f"</foaf:Organization>" for n in range(20)
@@ -118,3 +124,53 @@ def page_xml(base: str, page: int, page_size: int, total: int, seed: int = 0) ->
 
 def pages(base: str, total: int, page_size: int, seed: int = 0) -> list[bytes]:
     return [page_xml(base, page, page_size, total, seed) for page in range(1, -(-total // page_size) + 1)]
+
+
+class CatalogHandler(BaseHTTPRequestHandler):
+    """`/{total}/{same|distinct}/catalog.rdf?page=N`: page N of that catalog, generated when asked for (so a
+    100,000-dataset catalog costs the server no memory)."""
+
+    page_size = 100
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        parts = urlsplit(self.path)
+        try:
+            total, titles, name = parts.path.strip("/").split("/")
+            page = int(dict(parse_qsl(parts.query)).get("page", "1"))
+            assert name == "catalog.rdf" and titles in ("same", "distinct")
+            body = cached_page(f"http://{self.headers['Host']}/{total}/{titles}", page, self.page_size, int(total),
+                               "Jeu de données" if titles == "same" else None)
+        except (ValueError, AssertionError):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rdf+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@lru_cache(maxsize=2048)
+def cached_page(base: str, page: int, page_size: int, total: int, title: str | None) -> bytes:
+    """Pages asked for again (a re-run) are not generated again: the server's work stays out of the figures."""
+    return page_xml(base, page, page_size, total, title=title)
+
+
+def catalog_url(server: str, total: int, same_titles: bool = False) -> str:
+    """The first page of a generated catalog served by `serve` at `server`."""
+    return f"{server}/{total}/{'same' if same_titles else 'distinct'}/catalog.rdf?page=1"
+
+
+def serve() -> None:
+    """Serve generated catalogs on 127.0.0.1 (any free port) until killed; print the server's URL first."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CatalogHandler)
+    server.daemon_threads = True
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve()

@@ -8,8 +8,6 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
@@ -25,8 +23,9 @@ from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus, SourcePermissions, UserRef
-from harvesters.pipeline import Harvester
-from harvesters.queue import NotLaunchable, launch
+from harvesters.errors import NotFound, NotLaunchable, Refused
+from harvesters.queue import launch
+from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
     change_source,
@@ -37,11 +36,10 @@ from harvesters.sources import (
     register_source,
     validate_source,
 )
-from harvesters.store import NotFound, Refused, Store
+from harvesters.store import Store
 
 PREFIX = "/api/1/harvest"
 MAX_PAGE_SIZE = 100
-ITEMS_CHUNK = 500
 T = TypeVar("T")
 
 
@@ -215,8 +213,12 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
                               description="A key made with `harvest apikey create NAME`; needed by every write")
 
 
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
 def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return get_runtime(request).store
 
 
 def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
@@ -245,6 +247,7 @@ def paging(
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 Caller = Annotated[ApiKey | None, Depends(caller)]
 Writer = Annotated[ApiKey, Depends(writer)]
 Paging = Annotated[tuple[int, int], Depends(paging)]
@@ -280,19 +283,8 @@ def offset_of(paged: tuple[int, int], total: int) -> int | None:
 
 
 def job_stream(store: Store, job_id: str) -> StreamingResponse:
-    """A job with all its items, written a chunk of items at a time (a big job never sits in memory)."""
-    job = store.get_job(job_id, with_items=False).to_json()
-    head = json.dumps({key: value for key, value in job.items() if key != "items"} | {"items": []})
-
-    def chunks() -> Iterator[str]:
-        yield head[: -len("[]}")] + "["
-        offset = 0
-        while batch := store.list_items(job_id, offset=offset, limit=ITEMS_CHUNK):
-            yield ("," if offset else "") + ",".join(json.dumps(item.to_json()) for item in batch)
-            offset += len(batch)
-        yield "]}"
-
-    return StreamingResponse(chunks(), media_type="application/json")
+    """A job with all its items, streamed."""
+    return StreamingResponse(store.job_json(job_id), media_type="application/json")
 
 
 # --- routes ----------------------------------------------------------------------------------------------
@@ -356,9 +348,10 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 
 
 @router.get("/source/{ident}/preview/", response_model=HarvestJob, responses=WRITE_ERRORS)
-def preview_source(store: StoreDep, key: Writer, ident: str) -> HarvestJob:
+def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
     """A dry run on the first records of the catalog: what a run would do, with nothing written."""
-    job = Harvester(store).run(store.get_source(ident), preview=True, max_items=settings().preview_max_items)
+    store = runtime.store
+    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=runtime.config.preview_max_items)
     store.delete_job(job.id)
     return job
 
@@ -402,7 +395,7 @@ def list_items(
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
 ) -> Page[HarvestItem]:
     """A job's items in the order they were gathered, page by page."""
-    job_id = store.job_row(ident)["id"]
+    job_id = store.job_row(ident).id
     total = store.count_items(job_id, status)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_items(job_id, status, offset=offset, limit=paged[1])
@@ -421,8 +414,8 @@ def list_backends(key: Caller) -> list[dict[str, Any]]:
 def create_app(store: Store | None = None) -> FastAPI:
     app = FastAPI(title="udata harvesters", version="1", description=__doc__,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
-    app.state.store = store or Store(settings().database_url)
-    app.state.keys = ApiKeys(app.state.store)
+    app.state.runtime = Runtime.from_environment(store)
+    app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     install_error_handlers(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]

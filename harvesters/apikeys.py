@@ -14,7 +14,10 @@ from datetime import datetime
 from sqlalchemy import Column, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from harvesters.store import NotFound, Store, UTCDateTime, new_id, utcnow
+from harvesters.clock import new_id, utcnow
+from harvesters.errors import NotFound
+from harvesters.store import Store
+from harvesters.store.schema import UTCDateTime
 
 KEY_PREFIX = "hvk_"
 
@@ -49,8 +52,8 @@ class ApiKeys:
     """The key table of a store (created on first use)."""
 
     def __init__(self, store: Store) -> None:
+        store.ensure_tables(metadata)
         self.store = store
-        metadata.create_all(store.engine)
 
     def create(self, name: str) -> tuple[ApiKey, str]:
         """A new key named `name`: its record and the plain key, which is not kept anywhere."""

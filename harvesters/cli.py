@@ -26,22 +26,22 @@ from rich.table import Table
 from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKeys
-from harvesters.models import HarvestJob, HarvestSource
-from harvesters.pipeline import Harvester
-from harvesters.queue import check_launchable, launch, run_worker
-from harvesters.scheduler import Scheduler
+from harvesters.clock import utcnow
+from harvesters.errors import NotFound, Refused
+from harvesters.models import HarvestItem, HarvestJob, HarvestSource
+from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
     archive_datasets,
     change_source,
+    check_launchable,
     delete_source,
     public,
     register_source,
     validate_source,
 )
-from harvesters.store import NotFound, Refused, Store, utcnow
-from harvesters.sweeper import sweep
-from harvesters.targets import LocalCatalog, PortalError, UdataPortal, open_portal
+from harvesters.store import Store
+from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
 source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
@@ -69,8 +69,13 @@ def main() -> None:
     app()
 
 
+def open_runtime() -> Runtime:
+    """What a command works with, built once from the environment (the composition root)."""
+    return Runtime.from_environment()
+
+
 def open_store() -> Store:
-    return Store(settings().database_url)
+    return open_runtime().store
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -195,11 +200,12 @@ def source_delete(
     as_json: JsonOption = False,
 ) -> None:
     """Mark a source deleted. Its jobs and harvested datasets are kept (never deleted from the portal)."""
-    store = open_store()
+    runtime = open_runtime()
+    store = runtime.store
     deleted = delete_source(store, source)
     problems: list[str] = []
     if archive:
-        archived, problems = archive_datasets(store, open_portal(store), deleted.id)
+        archived, problems = archive_datasets(store, runtime.portal, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
             err.print(f"[red]Not archived:[/red] {problem}", highlight=False)
@@ -277,20 +283,32 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], None]]:
 
 
 def harvest(source: str, backend: str | None, max_items: int | None, as_json: bool, preview: bool) -> HarvestJob:
-    store = open_store()
+    runtime = open_runtime()
+    store = runtime.store
     found = resolve_source(store, source, backend)
     if not preview:
         check_launchable(found)
     with progress_bar(not as_json) as tick:
-        job = Harvester(store, progress=tick).run(found, preview=preview, max_items=max_items, exclusive=not preview)
-    summary = store.summary(job.id)
+        job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
+                                                   exclusive=not preview, with_items=False)
+    if as_json:
+        print_job_json(store, job)
+    else:
+        report(job, found, store.summary(job.id), preview, problems(store, job.id))
     if preview:
         store.delete_job(job.id)
-    if as_json:
-        print_json(job.to_json())
-    else:
-        report(job, found, summary, preview)
     return job
+
+
+def problems(store: Store, job_id: str) -> list[HarvestItem]:
+    return [item for status in ("failed", "skipped") for item in store.list_items(job_id, status)]
+
+
+def print_job_json(store: Store, job: HarvestJob) -> None:
+    """The job in udata's JSON shape, its items written a chunk at a time."""
+    for chunk in store.job_json(job.id):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")
 
 
 @app.command("run")
@@ -318,7 +336,8 @@ def preview(
     harvest(source, backend, max_items, as_json, preview=True)
 
 
-def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool) -> None:
+def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool,
+           problems: list[HarvestItem]) -> None:
     colour = {"done": "green", "done-errors": "yellow", "failed": "red"}.get(job.status, "white")
     title = "Preview of" if preview else "Job"
     out.print(f"{title} [bold]{job.id}[/bold] on source [bold]{source.name}[/bold] ({source.backend}): "
@@ -328,7 +347,6 @@ def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], prev
     out.print(counts)
     for error in job.errors:
         out.print(f"[red]Job {error.level}:[/red] {error.message}", highlight=False)
-    problems = [item for item in job.items if item.status in ("failed", "skipped")]
     if problems:
         table = Table("status", "remote_id", "reason", title="Items not harvested")
         for item in problems:
@@ -347,9 +365,12 @@ def launch_command(
     as_json: JsonOption = False,
 ) -> None:
     """Enqueue a job for the workers and print its id at once. Exit code 2 when the source already runs."""
-    if not settings().redis_url:
+    from harvesters.queue import launch  # imported here, as below: the other commands do not need the queue
+
+    runtime = open_runtime()
+    if not runtime.config.redis_url:
         fail("`harvest launch` enqueues for the workers: set HARVEST_REDIS_URL (or harvest now with `harvest run`)")
-    store = open_store()
+    store = runtime.store
     job_id = launch(store, store.get_source(source).id)
     if as_json:
         return print_json(store.get_job(job_id, with_items=False).to_json())
@@ -365,6 +386,8 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Stop once the queues are empty.")] = False,
 ) -> None:
     """Run a worker processing harvest jobs from Redis (HARVEST_REDIS_URL); run any number, anywhere."""
+    from harvesters.queue import run_worker
+
     run_worker([name for value in queues or [] for name in value.split(",") if name], burst=burst)
 
 
@@ -372,6 +395,8 @@ def worker(
 @reports_errors
 def sweep_command(as_json: JsonOption = False) -> None:
     """Fail timed-out jobs and resume those whose worker was lost (without Redis they are resumed here)."""
+    from harvesters.sweeper import sweep
+
     report = sweep(open_store(), wait=True)
     if as_json:
         return print_json(asdict(report))
@@ -383,6 +408,8 @@ def sweep_command(as_json: JsonOption = False) -> None:
 @app.command("scheduler")
 def scheduler_command() -> None:
     """Launch due sources and sweep, every HARVEST_SCHEDULER_INTERVAL s, until stopped; any number may run."""
+    from harvesters.scheduler import Scheduler
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not settings().redis_url:
         err.print("[yellow]No HARVEST_REDIS_URL: jobs run inside this scheduler process[/yellow]")
@@ -435,7 +462,8 @@ def job_show(job_id: str, as_json: JsonOption = False) -> None:
     job = store.get_job(job_id)
     if as_json:
         return print_json(job.to_json())
-    report(job, store.get_source(job.source), store.summary(job.id), preview=False)
+    report(job, store.get_source(job.source), store.summary(job.id), preview=False,
+           problems=[item for item in job.items if item.status in ("failed", "skipped")])
 
 
 # --- local catalog ---------------------------------------------------------------------------------------
@@ -573,17 +601,18 @@ def apikey_list(as_json: JsonOption = False) -> None:
 # --- udata portal ---------------------------------------------------------------------------------------
 
 
-def open_udata(store: Store) -> UdataPortal:
-    if not settings().udata_url:
+def open_udata(runtime: Runtime) -> UdataPortal:
+    if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
-    return UdataPortal.from_settings(store)
+    return UdataPortal.open(runtime.store, runtime.config)
 
 
 @portal_app.command("check")
 def portal_check(as_json: JsonOption = False) -> None:
     """Check the portal's URL and API key (GET /api/1/me/) and say who datasets are written as."""
-    store = open_store()
-    portal = open_udata(store)
+    runtime = open_runtime()
+    store = runtime.store
+    portal = open_udata(runtime)
     try:
         me, licenses = portal.me(), portal.licenses()
     except PortalError as error:
@@ -613,10 +642,10 @@ def portal_check(as_json: JsonOption = False) -> None:
 def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")], as_json: JsonOption = False) -> None:
     """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
     database, or datasets harvested by another tool, are adopted instead of duplicated."""
-    store = open_store()
-    found = store.get_source(source)
+    runtime = open_runtime()
+    found = runtime.store.get_source(source)
     try:
-        result = open_udata(store).attach(found)
+        result = open_udata(runtime).attach(found)
     except PortalError as error:
         fail(str(error))
     if as_json:

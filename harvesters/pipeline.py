@@ -4,70 +4,145 @@ The steps are separate so that the same code runs inline (`Harvester.run`) or sp
 workers (gather dispatches batches of item ids; any process may `process` a batch; `finalize`
 runs once, after the last item). Item state lives in the SQL store, so memory does not grow
 with the catalog: records are stored as they are gathered and dropped once processed.
+
+A batch is processed in a few statements whatever its size: its items are claimed in one, their
+links read in one; each item is mapped on its own (a failure fails that item alone); then the
+writes, the links and the items' outcomes go in one transaction (the local catalog's documents
+too), or, for a portal over HTTP and after a batch write failed, one write at a time followed by
+one transaction for the bookkeeping.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterable
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+import orjson
 from pydantic import ValidationError
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection
 
 from backends import get_backend
 from backends.base import Backend, BackendContext, Record, SkipRecord
+from harvesters import __version__
+from harvesters.clock import utcnow
 from harvesters.heartbeat import heartbeat
-from harvesters.http import Http
+from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
-from harvesters.models import (
-    FINISHED_JOB_STATUSES,
-    Dataservice,
-    HarvestError,
-    HarvestJob,
-    HarvestLog,
-    HarvestSource,
-    Mapped,
+from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
+from harvesters.settings import Settings, settings
+from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
+from harvesters.targets import (
+    BatchPortal,
+    DataserviceWrite,
+    DatasetWrite,
+    Portal,
+    PortalUnavailable,
+    Write,
+    Written,
+    open_portal,
 )
-from harvesters.settings import settings
-from harvesters.store import Store, utcnow
-from harvesters.targets import DataserviceWrite, DatasetWrite, Portal, PortalUnavailable, open_portal
 
+log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
 Progress = Callable[[str], None]
+Entries = list[dict[str, str]]
 NOUNS = {"dataset": "Dataset", "dataservice": "Data service"}  # an item's kind, in its logs
+SCOPES_KEPT = 4  # jobs whose scope a process keeps (a worker may serve a few jobs at once)
+STATISTICS_EVERY = 1.0  # seconds between two looks at the store's statistics (Store.refresh_statistics)
+
+
+@dataclass
+class JobScope:
+    """What every batch of one job shares within a process: its source, its backend, the target with the
+    caches that belong to the job (the portal's licenses and frequencies, its dataset index), and the digest
+    of what a mapping depends on besides the record."""
+
+    source: HarvestSource
+    portal: Portal
+    backend: Backend
+    context: bytes
+
+    def record_hash(self, digest: str) -> str:
+        """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
+        return record_hash(self.context, digest)
+
+
+@dataclass
+class Plan:
+    """One claimed item on its way: mapped, then what to write and what the store knows of it."""
+
+    item: ClaimedItem
+    mapped: Mapped | None = None
+    logs: Entries = field(default_factory=list)
+    write: Write | None = None
+    digest: str = ""
+    link: Link | None = None
+    written: Written | None = None
+    settled: SettledItem | None = None  # failed or skipped before any write
+
+    @property
+    def unchanged(self) -> bool:
+        link = self.link
+        return link is not None and link.payload_hash == self.digest and link.archived_at is None
+
+
+@dataclass
+class Outcomes:
+    """A batch's bookkeeping: the items settled and the links to save (written, or seen unchanged)."""
+
+    settled: list[SettledItem] = field(default_factory=list)
+    links: list[NewLink] = field(default_factory=list)
 
 
 class Harvester:
+    """Runs jobs, writing to `portal` (by default the target `config` names; each job works on its own
+    view of it, `portal.for_job()`, whose caches live as long as the job in this process).
+
+    Built once per process by the composition root (harvesters/runtime.py) with the settings, the HTTP
+    client and the target it hands down; built bare (tests, scripts), it reads the environment once."""
+
     def __init__(
         self,
         store: Store,
         portal: Portal | None = None,
         http: Http | None = None,
         progress: Progress | None = None,
+        config: Settings | None = None,
     ) -> None:
         self.store = store
-        self.portal = portal if portal is not None else open_portal(store)
-        self._licenses: LicenseIndex | None = None
-        self.http = http or Http()
+        self.config = config or settings()
+        self.http = http or Http(HttpOptions.from_settings(self.config))
+        self.portal = portal if portal is not None else open_portal(store, self.config)
         self.progress = progress or (lambda outcome: None)
+        self._scopes: OrderedDict[str, JobScope] = OrderedDict()
+        self._licenses: tuple[Portal, LicenseIndex] | None = None
+        self._statistics_refreshed = 0.0
+        # the records of the batch this process's gather dispatches last: processed here (an inline run),
+        # they are mapped as gathered instead of read back from the store
+        self._dispatched: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
 
     # --- the whole job, inline ------------------------------------------------------------------------
 
     def run(self, source: HarvestSource, preview: bool = False, max_items: int | None = None,
-            exclusive: bool = False) -> HarvestJob:
-        """Run a new job inline; `exclusive` refuses it while the source has another running (JobAlreadyRunning)."""
+            exclusive: bool = False, with_items: bool = True) -> HarvestJob:
+        """Run a new job inline; `exclusive` refuses it while the source has another running (JobAlreadyRunning).
+        The job comes back with its items unless `with_items` is false (a large job's items stay in the store)."""
         job_id = self.store.create_job(source.id, preview=preview, max_items=max_items, exclusive=exclusive)
         self.run_job(job_id)
-        return self.store.get_job(job_id)
+        return self.store.get_job(job_id, with_items=with_items)
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
         Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
-        with heartbeat(self.store, job_id):
+        with heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
                     self.resume(job_id, dispatch=self.process)
@@ -77,30 +152,52 @@ class Harvester:
             except KeyboardInterrupt:
                 self.store.fail_job(job_id, "Interrupted before its end; the next run carries on")
                 raise
+            finally:
+                self._scopes.pop(job_id, None)
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
-        if self.store.job_row(job_id)["gathered"]:
+        if self.store.job_row(job_id).gathered:
             self.redispatch(job_id, dispatch)
         else:
             self.gather(job_id, dispatch, resume=True)
 
     def redispatch(self, job_id: str, dispatch: Dispatch) -> None:
         """Dispatch every pending item of the job again, in batches."""
-        pending, size = self.store.pending_item_ids(job_id), settings().batch_size
+        pending, size = self.store.pending_item_ids(job_id), self.config.batch_size
         for start in range(0, len(pending), size):
             dispatch(job_id, pending[start:start + size])
 
-    def backend_for(self, source: HarvestSource) -> Backend:
-        backend = get_backend(source.backend)
-        config = backend.validate_config(source.config)
-        return backend(source.url, config, BackendContext(http=self.http, licenses=self.licenses()))
+    def scope(self, job: JobRow) -> JobScope:
+        """The job's scope in this process, opened by its first batch (the portal's licenses are read then)."""
+        if (scope := self._scopes.get(job.id)) is None:
+            source = self.store.get_source(job.source_id)
+            portal = self.portal.for_job()
+            backend = get_backend(source.backend)
+            licenses = self._licenses_of(portal)
+            mapping = mapping_context(source, licenses.ids)
+            pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
+            context = BackendContext(http=self.http, licenses=licenses, pages=pages)
+            scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
+                             mapping)
+            self._scopes[job.id] = scope
+            while len(self._scopes) > SCOPES_KEPT:
+                self._scopes.popitem(last=False)
+        self._scopes.move_to_end(job.id)
+        return scope
 
-    def licenses(self) -> LicenseIndex:
-        """The target portal's licenses, fetched once per Harvester."""
-        if self._licenses is None:
-            self._licenses = self.portal.licenses()
-        return self._licenses
+    def _refresh_statistics(self) -> None:
+        """Let the store refresh its statistics every few seconds (tables a harvest fills, on PostgreSQL)."""
+        if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:
+            self.store.refresh_statistics()
+            self._statistics_refreshed = time.monotonic()
+
+    def _licenses_of(self, portal: Portal) -> LicenseIndex:
+        """The portal's licenses, read once per view of it (per job for a udata portal; once for the local
+        catalog, whose view is itself)."""
+        if self._licenses is None or self._licenses[0] is not portal:
+            self._licenses = (portal, portal.licenses())
+        return self._licenses[1]
 
     # --- gather ---------------------------------------------------------------------------------------
 
@@ -111,32 +208,40 @@ class Harvester:
         again, and the records it had reached are not recorded twice.
         """
         job = self.store.job_row(job_id)
-        source = self.store.get_source(job["source_id"])
         known = self.store.last_item_id(job_id) if resume else 0
         if known:
             self.redispatch(job_id, dispatch)
         else:
-            self.store.update_job(job_id, status="initializing", started=job["started"] or utcnow())
-        batch: list[dict[str, Any]] = []
+            self.store.update_job(job_id, status="initializing", started=job.started or utcnow())
+        batch: list[NewItem] = []
+        digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
-            self._fail_duplicates(job_id, batch)
-            pending = self.store.add_items(job_id, batch) if batch else []
+            self._refresh_statistics()
+            fresh = self._new_items(job, batch, known)
+            hashes = self._settle_unchanged(job, fresh, digests)
+            pending = self.store.add_items(job_id, fresh)
             batch.clear()
+            digests.clear()
+            self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in
+                                zip(pending, (item for item in fresh if item.status == "pending"), strict=True)}
             if pending:
                 dispatch(job_id, pending)
+            self._dispatched = {}
 
         truncated = failed = False
-        batch_size = settings().batch_size  # read once: building Settings costs milliseconds
         try:
-            backend = self.backend_for(source)
+            backend = self.scope(job).backend
+            budget = backend.context.budget  # a resumed gather reads the catalog again from its start
+            budget.pages = budget.records = 0
             for count, record in enumerate(backend.records()):
-                if job["max_items"] is not None and count >= job["max_items"]:
+                if job.max_items is not None and count >= job.max_items:
                     truncated = True
                     break
-                if not (known and self.store.has_item(job_id, record.remote_id, up_to=known)):
-                    self._record(job_id, record, batch)
-                if len(batch) >= batch_size:
+                batch.append(self._item(record))
+                if record.digest:
+                    digests[record.remote_id] = record.digest
+                if len(batch) >= self.config.batch_size:
                     flush()
                     if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
                         truncated = True
@@ -149,108 +254,227 @@ class Harvester:
         status = {} if self.ended(job_id) else {"status": "processing"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
-    def _record(self, job_id: str, record: Record, batch: list[dict[str, Any]]) -> None:
-        """Queue a gathered record as an item: pending, or already settled (skipped, duplicate)."""
-        item: dict[str, Any] = {"remote_id": record.remote_id, "remote_url": record.remote_url, "kind": record.kind}
+    def _item(self, record: Record) -> NewItem:
+        """A gathered record as an item: pending (with its record, unless it was recalled without data), or
+        already settled (skipped)."""
+        item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
         if record.skip_reason:
-            item |= {"status": "skipped", "logs": [_log("warning", record.skip_reason)]}
-            self.progress("skipped")
-        else:
-            item |= {"status": "pending", "record": dict(vars(record))}
-        batch.append(item)
+            item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
+        elif record.data is not None or not record.digest:
+            item.record = dict(vars(record))
+        return item
 
-    def _fail_duplicates(self, job_id: str, batch: list[dict[str, Any]]) -> None:
-        """A remote id seen earlier in the job (or earlier in the batch) fails its later items."""
-        pending = [item for item in batch if item["status"] == "pending"]
-        seen = self.store.known_remote_ids(job_id, {item["remote_id"] for item in pending})
-        for item in pending:
-            if item["remote_id"] in seen:
-                error = HarvestError(message=f"Identifier '{item['remote_id']}' already exists").to_json()
-                item.update(status="failed", errors=[error], record=None)
-                self.progress("failed")
-            seen.add(item["remote_id"])
+    def _new_items(self, job: JobRow, batch: list[NewItem], known: int) -> list[NewItem]:
+        """The batch without what a resumed gather had recorded (item ids up to `known`); a remote id seen
+        earlier in the job (or earlier in the batch) fails its later items."""
+        recorded = self.store.recorded_remote_ids(job.id, {item.remote_id for item in batch}) if batch else {}
+        fresh = [item for item in batch if not (known and recorded.get(item.remote_id, known + 1) <= known)]
+        seen = set(recorded)
+        for item in fresh:
+            if item.status == "pending" and item.remote_id in seen:
+                item.status, item.record = "failed", None
+                item.errors = [HarvestError(message=f"Identifier '{item.remote_id}' already exists").to_json()]
+            elif item.status == "pending":
+                seen.add(item.remote_id)
+            if item.status != "pending":
+                self.progress(item.status)
+        return fresh
+
+    def _settle_unchanged(self, job: JobRow, fresh: list[NewItem], digests: dict[str, str]) -> dict[str, str]:
+        """Settle at once the pending datasets whose record is the one last mapped (same hash): unchanged,
+        with what that mapping said, without mapping them again. Return the record hashes of the others."""
+        scope = self._scopes.get(job.id)
+        candidates = [item for item in fresh if item.status == "pending" and item.kind == "dataset"
+                      and (item.record or item.remote_id in digests)]
+        if scope is None or not candidates:
+            return {}
+        hashes = {item.remote_id: scope.record_hash(digests.get(item.remote_id) or record_digest(item.record or {}))
+                  for item in candidates}
+        links = self.store.links_of(scope.source.id, hashes)
+        seen = []
+        for item in candidates:
+            link = links.get(item.remote_id)
+            if not unchanged(link, hashes[item.remote_id]):
+                if item.record is None:  # recalled, but its link changed since: it is not mapped blind
+                    item.status = "failed"
+                    item.errors = [HarvestError(message="Recalled unchanged from its page, but harvested otherwise "
+                                                        "meanwhile: the next run reads it again").to_json()]
+                    self.progress("failed")
+                continue
+            assert link is not None
+            summary = link.summary or {}
+            item.status, item.outcome, item.record = "done", "unchanged", None
+            item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
+            outcome = "Dataset unchanged" + (" (preview)" if job.preview else "")
+            item.logs = [*summary.get("logs", []), _log("info", outcome)]
+            seen.append(item.remote_id)
+            self.progress("unchanged")
+        if seen and not job.preview:
+            with self.store.begin() as conn:
+                self.store.touch_links(conn, scope.source.id, seen)
+        return hashes
 
     # --- process --------------------------------------------------------------------------------------
 
     def process(self, job_id: str, item_ids: Iterable[int]) -> None:
-        """Map and write each pending item; an item's failure is recorded on it and never stops the job,
-        but an unavailable portal pauses it: the item and the rest stay pending for the next run."""
+        """Map and write a batch of pending items; an item's failure is recorded on it and never stops the
+        job, but an unavailable portal pauses it: the items not written stay pending for the next run."""
         job = self.store.job_row(job_id)
-        if job["status"] in FINISHED_JOB_STATUSES:  # paused, or ended otherwise: nothing more to write
+        if job.finished:  # paused, or ended otherwise: nothing more to write
             return
-        source = self.store.get_source(job["source_id"])
         try:
-            backend = self.backend_for(source)
+            scope = self.scope(job)
         except PortalUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
-        for item_id in item_ids:
-            item = self.store.claim_item(item_id)
-            if item is None:  # already processed (re-delivery, another worker)
-                continue
-            try:
-                status, values = self._process_item(source, backend, item, preview=job["preview"])
-            except PortalUnavailable as error:
-                self.store.release_item(item_id)
-                self.pause(job_id, error)
+        item_ids = list(item_ids)
+        known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
+        self._refresh_statistics()
+        claimed = self.store.claim_items(item_ids, records=not known)
+        if known:
+            claimed = [replace(item, record=known[item.id][0], record_hash=known[item.id][1]) for item in claimed]
+        # datasets first: a data service names the datasets it serves by their links
+        for kind in ("dataset", "dataservice"):
+            part = [item for item in claimed if item.kind == kind]
+            if part and not self._process_part(job, scope, part):
                 return
+
+    def _process_part(self, job: JobRow, scope: JobScope, claimed: list[ClaimedItem]) -> bool:
+        """Process items of one kind; False when the portal became unavailable (the job is paused)."""
+        plans = [self._map(scope.backend, item) for item in claimed]
+        mapped = [plan for plan in plans if plan.mapped is not None]
+        wanted = {plan.item.remote_id for plan in mapped}
+        wanted |= {served for plan in mapped if plan.mapped and plan.mapped.dataservice
+                   for served in plan.mapped.dataservice.datasets}
+        links = self.store.links_of(scope.source.id, wanted) if wanted else {}
+        for plan in mapped:
+            self._plan(scope.source, plan, links)
+        to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
+        if to_write and isinstance(scope.portal, BatchPortal):
+            try:
+                with self.store.begin() as conn:
+                    written = scope.portal.write_batch(
+                        conn, [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write])
+                    for plan, done in zip(to_write, written, strict=True):
+                        plan.written = done
+                    outcomes = self._outcomes(scope, plans, job.preview)
+                    self._record(conn, scope.source.id, outcomes)
+                self._report(outcomes)
+                return True
+            except Exception:  # one item's write spoils the batch's: one at a time, each failing alone
+                log.warning("Batch write of %d items failed; writing them one at a time", len(to_write), exc_info=True)
+                for plan in to_write:
+                    plan.written = None
+        unavailable = None
+        for plan in to_write:
+            try:
+                plan.written = self._save(scope, plan)
+                self.progress(plan.written.outcome)  # as it happens: a write over HTTP takes a while
+            except PortalUnavailable as error:
+                unavailable = error
+                break
             except Exception as error:
-                status, values = "failed", {"errors": [HarvestError(message=describe(error)).to_json()]}
-            self.store.finish_item(item_id, status, **values)
-            self.progress(values.get("outcome") or status)
+                plan.settled = _failed(plan.item, error)
+        outcomes = self._outcomes(scope, plans, job.preview)
+        with self.store.begin() as conn:
+            self._record(conn, scope.source.id, outcomes)
+        self._report(outcomes, reported={plan.item.id for plan in to_write if plan.written is not None})
+        if unavailable is not None:
+            self.store.release_items([plan.item.id for plan in to_write if plan.written is None
+                                      and plan.settled is None])
+            self.pause(job.id, unavailable)
+            return False
+        return True
 
-    def _process_item(
-        self, source: HarvestSource, backend: Backend, item: RowMapping, preview: bool
-    ) -> tuple[str, dict[str, Any]]:
-        record = Record(**item["record"])
+    def _map(self, backend: Backend, item: ClaimedItem) -> Plan:
         try:
-            mapped = backend.map(record)
+            mapped = backend.map(Record(**item.record or {}))
         except SkipRecord as skip:
-            return "skipped", {"logs": [_log("warning", str(skip))]}
-        logs = [_log("warning", warning) for warning in mapped.warnings]
-        write = self._write_for(source, record, mapped, logs)
-        digest = payload_hash(write)
-        link = self.store.get_link(source.id, record.remote_id)
-        title, noun = write.payload.title, NOUNS[write.kind]
-        if link and link["payload_hash"] == digest and link["archived_at"] is None:
-            outcome, dataset_id = "unchanged", link["dataset_id"]
-            if not preview:
-                self.store.touch_link(source.id, record.remote_id)
-        elif preview:
-            outcome, dataset_id = ("updated" if link else "created"), (link["dataset_id"] if link else None)
-        else:
-            dataset_id, outcome = self._save(source.id, record.remote_id, write, link)
-            if link and link["archived_at"] is not None:
-                logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
-            self.store.save_link(source.id, record.remote_id, dataset_id, digest, kind=write.kind)
-        logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
-        return "done", {"outcome": outcome, "dataset_id": dataset_id, "dataset_title": title, "logs": logs}
+            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", str(skip))]))
+        except Exception as error:
+            return Plan(item, settled=_failed(item, error))
+        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings])
 
-    def _save(self, source_id: str, remote_id: str, write: DatasetWrite | DataserviceWrite,
-              link: RowMapping | None) -> tuple[str, str]:
-        """Update what the link (else, for a dataset, the portal) knows, or create it: its id and the outcome."""
+    def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
+        """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
+        assert plan.mapped is not None
+        try:
+            plan.write = self._write_for(source, plan.item, plan.mapped, plan.logs, links)
+            plan.digest = payload_hash(plan.write)
+        except Exception as error:
+            plan.settled = _failed(plan.item, error)
+            return
+        plan.link = links.get(plan.item.remote_id)
+
+    @staticmethod
+    def _outcomes(scope: JobScope, plans: Sequence[Plan], preview: bool) -> Outcomes:
+        """The bookkeeping of a batch once written; a plan neither settled nor written (the portal became
+        unavailable) is left out: it goes back to pending."""
+        outcomes = Outcomes()
+        for plan in plans:
+            if plan.settled is not None:
+                outcomes.settled.append(plan.settled)
+                continue
+            assert plan.write is not None
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(plan.logs)
+            title = plan.write.payload.title
+            saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
+                     "summary": {"title": title, "logs": plan.logs}}
+            if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
+                saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
+            if plan.unchanged:
+                assert link is not None
+                outcome, dataset_id = "unchanged", link.dataset_id
+                if not preview:
+                    outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
+            elif preview:
+                outcome, dataset_id = ("updated" if link else "created"), (link.dataset_id if link else None)
+            elif plan.written is None:
+                continue
+            else:
+                outcome, dataset_id = plan.written.outcome, plan.written.id
+                if link and link.archived_at is not None:
+                    logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
+                outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
+            logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
+            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs))
+        return outcomes
+
+    def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
+        self.store.save_links(conn, source_id, outcomes.links)
+        self.store.settle_items(conn, outcomes.settled)
+
+    def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
+        for item in outcomes.settled:
+            if item.id not in reported:
+                self.progress(item.outcome or item.status)
+
+    def _save(self, scope: JobScope, plan: Plan) -> Written:
+        """Write one item: update what the link (else, for a dataset, the portal) knows, or create it."""
+        write, link, portal = plan.write, plan.link, scope.portal
         if isinstance(write, DataserviceWrite):
             if link:
-                return self.portal.update_dataservice(link["dataset_id"], write).id, "updated"
-            return self.portal.create_dataservice(write).id, "created"
-        dataset_id = link["dataset_id"] if link else self.portal.find(source_id, remote_id)
+                return Written(portal.update_dataservice(link.dataset_id, write).id, "updated")
+            return Written(portal.create_dataservice(write).id, "created")
+        assert isinstance(write, DatasetWrite)
+        dataset_id = link.dataset_id if link else portal.find(scope.source.id, plan.item.remote_id)
         if dataset_id:
-            return self.portal.update(dataset_id, write).id, "updated"
-        return self.portal.create(write).id, "created"
+            return Written(portal.update(dataset_id, write).id, "updated")
+        return Written(portal.create(write).id, "created")
 
-    def _served(self, source_id: str, dataservice: Dataservice, logs: list[dict[str, str]]) -> Dataservice:
+    def _served(self, dataservice: Dataservice, links: dict[str, Link], logs: Entries) -> Dataservice:
         """The data service with our ids of the datasets it serves (remote ids, exact match); a dataset this
         source has not harvested is left out, with a warning."""
         served = []
         for remote_id in dataservice.datasets:
-            link = self.store.get_link(source_id, remote_id)
-            if link is not None and link["kind"] == "dataset":
-                served.append(link["dataset_id"])
+            link = links.get(remote_id)
+            if link is not None and link.kind == "dataset":
+                served.append(link.dataset_id)
             else:
                 logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
         return dataservice.model_copy(update={"datasets": served})
 
-    def _write_for(self, source: HarvestSource, record: Record, mapped: Mapped,
-                   logs: list[dict[str, str]]) -> DatasetWrite | DataserviceWrite:
+    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: Mapped, logs: Entries,
+                   links: dict[str, Link]) -> Write:
         remote = mapped.remote.model_dump(mode="json")
         harvest = {
             "archived": None,
@@ -262,15 +486,15 @@ class Harvester:
             "issued_at": remote["issued_at"],
             "last_update": utcnow().isoformat(),
             "modified_at": remote["modified_at"],
-            "remote_id": record.remote_id,
-            "remote_url": remote["remote_url"] or record.remote_url,
+            "remote_id": item.remote_id,
+            "remote_url": remote["remote_url"] or item.remote_url,
             "source_id": source.id,
             "uri": remote["uri"],
         }
         organization = source.organization.id if source.organization else None
         owner = source.owner.id if source.owner else None
         if mapped.dataservice is not None:
-            dataservice = self._served(source.id, mapped.dataservice, logs)
+            dataservice = self._served(mapped.dataservice, links, logs)
             return DataserviceWrite(dataservice=dataservice, harvest=harvest, organization=organization, owner=owner)
         return DatasetWrite(dataset=mapped.dataset, harvest=harvest, organization=organization, owner=owner)
 
@@ -282,7 +506,7 @@ class Harvester:
         self.store.pause_job(job_id, message)
 
     def ended(self, job_id: str) -> bool:
-        return self.store.job_row(job_id)["status"] in FINISHED_JOB_STATUSES
+        return self.store.job_row(job_id).finished
 
     # --- finalize -------------------------------------------------------------------------------------
 
@@ -292,23 +516,24 @@ class Harvester:
         if not self.store.claim_finalize(job_id):
             return
         job = self.store.job_row(job_id)
-        source = self.store.get_source(job["source_id"])
-        if source.autoarchive and not job["preview"] and not job["truncated"]:
+        source = self.store.get_source(job.source_id)
+        if source.autoarchive and not job.preview and not job.truncated:
             self.archive_vanished(source, job_id)
         job = self.store.job_row(job_id)
         failed_items = self.store.summary(job_id)["failed"]
-        if job["gather_failed"]:
+        if job.gather_failed:
             status = "failed"
-        elif failed_items or any(error["level"] == "error" for error in job["errors"]):
+        elif failed_items or any(error["level"] == "error" for error in job.errors):
             status = "done-errors"
         else:
             status = "done"
         self.store.update_job(job_id, status=status, ended=utcnow())
+        self._scopes.pop(job_id, None)
 
     def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
         """Archive datasets (and data services) no longer on the remote, unless that would archive too large
         a share."""
-        config = settings()
+        config = self.config
         now = utcnow()
         vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
         if not vanished:
@@ -322,28 +547,38 @@ class Harvester:
                 "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing was archived",
             )
             return
+        portal = self._scopes[job_id].portal if job_id in self._scopes else self.portal.for_job()
         for link in vanished:
-            kind = link["kind"]
             try:
-                self.portal.archive(link["dataset_id"], now, kind)
+                portal.archive(link.dataset_id, now, link.kind)
             except Exception as error:
-                self.store.add_item(job_id, link["remote_id"], "failed", dataset_id=link["dataset_id"], kind=kind,
+                self.store.add_item(job_id, link.remote_id, "failed", dataset_id=link.dataset_id, kind=link.kind,
                                     errors=[HarvestError(message=f"Archiving failed: {describe(error)}").to_json()])
                 continue
-            self.store.archive_link(source.id, link["remote_id"])
-            self.store.add_item(job_id, link["remote_id"], "archived", dataset_id=link["dataset_id"], kind=kind,
-                                logs=[_log("info", f"{NOUNS[kind]} archived: no longer on the remote")])
+            self.store.archive_link(source.id, link.remote_id)
+            self.store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
+                                logs=[_log("info", f"{NOUNS[link.kind]} archived: no longer on the remote")])
             self.progress("archived")
 
 
-def payload_hash(write: DatasetWrite | DataserviceWrite) -> str:
+def mapping_context(source: HarvestSource, licenses: Sequence[str]) -> bytes:
+    """What a record's mapping depends on besides the record: this code's version, the source's backend,
+    URL, config and publisher, and the target's licenses."""
+    context = [__version__, source.backend, source.url, source.config, source.organization and source.organization.id,
+               source.owner and source.owner.id, sorted(licenses)]
+    return hashlib.sha256(orjson.dumps(context, option=CANONICAL)).digest()
+
+
+def record_hash(context: bytes, digest: str) -> str:
+    """The hash of a record's digest within a mapping context."""
+    return hashlib.sha256(context + digest.encode()).hexdigest()
+
+
+def payload_hash(write: Write) -> str:
     """A canonical hash of what would be written, ignoring the write's own timestamp."""
     harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
-    canonical = json.dumps(
-        [write.payload.model_dump(mode="json"), harvest, write.organization, write.owner],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    canonical = orjson.dumps([write.document, harvest, write.organization, write.owner], option=CANONICAL)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def describe(error: BaseException) -> str:
@@ -354,6 +589,10 @@ def describe(error: BaseException) -> str:
         )
         return f"Invalid dataset: {problems}"
     return str(error) or type(error).__name__
+
+
+def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:
+    return SettledItem(item.id, "failed", errors=[HarvestError(message=describe(error)).to_json()])
 
 
 def _log(level: str, message: str) -> dict[str, str]:

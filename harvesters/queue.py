@@ -4,6 +4,8 @@
 store and enqueues their processing in batches; any worker processes a batch; whoever settles the
 last item finalizes the job (the store lets exactly one through). Every task starts from the state
 in the store, so a task delivered twice does nothing twice. Tasks are JSON (no pickle in Redis).
+A worker runs its tasks in its own process (no fork per task), on one Runtime: a job's caches serve
+every batch of it the worker takes.
 
 Without HARVEST_REDIS_URL, `launch` runs the job in a background thread of the calling process
 (what the HTTP API gets on a single machine); `harvest launch` then refuses, as its process would
@@ -20,29 +22,20 @@ from datetime import datetime
 from functools import cache
 
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from backends import registry
+from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
-from harvesters.models import HarvestSource
 from harvesters.pipeline import Harvester, describe
+from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
-from harvesters.store import Refused, Store
+from harvesters.sources import check_launchable
+from harvesters.store import Store
 
 TASK_PREFIX = "harvest"
-
-
-class NotLaunchable(Refused):
-    """The source may not run: inactive or deleted."""
-
-
-def check_launchable(source: HarvestSource) -> None:
-    if source.deleted:
-        raise NotLaunchable(f"Source '{source.name}' is deleted: it cannot run")
-    if not source.active:
-        raise NotLaunchable(f"Source '{source.name}' is inactive: activate it (`harvest source update "
-                            f"{source.slug} --active`) to run it")
+RUNTIMES = Runtimes()  # a worker's, kept between its tasks
 
 
 def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) -> str:
@@ -65,7 +58,8 @@ def start(store: Store, job_id: str, resume: bool = False, wait: bool = False) -
     if settings().redis_url:
         enqueue(resume_task if resume else gather_task, job_id)
         return
-    thread = threading.Thread(target=Harvester(store).run_job, args=(job_id, resume), name=f"job-{job_id}",
+    harvester = Runtime.from_environment(store).harvester()
+    thread = threading.Thread(target=harvester.run_job, args=(job_id, resume), name=f"job-{job_id}",
                               daemon=not wait)
     thread.start()
     if wait:
@@ -114,8 +108,8 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
-    worker = Worker([harvest_queue(name) for name in queues or [settings().queue]], connection=connection,
-                    serializer=JSONSerializer)
+    worker = SimpleWorker([harvest_queue(name) for name in queues or [settings().queue]], connection=connection,
+                          serializer=JSONSerializer)
     return worker.work(burst=burst)
 
 
@@ -128,13 +122,10 @@ def enqueue_items(job_id: str, item_ids: list[int]) -> None:
 
 @contextmanager
 def _working_on(job_id: str) -> Iterator[Harvester]:
-    """A harvester on the configured store, heartbeating for the job while the task runs."""
-    store = Store(settings().database_url)
-    try:
-        with heartbeat(store, job_id):
-            yield Harvester(store)
-    finally:
-        store.engine.dispose()
+    """The process's harvester for the configured settings, heartbeating for the job while the task runs."""
+    runtime = RUNTIMES.current()
+    with heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
+        yield runtime.worker_harvester
 
 
 def gather_task(job_id: str) -> None:

@@ -17,9 +17,11 @@ from datetime import datetime
 
 from croniter import croniter
 
+from harvesters.clock import utcnow
+from harvesters.errors import Refused
 from harvesters.queue import launch
 from harvesters.settings import settings
-from harvesters.store import Refused, Store, utcnow
+from harvesters.store import Store
 from harvesters.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -49,17 +51,17 @@ class Scheduler:
         now = self.clock()
         launched = []
         for source in self.store.scheduled_sources():
-            if (source["validation"] or {}).get("state") != "accepted":
+            if not source.accepted:
                 continue
-            due = latest_due(source["schedule"], source["scheduled_at"] or source["created_at"], now)
-            if due is None or not self.store.claim_schedule(source["id"], due):
+            due = latest_due(source.schedule, source.scheduled_at or source.created_at, now)
+            if due is None or not self.store.claim_schedule(source.id, due):
                 continue
             try:
-                launched.append(launch(self.store, source["id"], scheduled_for=due))
+                launched.append(launch(self.store, source.id, scheduled_for=due))
             except Refused as refusal:
-                log.warning("Run of source %s due at %s skipped: %s", source["name"], due.isoformat(), refusal)
+                log.warning("Run of source %s due at %s skipped: %s", source.name, due.isoformat(), refusal)
                 continue
-            log.info("Launched job %s of source %s (due at %s)", launched[-1], source["name"], due.isoformat())
+            log.info("Launched job %s of source %s (due at %s)", launched[-1], source.name, due.isoformat())
         return launched
 
     def run(self, stop: threading.Event) -> None:

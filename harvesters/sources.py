@@ -17,8 +17,10 @@ from croniter import croniter
 from backends import get_backend
 from backends.base import ConfigError
 from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
+from harvesters.clock import utcnow
+from harvesters.errors import NotLaunchable
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
-from harvesters.store import Store, utcnow
+from harvesters.store import Store
 from harvesters.targets import Portal
 
 SECRET_MASK = "********"
@@ -81,6 +83,15 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
     return values
 
 
+def check_launchable(source: HarvestSource) -> None:
+    """Refuse (NotLaunchable) a source that may not run: deleted or inactive."""
+    if source.deleted:
+        raise NotLaunchable(f"Source '{source.name}' is deleted: it cannot run")
+    if not source.active:
+        raise NotLaunchable(f"Source '{source.name}' is inactive: activate it (`harvest source update "
+                            f"{source.slug} --active`) to run it")
+
+
 def register_source(store: Store, **values: Any) -> HarvestSource:
     values = {key: value for key, value in values.items() if value is not None}
     for required in ("name", "url", "backend"):
@@ -127,12 +138,12 @@ def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list
     now = utcnow()
     for link in store.active_links(source_id):
         try:
-            portal.archive(link["dataset_id"], now, link["kind"])
+            portal.archive(link.dataset_id, now, link.kind)
         except Exception as error:  # any target's failure is reported; the others are still archived
-            problems.append(f"Dataset {link['dataset_id']} (remote id {link['remote_id']}): {error}")
+            problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
             continue
-        store.archive_link(source_id, link["remote_id"])
-        archived.append(link["dataset_id"])
+        store.archive_link(source_id, link.remote_id)
+        archived.append(link.dataset_id)
     return archived, problems
 
 

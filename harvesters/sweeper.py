@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import RowMapping
-
 from harvesters import queue
+from harvesters.clock import utcnow
 from harvesters.settings import settings
-from harvesters.store import Store, utcnow
+from harvesters.store import JobRow, Store
 
 
 @dataclass
@@ -35,26 +34,25 @@ def sweep(store: Store, now: datetime | None = None, wait: bool = False) -> Swee
     stale_before = now - timedelta(seconds=config.heartbeat_timeout)
     report = SweepReport()
     for job in store.unfinished_jobs():
-        if job["created"] < now - timedelta(seconds=config.job_timeout):
-            if store.fail_job(job["id"], f"Job timed out: not finished {config.job_timeout:g} s after it was "
-                                         "created (HARVEST_JOB_TIMEOUT)"):
-                report.timed_out.append(job["id"])
-        elif (job["heartbeat"] or job["created"]) < stale_before:
-            if queue.has_waiting_tasks(job["id"]):
-                store.beat(job["id"])
-                report.waiting.append(job["id"])
-            elif resume(store, job, stale_before, wait):
-                report.resumed.append(job["id"])
+        if job.created < now - timedelta(seconds=config.job_timeout):
+            if store.fail_job(job.id, f"Job timed out: not finished {config.job_timeout:g} s after it was "
+                                      "created (HARVEST_JOB_TIMEOUT)"):
+                report.timed_out.append(job.id)
+        elif (job.heartbeat or job.created) < stale_before:
+            if queue.has_waiting_tasks(job.id):
+                store.beat(job.id)
+                report.waiting.append(job.id)
+            elif resume(store, job, stale_before, config.heartbeat_timeout, wait):
+                report.resumed.append(job.id)
     return report
 
 
-def resume(store: Store, job: RowMapping, stale_before: datetime, wait: bool = False) -> bool:
-    left = store.take_over_job(job["id"], stale_before)
+def resume(store: Store, job: JobRow, stale_before: datetime, silence: float, wait: bool = False) -> bool:
+    left = store.take_over_job(job.id, stale_before)
     if left is None:  # alive after all, or another sweeper took it
         return False
-    silence = settings().heartbeat_timeout
-    regather = "" if job["gathered"] else "; its gather is restarted"
-    store.add_job_error(job["id"], f"Resumed: its worker was lost (no heartbeat for {silence:g} s); {left} "
-                                   f"unprocessed items are processed again{regather}", level="info")
-    queue.start(store, job["id"], resume=True, wait=wait)
+    regather = "" if job.gathered else "; its gather is restarted"
+    store.add_job_error(job.id, f"Resumed: its worker was lost (no heartbeat for {silence:g} s); {left} "
+                                f"unprocessed items are processed again{regather}", level="info")
+    queue.start(store, job.id, resume=True, wait=wait)
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,14 +13,19 @@ import pytest
 from redis import Redis
 from rq import Worker
 from rq.serializers import JSONSerializer
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
-from harvesters.models import FINISHED_JOB_STATUSES, DatasetRef
+from harvesters.clock import utcnow
+from harvesters.errors import JobAlreadyRunning, NotLaunchable
+from harvesters.models import FINISHED_JOB_STATUSES
 from harvesters.pipeline import Harvester
-from harvesters.queue import NotLaunchable, enqueue_items, launch, process_task, redis_connection
+from harvesters.queue import RUNTIMES, enqueue_items, launch, process_task, redis_connection
 from harvesters.sources import delete_source
-from harvesters.store import JobAlreadyRunning, Store, utcnow
+from harvesters.store import Store
+from harvesters.store.schema import items
 from harvesters.sweeper import sweep
-from harvesters.targets import DatasetWrite, LocalCatalog
+from harvesters.targets import LocalCatalog, Write, Written
 from tests.conftest import Cli
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids
@@ -56,7 +61,7 @@ def test_launch_returns_at_once_and_two_workers_share_the_items(
 ) -> None:
     source = paged_source(store, catalog_server, 300)
     job_id = cli("launch", source.slug).stdout.strip()
-    assert store.job_row(job_id)["status"] == "pending"  # enqueued, nobody works yet
+    assert store.job_row(job_id).status == "pending"  # enqueued, nobody works yet
     processes.worker()
     processes.worker()
     job = wait_until_finished(store, job_id, processes)
@@ -75,13 +80,13 @@ def test_a_worker_killed_halfway_loses_and_duplicates_nothing(
     job_id = launch(store, source.id)
     doomed = processes.worker()
     processes.worker()
-    wait_for(lambda: store.count_items(job_id, "done") >= 1000 and amid_a_batch(store, doomed.pid), 180,
-             "half the items to be processed, the doomed worker amid a batch")
+    wait_for(lambda: store.count_items(job_id, "done") >= 600 and amid_a_batch(store, doomed.pid), 180,
+             "a third of the items to be processed, the doomed worker amid a batch", interval=0.01)
     processes.kill_machine(doomed)
 
     def swept_until_finished() -> bool:  # what `harvest sweep` or a scheduler does periodically
         sweep(store)
-        return store.job_row(job_id)["status"] in FINISHED_JOB_STATUSES
+        return store.job_row(job_id).status in FINISHED_JOB_STATUSES
 
     wait_for(swept_until_finished, 180, "the sweeper to resume the job", interval=0.5)
     job = store.get_job(job_id)
@@ -93,18 +98,21 @@ def test_a_worker_killed_halfway_loses_and_duplicates_nothing(
     # unchanged when it is processed again: written once, reported once.
     assert summary["created"] + summary["updated"] + summary["unchanged"] == 2000 and summary["failed"] == 0
     assert [error.level for error in job.errors if error.message.startswith("Resumed")] == ["info"]
-    assert store.job_row(job_id)["resumed"] == 1
+    assert store.job_row(job_id).resumed == 1
 
 
 def amid_a_batch(store: Store, pid: int) -> bool:
-    """Whether the worker of this pid is processing a batch with at least ten items still to do."""
+    """Whether the worker of this pid holds a batch with at least ten items claimed and not yet settled."""
     workers = Worker.all(connection=redis_connection(), serializer=JSONSerializer)
     worker = next((worker for worker in workers if worker.pid == pid), None)
     task = worker.get_current_job() if worker else None
     if task is None or task.func_name != "harvesters.queue.process_task":
         return False
     job_id, item_ids = task.args
-    return len(set(item_ids) & set(store.pending_item_ids(job_id))) >= 10
+    with store.begin() as conn:
+        started = set(conn.execute(select(items.c.id).where(items.c.job_id == job_id, items.c.status == "started"))
+                      .scalars())
+    return len(set(item_ids) & started) >= 10
 
 
 def test_a_second_launch_while_one_runs_is_refused(
@@ -157,10 +165,11 @@ class Died(BaseException):
 
 
 class DyingPortal(LocalCatalog):
-    """Writes the dataset, then its process dies before the item and link are recorded."""
+    """Writes the batch's first dataset, then its process dies before the items and links are recorded."""
 
-    def create(self, write: DatasetWrite) -> DatasetRef:
-        super().create(write)
+    def write_batch(self, conn: Connection, writes: Sequence[tuple[Write, str | None]]) -> list[Written]:
+        with self.store.begin() as own:
+            super().write_batch(own, writes[:1])
         raise Died
 
 
@@ -183,7 +192,7 @@ def test_items_delivered_again_are_written_once(
     assert len(harvested) == 120 and set(harvested) == remote_ids(120)
     summary = store.summary(job_id)
     assert (summary["created"], summary["updated"], summary["failed"]) == (119, 1, 0)
-    assert store.get_link(source.id, "ds-00000")["dataset_id"] == LocalCatalog(store).find(source.id, "ds-00000")
+    assert store.get_link(source.id, "ds-00000").dataset_id == LocalCatalog(store).find(source.id, "ds-00000")
 
 
 def test_two_workers_racing_on_the_same_batch_process_each_item_once(
@@ -240,3 +249,22 @@ def test_a_job_that_cannot_be_enqueued_fails_and_frees_its_source(
     [job] = store.list_jobs(source.id)
     assert job.status == "failed" and "could not be started" in job.errors[0].message
     assert store.running_job(source.id) is None
+
+
+def test_a_worker_keeps_a_jobs_scope_for_all_its_batches_and_drops_it_when_the_job_ends(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HARVEST_REDIS_URL", raising=False)
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "50")
+    source = paged_source(store, catalog_server, 120)
+    job_id = store.create_job(source.id, exclusive=True)
+    batches: list[list[int]] = []
+    Harvester(store).gather(job_id, dispatch=lambda _job, ids: batches.append(ids))
+    assert len(batches) == 3
+    process_task(job_id, batches[0])
+    harvester = RUNTIMES.current().worker_harvester
+    scope = harvester._scopes[job_id]  # opened by the first batch
+    process_task(job_id, batches[1])
+    assert harvester._scopes[job_id] is scope  # the same source, backend and portal view
+    process_task(job_id, batches[2])
+    assert store.job_row(job_id).status == "done" and job_id not in harvester._scopes

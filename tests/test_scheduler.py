@@ -91,7 +91,7 @@ def test_two_schedulers_for_three_minutes_on_every_minute_launch_three_jobs(
     assert len(jobs) == 3
     assert {job.status for job in jobs} == {"done"}
     first_due = latest_due("* * * * *", source.created_at, source.created_at + timedelta(minutes=1))
-    assert sorted(store.job_row(job.id)["scheduled_for"] for job in jobs) == [
+    assert sorted(store.job_row(job.id).scheduled_for for job in jobs) == [
         first_due + timedelta(minutes=minute) for minute in range(3)
     ]
     assert all(store.list_jobs(other.id) == [] for other in others)
@@ -124,6 +124,6 @@ def test_two_scheduler_processes_launch_each_due_run_once(
         processes.stop(scheduler)
     wait_for(lambda: store.running_job(source.id) is None, 60, "the last job to end")
 
-    due_times = [store.job_row(job.id)["scheduled_for"] for job in store.list_jobs(source.id)]
+    due_times = [store.job_row(job.id).scheduled_for for job in store.list_jobs(source.id)]
     assert len(due_times) == len(set(due_times)) >= 3
     assert all(store.list_jobs(other.id) == [] for other in others)

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from harvesters.clock import utcnow
 from harvesters.pipeline import Harvester
 from harvesters.queue import launch, process_task
-from harvesters.store import Store, utcnow
+from harvesters.store import Store
 from harvesters.sweeper import sweep
 from tests.conftest import Cli
 from tests.servers.catalog import CatalogServer
@@ -76,7 +77,7 @@ def test_a_gather_cut_short_is_resumed_without_recording_a_record_twice(
     job_id = store.create_job(source.id, exclusive=True)
     with pytest.raises(Died):
         Harvester(store).gather(job_id, dispatch=dies_at(2))
-    assert store.job_row(job_id)["status"] == "initializing" and store.count_items(job_id) == 100
+    assert store.job_row(job_id).status == "initializing" and store.count_items(job_id) == 100
     silence(store, job_id)
 
     assert sweep(store, wait=True).resumed == [job_id]  # without Redis: resumed in this process
@@ -93,7 +94,7 @@ def test_items_a_lost_worker_had_started_are_processed_again(store: Store, catal
     job_id = store.create_job(source.id, exclusive=True)
     Harvester(store).gather(job_id, dispatch=lambda job, ids: None)
     first = store.pending_item_ids(job_id)[0]
-    assert store.claim_item(first) is not None  # its worker died right after
+    assert [item.id for item in store.claim_items([first])] == [first]  # its worker died right after
     silence(store, job_id)
 
     assert sweep(store, wait=True).resumed == [job_id]
@@ -107,7 +108,7 @@ def test_a_live_job_is_left_alone(store: Store, catalog_server: CatalogServer) -
     job_id = store.create_job(source.id, exclusive=True)
     silence(store, job_id, minutes=0.5)  # within the heartbeat timeout
     assert sweep(store) == type(sweep(store))()
-    assert store.job_row(job_id)["status"] == "pending" and store.job_row(job_id)["resumed"] == 0
+    assert store.job_row(job_id).status == "pending" and store.job_row(job_id).resumed == 0
 
 
 def test_a_stale_job_whose_task_waits_for_a_worker_is_not_resumed(
@@ -117,7 +118,7 @@ def test_a_stale_job_whose_task_waits_for_a_worker_is_not_resumed(
     job_id = launch(store, source.id)  # no worker runs: its gather waits in the queue
     silence(store, job_id)
     assert sweep(store).waiting == [job_id]
-    assert store.job_row(job_id)["resumed"] == 0
+    assert store.job_row(job_id).resumed == 0
     assert sweep(store).waiting == []  # its heartbeat was renewed meanwhile
 
 
@@ -141,7 +142,7 @@ def test_sweepers_racing_take_a_job_over_once(store: Store, catalog_server: Cata
     for racer in racers:
         racer.join()
     assert sorted(results, key=str) == [60, None, None, None]
-    assert store.job_row(job_id)["resumed"] == 1
+    assert store.job_row(job_id).resumed == 1
 
 
 def test_finalize_runs_once_however_many_finish_together(store: Store, catalog_server: CatalogServer) -> None:
@@ -176,7 +177,7 @@ def test_batches_delivered_again_after_the_job_ended_change_nothing(
     for batch in batches:
         process_task(job_id, batch)
     ended = store.job_row(job_id)
-    assert ended["status"] == "done"
+    assert ended.status == "done"
     for batch in batches:
         process_task(job_id, batch)
     assert store.job_row(job_id) == ended

@@ -232,7 +232,7 @@ def test_lost_database_then_attach_adopts_instead_of_duplicating(
     assert sorted((entry["remote_id"], entry["dataset_id"]) for entry in attached["adopted"]) == sorted(
         (remote_id, dataset["id"]) for remote_id, dataset in before.items())
     assert attached["duplicates"] == [] and attached["already_linked"] == []
-    assert fresh.get_link(source.id, "2")["archived_at"] is not None
+    assert fresh.get_link(source.id, "2").archived_at is not None
 
     catalog_server.serve("/catalog.xml", catalog(), DCAT)
     job, writes = run(fresh, source)

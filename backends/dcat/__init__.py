@@ -70,13 +70,10 @@ class DcatBackend(Backend):
         referrer: str | None = None
         while url and url not in visited:
             visited.add(url)
-            page = self.fetch_page(url)
-            records = list(page_records(page)) if page else []
+            records, next_pages, total, page = self.read_page(url)
             identifiers = {record.remote_id for record in records}
             if identifiers and identifiers == previous:
                 raise GatherError(f"The page {url} repeats the datasets of the previous page: paging stopped")
-            if page and page.warning:
-                self.report_lenient(f"page {url}", page.warning, records)
             if not records:
                 if referrer:
                     raise IncompleteGather(f"{referrer} links to a next page, {url} (hydra:next)",
@@ -86,9 +83,9 @@ class DcatBackend(Backend):
                 raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
             yield from served.datasets_first(records)
             received += len(records)
-            announced = page.total_items() if announced is None else announced
+            announced = total if announced is None else announced
             previous = identifiers
-            links = (urljoin(url, link.strip()) for link in page.next_pages() if link.strip())
+            links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
             referrer, url = url, next((link for link in links if link not in visited), None)
         yield from served.services()
         if announced is not None and received < announced:
@@ -101,13 +98,24 @@ class DcatBackend(Backend):
         for record in records:
             record.warnings.append(f"Read from the {what}, which is {warning}")
 
-    def fetch_page(self, url: str) -> Page | None:
-        """The page at `url`, or None for an empty body."""
+    def read_page(self, url: str) -> tuple[list[Record], list[str], int | None, Page | None]:
+        """The records at `url`, its next-page links, the total it announces, and the page parsed (None for an
+        empty body, or a page recalled: the same as last time, all its records harvested unchanged). A page
+        read strictly is remembered; one read leniently is reported instead."""
         response = self.http.get(url, headers={"Accept": ACCEPT})
+        memory = self.context.pages
+        if memory is not None and (recalled := memory.recall(url, response.content)) is not None:
+            records, notes = recalled
+            return records, notes["next"], notes["total"], None
         if not response.content.strip():
-            return None
-        fmt = guess_format(url, media_type(response), response.content)
-        return Page(response.content, fmt, base_iri=response.url)
+            return [], [], None, None
+        page = Page(response.content, guess_format(url, media_type(response), response.content), base_iri=response.url)
+        records, next_pages, total = list(page_records(page)), page.next_pages(), page.total_items()
+        if page.warning:
+            self.report_lenient(f"page {url}", page.warning, records)
+        elif memory is not None and records:
+            memory.remember(url, response.content, records, {"next": next_pages, "total": total})
+        return records, next_pages, total, page
 
     def map(self, record: Record) -> Mapped:
         if not record.data:

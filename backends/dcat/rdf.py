@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 import pyoxigraph
 from lxml import etree
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
+from pyoxigraph import BlankNode, NamedNode, RdfFormat
 
 from backends.base import GatherError
 from harvesters.http import HttpError, parse_xml, refuse_document_type
@@ -125,18 +125,6 @@ def guess_format(url: str, content_type: str, content: bytes = b"") -> RdfFormat
     raise GatherError("Unable to detect format from extension or mime type")
 
 
-def encode(term: NamedNode | BlankNode | Literal) -> Term:
-    """A term as JSON-LD: `{"@id"}` for a node (blank nodes as `_:id`), `{"@value", "@language" | "@type"}`."""
-    if isinstance(term, Literal):
-        encoded = {"@value": term.value}
-        if term.language:
-            encoded["@language"] = term.language
-        elif (datatype := term.datatype.value) != XSD_STRING:
-            encoded["@type"] = datatype
-        return encoded
-    return {"@id": term.value if isinstance(term, NamedNode) else f"_:{term.value}"}
-
-
 class Page:
     """One parsed RDF document, indexed by subject (insertion order is document order)."""
 
@@ -159,24 +147,42 @@ class Page:
             self._recover(content, fmt, error)
 
     def _load(self, content: bytes, fmt: RdfFormat, lenient: bool) -> None:
-        """Index the triples (the hot loop of a harvest: `encode` is inlined for nodes on purpose)."""
+        """Index the triples as JSON-LD-like terms: `{"@id"}` for a node, `{"@value", "@language" | "@type"}`
+        for a literal (the hot loop of a harvest, written inline on purpose).
+
+        Blank nodes are named `_:b0`, `_:b1`... in the order they appear (the parser names them anew on every
+        parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
-        for subject, predicate, obj, _ in pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri,
-                                                           lenient=lenient):
-            node = subject.value if type(subject) is NamedNode else "_:" + subject.value
-            predicates = graph.get(node)
-            if predicates is None:
-                predicates = graph[node] = {}
-            objects = predicates.get(predicate.value)
+        blanks: dict[str, str] = {}
+        triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
+        last_subject, predicates = None, {}
+        for subject, predicate, obj, _ in triples:
+            if subject != last_subject:  # a document's triples come grouped by subject: look it up once
+                last_subject = subject
+                if type(subject) is NamedNode:
+                    node = subject.value
+                elif (node := blanks.get(subject.value)) is None:
+                    node = blanks[subject.value] = f"_:b{len(blanks)}"
+                predicates = graph.get(node)
+                if predicates is None:
+                    predicates = graph[node] = {}
+            key = predicate.value
+            objects = predicates.get(key)
             if objects is None:
-                objects = predicates[predicate.value] = []
+                objects = predicates[key] = []
             kind = type(obj)
             if kind is NamedNode:
                 objects.append({"@id": obj.value})
             elif kind is BlankNode:
-                objects.append({"@id": "_:" + obj.value})
+                if (name := blanks.get(obj.value)) is None:
+                    name = blanks[obj.value] = f"_:b{len(blanks)}"
+                objects.append({"@id": name})
+            elif language := obj.language:
+                objects.append({"@value": obj.value, "@language": language})
+            elif (datatype := obj.datatype.value) != XSD_STRING:
+                objects.append({"@value": obj.value, "@type": datatype})
             else:
-                objects.append(encode(obj))
+                objects.append({"@value": obj.value})
 
     def _recover(self, content: bytes, fmt: RdfFormat, error: SyntaxError) -> None:
         """Read an invalid page: RDF/XML's known defect repaired (nothing is lost), else leniently, with a warning."""

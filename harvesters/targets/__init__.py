@@ -5,20 +5,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harvesters.settings import settings
-from harvesters.targets.base import DataserviceWrite, DatasetWrite, Portal, PortalError, PortalUnavailable
+from harvesters.targets.base import (
+    BatchPortal,
+    DataserviceWrite,
+    DatasetWrite,
+    Portal,
+    PortalError,
+    PortalUnavailable,
+    Write,
+    Written,
+)
 from harvesters.targets.local import LocalCatalog
 from harvesters.targets.udata import UdataPortal
 
 if TYPE_CHECKING:
+    from harvesters.settings import Settings
     from harvesters.store import Store
 
-__all__ = ["DataserviceWrite", "DatasetWrite", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable",
-           "UdataPortal", "open_portal"]
+__all__ = ["BatchPortal", "DataserviceWrite", "DatasetWrite", "LocalCatalog", "Portal", "PortalError",
+           "PortalUnavailable", "UdataPortal", "Write", "Written", "open_portal"]
 
 
-def open_portal(store: Store) -> Portal:
+def open_portal(store: Store, config: Settings) -> Portal:
     """The configured target: the udata portal of HARVEST_UDATA_URL, else the local catalog in the store."""
-    if settings().udata_url:
-        return UdataPortal.from_settings(store)
-    return LocalCatalog(store)
+    if config.udata_url:
+        return UdataPortal.open(store, config)
+    return LocalCatalog(store, config.licenses_file)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, DataserviceRef, Dataset, DatasetRef, Resource
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 Kind = Literal["dataset", "dataservice"]
 
@@ -26,6 +31,11 @@ class DatasetWrite:
     def payload(self) -> Dataset:
         return self.dataset
 
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """The payload as JSON, dumped once (hashed, then written)."""
+        return self.dataset.model_dump(mode="json")
+
 
 @dataclass
 class DataserviceWrite:
@@ -40,6 +50,22 @@ class DataserviceWrite:
     @property
     def payload(self) -> Dataservice:
         return self.dataservice
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        """The payload as JSON, dumped once (hashed, then written)."""
+        return self.dataservice.model_dump(mode="json")
+
+
+Write = DatasetWrite | DataserviceWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Where a write went: the dataset's (or data service's) id, and whether it was `created` or `updated`."""
+
+    id: str
+    outcome: Literal["created", "updated"]
 
 
 class PortalError(Exception):
@@ -73,6 +99,21 @@ class Portal(Protocol):
         """The portal's licenses (the shape of GET /api/1/datasets/licenses/), indexed for guessing."""
         ...
 
+    def for_job(self) -> Portal:
+        """This portal for one job: what it caches (reference lists, its dataset index) lives as long as that."""
+        ...
+
+
+@runtime_checkable
+class BatchPortal(Portal, Protocol):
+    """A portal whose documents live in the store: a batch of writes joins the store's transaction, so
+    that datasets, links and items are written together, in a few statements."""
+
+    def write_batch(self, conn: Connection, writes: Sequence[tuple[Write, str | None]]) -> list[Written]:
+        """Write each (write, id it had before or None) of one source; an unknown one is found by its
+        (source, remote id), else created."""
+        ...
+
 
 def resource_key(resource: dict[str, Any]) -> tuple[str, str]:
     """How a resource is recognised across runs: its upstream identity, else its URL and title."""
@@ -82,6 +123,9 @@ def resource_key(resource: dict[str, Any]) -> tuple[str, str]:
 
 def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
     """Give each new resource the id of the previous resource it matches (by identity, else by URL)."""
+    if not previous:  # a new dataset: every resource gets a new id
+        return [resource if resource.id is None else resource.model_copy(update={"id": None})
+                for resource in resources]
     by_key = {resource_key(old): old["id"] for old in previous if old.get("id")}
     by_url: dict[str, str] = {}
     for old in previous:

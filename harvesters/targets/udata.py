@@ -27,10 +27,10 @@ from urllib.parse import urlparse
 
 import requests
 
-from harvesters.http import Http, HttpError, parse_json, retry_after
+from harvesters.http import Http, HttpError, HttpOptions, parse_json, retry_after
 from harvesters.licenses import LicenseIndex
 from harvesters.models import DataserviceRef, DatasetRef, HarvestSource
-from harvesters.settings import Settings, settings
+from harvesters.settings import Settings
 from harvesters.store import Store
 from harvesters.targets.base import (
     DataserviceWrite,
@@ -115,10 +115,10 @@ class Attempt:
 class UdataClient:
     """JSON over udata's /api/1 with pacing, retries, backoff and a circuit breaker."""
 
-    def __init__(self, url: str, api_key: str | None, config: Settings | None = None) -> None:
+    def __init__(self, url: str, api_key: str | None, config: Settings) -> None:
         self.url = url.rstrip("/")
-        self.config = config or settings()
-        self.http = Http(retries=0)
+        self.config = config
+        self.http = Http(HttpOptions.from_settings(config), retries=0)
         self.api_key = api_key
         self.pacer = Pacer(self.config.udata_writes_per_second)
         self.breaker = Breaker(self.config.udata_breaker_threshold, self.config.udata_breaker_cooldown)
@@ -272,18 +272,23 @@ class UdataPortal:
         self.client = client
         self._licenses: LicenseIndex | None = None
         self._frequencies: set[str] | None = None
-        self._found: dict[str, dict[str, str]] = {}  # source id -> remote id -> dataset id, listed once per run
+        self._found: dict[str, dict[str, str]] = {}  # source id -> remote id -> dataset id, listed once per job
         self._source_urls: dict[str, str] = {}
 
     @classmethod
-    def from_settings(cls, store: Store) -> UdataPortal:
-        config = settings()
+    def open(cls, store: Store, config: Settings) -> UdataPortal:
+        """The portal of HARVEST_UDATA_URL, written to with HARVEST_UDATA_API_KEY."""
         if not config.udata_url:
             raise PortalError("No udata portal configured: set HARVEST_UDATA_URL (and HARVEST_UDATA_API_KEY)")
         key = config.udata_api_key.get_secret_value() if config.udata_api_key else None
         return cls(store, UdataClient(config.udata_url, key, config))
 
-    # --- reference lists, once per run ---------------------------------------------------------------
+    def for_job(self) -> UdataPortal:
+        """The same portal and client (pace, breaker), with the reference lists and the dataset index read
+        afresh for the job."""
+        return type(self)(self.store, self.client)
+
+    # --- reference lists, once per job ---------------------------------------------------------------
 
     def licenses(self) -> LicenseIndex:
         if self._licenses is None:

@@ -95,7 +95,7 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, interva
 def wait_until_finished(store: Store, job_id: str, processes: Processes | None = None,
                         timeout: float = 180) -> HarvestJob:
     def finished() -> bool:
-        return store.job_row(job_id)["status"] in FINISHED_JOB_STATUSES
+        return store.job_row(job_id).status in FINISHED_JOB_STATUSES
 
     try:
         wait_for(finished, timeout, f"job {job_id} to finish")

@@ -1,0 +1,80 @@
+"""The engine every part of the store shares: transactions, tables created once, dialect-neutral upserts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import MetaData, Table, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Select
+
+from harvesters.store.schema import create_tables, make_engine, metadata
+
+log = logging.getLogger(__name__)
+
+#: Rows per statement when a list of values is sent at once (SQLite allows 32,766 parameters a statement).
+CHUNK = 500
+#: Tables whose rows changed by more than half (and more than a thousand) since their last statistics.
+STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
+
+
+class Database:
+    """One SQLAlchemy engine, its tables created (or upgraded) on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._created: set[int] = set()
+        self.ensure_tables(metadata)
+
+    def ensure_tables(self, tables: MetaData) -> None:
+        """Create (or upgrade) these tables once for this store object."""
+        if id(tables) not in self._created:
+            create_tables(self.engine, tables)
+            self._created.add(id(tables))
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def refresh_statistics(self) -> None:
+        """On PostgreSQL, ANALYZE the tables changed a lot since their statistics were taken: a harvest fills
+        tables within seconds, autovacuum analyzes them a minute later, and meanwhile the planner scans them
+        whole to find a batch's rows. A table another process is analyzing is skipped."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        try:
+            with self.begin() as conn:
+                stale = conn.execute(STALE_TABLES).scalars().all()
+                if stale:
+                    conn.exec_driver_sql("ANALYZE (SKIP_LOCKED) " + ", ".join(f'"{name}"' for name in stale))
+        except SQLAlchemyError as error:  # not the tables' owner, an older server: autovacuum will do
+            log.warning("Statistics not refreshed: %s", error)
+
+    def count(self, query: Select[Any]) -> int:
+        with self.begin() as conn:
+            return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:
+    """Insert the rows in one statement; a row whose primary key exists updates the `updated` columns instead."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    keys = [column.name for column in table.primary_key.columns]
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in updated},
+    ), list(rows))
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

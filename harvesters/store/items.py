@@ -1,0 +1,204 @@
+"""Harvest items: recorded as gathered, claimed and settled a batch at a time, listed and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql import Select
+
+from harvesters.clock import utcnow
+from harvesters.models import DataserviceRef, DatasetRef, HarvestError, HarvestItem, HarvestLog
+from harvesters.store.database import Database, chunks
+from harvesters.store.jobs import UNSETTLED
+from harvesters.store.schema import items
+
+Entries = list[dict[str, str]]  # errors or logs, in their documented JSON shape
+
+
+@dataclass(slots=True)
+class NewItem:
+    """A gathered record to record: pending (with its record, to be processed) or already settled."""
+
+    remote_id: str
+    status: str
+    remote_url: str | None = None
+    kind: str = "dataset"
+    record: dict[str, Any] | None = None
+    errors: Entries = field(default_factory=list)
+    logs: Entries = field(default_factory=list)
+    outcome: str | None = None
+    dataset_id: str | None = None
+    dataset_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedItem:
+    """A pending item a process now owns: what it needs to map it (its record, unless the caller has it)."""
+
+    id: int
+    remote_id: str
+    remote_url: str | None
+    kind: str
+    record: dict[str, Any] | None = None
+    record_hash: str | None = None  # of the record with what its mapping depends on, when known already
+
+
+@dataclass(frozen=True, slots=True)
+class SettledItem:
+    """How a processed item ended."""
+
+    id: int
+    status: str
+    outcome: str | None = None
+    dataset_id: str | None = None
+    dataset_title: str | None = None
+    errors: Entries = field(default_factory=list)
+    logs: Entries = field(default_factory=list)
+
+
+def _claim_statement(*returned: Any) -> Any:
+    """Pending items of a list marked started, in one statement; on PostgreSQL their rows are locked in id
+    order first, so that processes claiming overlapping lists wait for each other instead of deadlocking."""
+    wanted = (select(items.c.id).where(items.c.id.in_(bindparam("ids", expanding=True)), items.c.status == "pending")
+              .order_by(items.c.id).with_for_update())
+    return (update(items).where(items.c.id.in_(wanted.scalar_subquery()), items.c.status == "pending")
+            .values(status="started", started=bindparam("now"))
+            .returning(items.c.id, items.c.remote_id, items.c.remote_url, items.c.kind, *returned))
+
+
+# Statements run for every batch, built once (building a statement costs more than running it on SQLite).
+CLAIM = _claim_statement(items.c.record)
+CLAIM_WITHOUT_RECORDS = _claim_statement()
+SETTLE = update(items).where(items.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), outcome=bindparam("b_outcome"), dataset_id=bindparam("b_dataset_id"),
+    dataset_title=bindparam("b_dataset_title"), errors=bindparam("b_errors", type_=JSON),
+    logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"), record=None,
+)
+ADD = insert(items).returning(items.c.id, items.c.status, sort_by_parameter_order=True)
+
+
+class Items(Database):
+    def add_items(self, job_id: str, entries: Sequence[NewItem]) -> list[int]:
+        """Record items in order, in one statement; return the ids of the pending ones, to be processed."""
+        if not entries:
+            return []
+        now = utcnow()
+        rows = [
+            {"job_id": job_id, "remote_id": entry.remote_id, "remote_url": entry.remote_url, "kind": entry.kind,
+             "status": entry.status, "record": entry.record, "errors": entry.errors, "logs": entry.logs,
+             "outcome": entry.outcome, "dataset_id": entry.dataset_id, "dataset_title": entry.dataset_title,
+             "created": now, "started": None if entry.status == "pending" else now,
+             "ended": None if entry.status == "pending" else now}
+            for entry in entries
+        ]
+        with self.begin() as conn:
+            inserted = conn.execute(ADD, rows).all()
+        return [item_id for item_id, status in inserted if status == "pending"]
+
+    def recorded_remote_ids(self, job_id: str, remote_ids: Collection[str]) -> dict[str, int]:
+        """Which of these remote ids the job already has items for, with the first such item's id."""
+        found: dict[str, int] = {}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(remote_ids)):
+                found |= dict(conn.execute(
+                    select(items.c.remote_id, func.min(items.c.id))
+                    .where(items.c.job_id == job_id, items.c.remote_id.in_(chunk)).group_by(items.c.remote_id)
+                ).all())
+        return found
+
+    def add_item(self, job_id: str, remote_id: str, status: str, **values: Any) -> int:
+        now = utcnow()
+        values = {"errors": [], "logs": [], **values}
+        with self.begin() as conn:
+            return conn.execute(insert(items).values(
+                job_id=job_id, remote_id=remote_id, status=status, created=now, started=now, ended=now, **values,
+            )).inserted_primary_key[0]
+
+    def last_item_id(self, job_id: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(select(func.max(items.c.id)).where(items.c.job_id == job_id)).scalar() or 0
+
+    def claim_items(self, item_ids: Sequence[int], records: bool = True) -> list[ClaimedItem]:
+        """Mark the pending ones of these items started and return them, in id order (with their records,
+        unless the caller has them); an item another process already has (re-delivery, another worker) is
+        left out."""
+        if not item_ids:
+            return []
+        statement = CLAIM if records else CLAIM_WITHOUT_RECORDS
+        with self.begin() as conn:
+            claimed = [ClaimedItem(*row) for row in conn.execute(statement, {"ids": list(item_ids), "now": utcnow()})]
+        return sorted(claimed, key=lambda item: item.id)
+
+    def release_items(self, item_ids: Sequence[int]) -> None:
+        """Put started items back to pending, their record kept: they were not written (the portal was
+        unavailable)."""
+        with self.begin() as conn:
+            for chunk in chunks(item_ids):
+                conn.execute(update(items).where(items.c.id.in_(chunk), items.c.status == "started")
+                             .values(status="pending", started=None))
+
+    def settle_items(self, conn: Connection, settled: Sequence[SettledItem]) -> None:
+        """Record how these items ended, in one statement, within the caller's transaction."""
+        if not settled:
+            return
+        now = utcnow()
+        conn.execute(SETTLE, [
+            {"b_id": item.id, "b_status": item.status, "b_outcome": item.outcome, "b_dataset_id": item.dataset_id,
+             "b_dataset_title": item.dataset_title, "b_errors": item.errors, "b_logs": item.logs, "b_now": now}
+            for item in settled
+        ])
+
+    def pending_item_ids(self, job_id: str) -> list[int]:
+        with self.begin() as conn:
+            return list(conn.execute(
+                select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending").order_by(items.c.id)
+            ).scalars())
+
+    def count_unfinished_items(self, job_id: str) -> int:
+        with self.begin() as conn:
+            return conn.execute(
+                select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
+            ).scalar_one()
+
+    def list_items(self, job_id: str, status: str | None = None, offset: int = 0,
+                   limit: int | None = None) -> list[HarvestItem]:
+        query = _items_query(job_id, status).order_by(items.c.id).offset(offset).limit(limit)
+        with self.begin() as conn:
+            return [_item(row) for row in conn.execute(query).mappings()]
+
+    def count_items(self, job_id: str, status: str | None = None) -> int:
+        return self.count(_items_query(job_id, status))
+
+    def summary(self, job_id: str) -> dict[str, int]:
+        """Counts of created / updated / unchanged / skipped / failed / archived items."""
+        counts = dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed", "archived"), 0)
+        label = func.coalesce(items.c.outcome, items.c.status)
+        with self.begin() as conn:
+            for key, count in conn.execute(
+                select(label, func.count()).where(items.c.job_id == job_id).group_by(label)
+            ):
+                counts[key] = counts.get(key, 0) + count
+        return counts
+
+
+def _items_query(job_id: str, status: str | None) -> Select[Any]:
+    query = select(items).where(items.c.job_id == job_id)
+    return query.where(items.c.status == status) if status else query
+
+
+def _item(row: RowMapping) -> HarvestItem:
+    """An item; its `dataset_id` and `dataset_title` are those of a data service when its kind says so."""
+    ref = {"id": row["dataset_id"], "title": row["dataset_title"]} if row["dataset_id"] else None
+    dataservice = row["kind"] == "dataservice"
+    return HarvestItem(
+        remote_id=row["remote_id"], remote_url=row["remote_url"], status=row["status"],
+        created=row["created"], started=row["started"], ended=row["ended"],
+        dataset=DatasetRef(**ref) if ref and not dataservice else None,
+        dataservice=DataserviceRef(**ref) if ref and dataservice else None,
+        errors=[HarvestError.model_validate(error) for error in row["errors"] or []],
+        logs=[HarvestLog.model_validate(log) for log in row["logs"] or []],
+    )

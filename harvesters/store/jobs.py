@@ -1,0 +1,224 @@
+"""Harvest jobs: their records, and the claims that let several processes share one job.
+
+Each claim is one guarded UPDATE (and a row lock on PostgreSQL): of several processes racing,
+exactly one wins, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
+
+from harvesters.clock import new_id, utcnow
+from harvesters.errors import JobAlreadyRunning, NotFound
+from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob
+from harvesters.store.database import Database, chunks
+from harvesters.store.schema import items, jobs
+
+UNSETTLED = ("pending", "started")
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A job as the store keeps it: its documented fields and the state processes share."""
+
+    id: str
+    source_id: str
+    status: str
+    created: datetime
+    started: datetime | None
+    ended: datetime | None
+    errors: list[dict[str, Any]]
+    preview: bool
+    max_items: int | None
+    gathered: bool
+    truncated: bool
+    gather_failed: bool
+    heartbeat: datetime | None
+    running_source: str | None
+    finalizing: bool
+    resumed: int
+    scheduled_for: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES
+
+    def to_model(self) -> HarvestJob:
+        return HarvestJob(
+            id=self.id, source=self.source_id, status=self.status, created=self.created, started=self.started,
+            ended=self.ended, errors=[HarvestError.model_validate(error) for error in self.errors or []],
+        )
+
+
+class Jobs(Database):
+    def create_job(self, source_id: str, preview: bool = False, max_items: int | None = None,
+                   exclusive: bool = False, scheduled_for: datetime | None = None) -> str:
+        """A new pending job. An `exclusive` one is refused (JobAlreadyRunning) while another exclusive job of
+        the source is unfinished: a unique column settles races between processes and machines."""
+        job_id, now = new_id(), utcnow()
+        try:
+            with self.begin() as conn:
+                conn.execute(insert(jobs).values(
+                    id=job_id, source_id=source_id, status="pending", created=now, heartbeat=now, errors=[],
+                    preview=preview, max_items=max_items, scheduled_for=scheduled_for,
+                    running_source=source_id if exclusive else None,
+                ))
+        except IntegrityError:
+            if not exclusive:
+                raise
+            raise JobAlreadyRunning(source_id, self.running_job(source_id)) from None
+        return job_id
+
+    def running_job(self, source_id: str) -> str | None:
+        """The id of the source's unfinished exclusive job, if any."""
+        with self.begin() as conn:
+            return conn.execute(select(jobs.c.id).where(jobs.c.running_source == source_id)).scalar()
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        if values.get("status") in FINISHED_JOB_STATUSES:
+            values.setdefault("running_source", None)  # the source may run again
+        with self.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    def add_job_error(self, job_id: str, message: str, level: str = "error") -> None:
+        with self.begin() as conn:
+            errors = conn.execute(select(jobs.c.errors).where(jobs.c.id == job_id)).scalar_one()
+            error = HarvestError(level=level, message=message).to_json()
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(errors=[*errors, error]))
+
+    def job_row(self, job_id: str) -> JobRow:
+        with self.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No harvest job '{job_id}'")
+        return JobRow(**row)
+
+    def list_jobs(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[HarvestJob]:
+        """Jobs (previews excluded), newest first."""
+        query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
+        with self.begin() as conn:
+            return [JobRow(**row).to_model() for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def count_jobs(self, source_id: str | None = None) -> int:
+        return self.count(_jobs_query(source_id))
+
+    def delete_job(self, job_id: str) -> None:
+        with self.begin() as conn:
+            conn.execute(delete(items).where(items.c.job_id == job_id))
+            conn.execute(delete(jobs).where(jobs.c.id == job_id))
+
+    def purge_jobs(self, before: datetime) -> int:
+        """Delete finished jobs created before `before`, with their items; return how many."""
+        old = select(jobs.c.id).where(jobs.c.created < before, jobs.c.status.in_(FINISHED_JOB_STATUSES))
+        with self.begin() as conn:
+            doomed = list(conn.execute(old).scalars())
+            for chunk in chunks(doomed):
+                conn.execute(delete(items).where(items.c.job_id.in_(chunk)))
+                conn.execute(delete(jobs).where(jobs.c.id.in_(chunk)))
+        return len(doomed)
+
+    # --- distributed runs: claims, heartbeats, take-over ---------------------------------------------
+
+    def claim_job(self, job_id: str) -> bool:
+        """Start a pending job's gather; False when it was already started (a task delivered twice)."""
+        now = utcnow()
+        with self.begin() as conn:
+            return conn.execute(
+                update(jobs).where(jobs.c.id == job_id, jobs.c.status == "pending")
+                .values(status="initializing", started=now, heartbeat=now)
+            ).rowcount == 1
+
+    def beat(self, job_id: str) -> None:
+        """A process is working on this (unfinished) job now."""
+        with self.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES))
+                         .values(heartbeat=utcnow()))
+
+    def claim_finalize(self, job_id: str) -> bool:
+        """Whether the caller finalizes the job: it is gathered, every item is settled and nobody else
+        finalizes it. True for one caller only, however many settle items at the same time."""
+        with self.begin() as conn:
+            job = conn.execute(
+                select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id).with_for_update()
+            ).one()
+            if not job.gathered or job.finalizing or job.status in FINISHED_JOB_STATUSES:
+                return False
+            return not _unsettled(conn, job_id) and conn.execute(
+                update(jobs).where(jobs.c.id == job_id, jobs.c.finalizing.is_(False)).values(finalizing=True)
+            ).rowcount == 1
+
+    def unfinished_jobs(self) -> list[JobRow]:
+        with self.begin() as conn:
+            return [JobRow(**row) for row in conn.execute(
+                select(jobs).where(jobs.c.status.not_in(FINISHED_JOB_STATUSES)).order_by(jobs.c.created)
+            ).mappings()]
+
+    def take_over_job(self, job_id: str, stale_before: datetime) -> int | None:
+        """Take over an unfinished job without heartbeat since `stale_before` (its worker is gone): the items
+        that worker had started are pending again. Return how many items are left, or None when the job
+        is alive or another sweeper took it first."""
+        with self.begin() as conn:
+            taken = conn.execute(
+                update(jobs).where(
+                    jobs.c.id == job_id,
+                    jobs.c.status.not_in(FINISHED_JOB_STATUSES),
+                    func.coalesce(jobs.c.heartbeat, jobs.c.created) < stale_before,
+                ).values(heartbeat=utcnow(), finalizing=False, resumed=jobs.c.resumed + 1)
+            ).rowcount
+            if not taken:
+                return None
+            conn.execute(update(items).where(items.c.job_id == job_id, items.c.status == "started")
+                         .values(status="pending", started=None))
+            return conn.execute(
+                select(func.count()).where(items.c.job_id == job_id, items.c.status == "pending")
+            ).scalar_one()
+
+    def fail_job(self, job_id: str, message: str) -> bool:
+        """End an unfinished job as failed with this error; its unsettled items fail with it.
+        False when the job had already ended."""
+        error = HarvestError(message=message).to_json()
+        with self.begin() as conn:
+            if (errors := _unfinished_errors(conn, job_id)) is None:
+                return False
+            conn.execute(update(items).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
+                         .values(status="failed", ended=utcnow(), record=None, errors=[error]))
+            return _end_failed(conn, job_id, [*errors, error])
+
+    def pause_job(self, job_id: str, message: str) -> bool:
+        """End an unfinished job as failed with this error, leaving its unsettled items pending (neither done
+        nor failed) for the next run to write. False when the job had already ended."""
+        error = HarvestError(message=message).to_json()
+        with self.begin() as conn:
+            errors = _unfinished_errors(conn, job_id)
+            return errors is not None and _end_failed(conn, job_id, [*errors, error])
+
+
+def _unfinished_errors(conn: Connection, job_id: str) -> list[dict[str, Any]] | None:
+    """The errors of the job, locked, if it is unfinished."""
+    return conn.execute(select(jobs.c.errors).where(
+        jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+    ).with_for_update()).scalar()
+
+
+def _end_failed(conn: Connection, job_id: str, errors: list[dict[str, Any]]) -> bool:
+    return conn.execute(update(jobs).where(
+        jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
+    ).values(status="failed", ended=utcnow(), running_source=None, errors=errors)).rowcount == 1
+
+
+def _unsettled(conn: Connection, job_id: str) -> int:
+    return conn.execute(
+        select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
+    ).scalar_one()
+
+
+def _jobs_query(source_id: str | None) -> Select[Any]:
+    query = select(jobs).where(jobs.c.preview.is_(False))
+    return query.where(jobs.c.source_id == source_id) if source_id else query

@@ -1,0 +1,224 @@
+"""The store's tables, its engine, and bringing a store made by an older version up to date.
+
+Tables are created on first use; a column or index a newer version added is added to an existing
+store (new columns are always nullable or defaulted, so existing rows stay valid). Other modules
+with tables of their own (the local catalog, the API keys) create them the same way, on the same engine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        # PostgreSQL answers in its session time zone: back to UTC, shown the same as from SQLite
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+sources = Table(
+    "sources", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("slug", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("backend", String(64), nullable=False),
+    Column("description", Text),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("schedule", String(128)),
+    Column("organization", String(64)),
+    Column("owner", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("autoarchive", Boolean, nullable=False, default=True),
+    Column("validation", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("deleted", UTCDateTime()),
+    Column("scheduled_at", UTCDateTime()),  # due time of the last scheduled run (harvesters/scheduler.py)
+)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(24), primary_key=True),
+    Column("source_id", String(24), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("started", UTCDateTime()),
+    Column("ended", UTCDateTime()),
+    Column("errors", JSON, nullable=False, default=list),
+    Column("preview", Boolean, nullable=False, default=False),
+    Column("max_items", Integer),
+    Column("gathered", Boolean, nullable=False, default=False),
+    Column("truncated", Boolean, nullable=False, default=False),
+    Column("gather_failed", Boolean, nullable=False, default=False),
+    # distributed runs (harvesters/queue.py, sweeper.py): liveness and hand-over between processes
+    Column("heartbeat", UTCDateTime()),  # last sign of life of a process working on the job
+    Column("running_source", String(24), unique=True),  # its source id while an exclusive job runs
+    Column("finalizing", Boolean, nullable=False, default=False),  # one process claimed the finalize
+    Column("resumed", Integer, nullable=False, default=0),  # times the sweeper took the job over
+    Column("scheduled_for", UTCDateTime()),  # the due time, for a scheduled run
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(24), nullable=False),
+    Column("remote_id", Text, nullable=False),
+    Column("remote_url", Text),
+    Column("kind", String(16), nullable=False, default="dataset"),
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(16)),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("started", UTCDateTime()),
+    Column("ended", UTCDateTime()),
+    Column("errors", JSON, nullable=False, default=list),
+    Column("logs", JSON, nullable=False, default=list),
+    Column("dataset_id", String(64)),
+    Column("dataset_title", Text),
+    Column("record", JSON),
+    Index("ix_items_job_remote", "job_id", "remote_id"),
+    Index("ix_items_job_status", "job_id", "status"),
+)
+
+links = Table(
+    "links", metadata,
+    Column("source_id", String(24), primary_key=True),
+    Column("remote_id", String(512), primary_key=True),
+    Column("dataset_id", String(64), nullable=False),  # the id of a dataset, or of a data service (`kind`)
+    Column("payload_hash", String(64)),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("archived_at", UTCDateTime()),
+    Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
+    # the hash of the record last mapped (with what its mapping depends on), and what that mapping said
+    # ({"title", "logs"}): a record gathered again unchanged is settled without being mapped again
+    Column("record_hash", String(64)),
+    Column("summary", JSON),
+)
+
+
+pages = Table(
+    "pages", metadata,
+    # what a gather read at an URL of a source last time (harvesters/recall.py): the content's hash, the
+    # records cut from it ([remote_id, remote_url, kind, skip_reason, digest] each) and the backend's notes
+    Column("source_id", String(24), primary_key=True),
+    Column("url", String(2048), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("records", JSON, nullable=False),
+    Column("notes", JSON, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+)
+
+
+def dumps(value: Any) -> str:
+    """JSON as the store writes it (orjson: records and documents are most of what a harvest writes)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def make_engine(url: str) -> Engine:
+    json = {"json_serializer": dumps, "json_deserializer": orjson.loads}
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **json)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            _use_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **json)
+
+
+def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
+    """Switch a SQLite database to WAL (the file keeps it). While another process switches a new database
+    at the same moment, SQLite answers "locked" at once instead of waiting: wait a little and retry."""
+    for _ in range(attempts - 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            time.sleep(0.05)
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
+TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
+
+
+def create_tables(engine: Engine, tables: MetaData) -> None:
+    """Create the missing tables of `tables` and upgrade the existing ones; processes opening a new
+    database at once take turns."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        tables.create_all(conn)
+        _add_missing_columns(conn, tables)
+        conn.commit()
+
+
+def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
+    """Add the columns (and indexes) a store made by an older version lacks."""
+    inspector = inspect(conn)
+    for table in tables.sorted_tables:
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing:
+                continue
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
+            if column.server_default is not None:
+                ddl += f" DEFAULT '{column.server_default.arg}'"
+            elif column.default is not None and column.default.is_scalar:
+                ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
+            conn.exec_driver_sql(ddl)
+            if column.unique:
+                conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS uq_{table.name}_{column.name} "
+                                     f"ON {table.name} ({column.name})")
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value) if isinstance(value, int | float) else f"'{value}'"

@@ -1,0 +1,122 @@
+"""Harvest sources: registered, changed, found by id, slug or name, listed; their schedule claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql import Select
+
+from harvesters.clock import new_id, utcnow
+from harvesters.errors import NotFound
+from harvesters.models import HarvestSource, OrganizationRef, UserRef, Validation
+from harvesters.store.database import Database
+from harvesters.store.schema import sources
+from harvesters.store.slugs import free_slugs
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSource:
+    """What the scheduler reads of a source (its last scheduled run is not part of the model)."""
+
+    id: str
+    name: str
+    schedule: str
+    accepted: bool
+    created_at: datetime
+    scheduled_at: datetime | None
+
+
+class Sources(Database):
+    def create_source(self, **values: Any) -> HarvestSource:
+        values.setdefault("config", {})
+        values.setdefault("validation", Validation().to_json())
+        with self.begin() as conn:
+            values |= {"id": new_id(), "created_at": utcnow()}
+            [values["slug"]] = free_slugs(conn, sources.c.slug, [values["name"]])
+            conn.execute(insert(sources).values(**values))
+        return self.get_source(values["id"])
+
+    def update_source(self, ident: str, **values: Any) -> HarvestSource:
+        source = self.get_source(ident)
+        with self.begin() as conn:
+            conn.execute(update(sources).where(sources.c.id == source.id).values(**values))
+        return self.get_source(source.id)
+
+    def get_source(self, ident: str) -> HarvestSource:
+        """A source by id, slug or name."""
+        with self.begin() as conn:
+            row = conn.execute(
+                select(sources).where(
+                    (sources.c.id == ident) | (sources.c.slug == ident) | (sources.c.name == ident)
+                ).order_by(sources.c.deleted.is_not(None))
+            ).mappings().first()
+        if row is None:
+            raise NotFound(f"No harvest source '{ident}'")
+        return _source(row)
+
+    def find_source(self, backend: str, url: str) -> HarvestSource | None:
+        with self.begin() as conn:
+            row = conn.execute(
+                select(sources).where(
+                    sources.c.backend == backend, sources.c.url == url, sources.c.deleted.is_(None)
+                )
+            ).mappings().first()
+        return _source(row) if row else None
+
+    def list_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None,
+                     offset: int = 0, limit: int | None = None) -> list[HarvestSource]:
+        """Sources in creation order; `q` searches name and URL, `owner` is an organization or user id."""
+        query = _sources_query(deleted, q, owner).order_by(sources.c.created_at, sources.c.id)
+        with self.begin() as conn:
+            return [_source(row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def count_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None) -> int:
+        return self.count(_sources_query(deleted, q, owner))
+
+    # --- schedules ----------------------------------------------------------------------------------
+
+    def scheduled_sources(self) -> list[ScheduledSource]:
+        """Active, not deleted sources with a schedule."""
+        query = select(sources.c.id, sources.c.name, sources.c.schedule, sources.c.validation, sources.c.created_at,
+                       sources.c.scheduled_at).where(
+            sources.c.schedule.is_not(None), sources.c.active.is_(True), sources.c.deleted.is_(None),
+        ).order_by(sources.c.created_at)
+        with self.begin() as conn:
+            return [ScheduledSource(id=row.id, name=row.name, schedule=row.schedule,
+                                    accepted=(row.validation or {}).get("state") == "accepted",
+                                    created_at=row.created_at, scheduled_at=row.scheduled_at)
+                    for row in conn.execute(query)]
+
+    def claim_schedule(self, source_id: str, due: datetime) -> bool:
+        """Record `due` as the source's last scheduled run; True for the one scheduler that did it first."""
+        with self.begin() as conn:
+            return conn.execute(update(sources).where(
+                sources.c.id == source_id, (sources.c.scheduled_at.is_(None)) | (sources.c.scheduled_at < due),
+            ).values(scheduled_at=due)).rowcount == 1
+
+
+def _sources_query(deleted: bool, q: str | None, owner: str | None) -> Select[Any]:
+    query = select(sources)
+    if not deleted:
+        query = query.where(sources.c.deleted.is_(None))
+    if q:
+        query = query.where(sources.c.name.icontains(q, autoescape=True) | sources.c.url.icontains(q, autoescape=True))
+    if owner:
+        query = query.where((sources.c.owner == owner) | (sources.c.organization == owner))
+    return query
+
+
+def _source(row: RowMapping) -> HarvestSource:
+    return HarvestSource(
+        id=row["id"], slug=row["slug"], name=row["name"], url=row["url"], backend=row["backend"],
+        description=row["description"], config=row["config"] or {}, schedule=row["schedule"],
+        organization=OrganizationRef(id=row["organization"]) if row["organization"] else None,
+        owner=UserRef(id=row["owner"]) if row["owner"] else None,
+        active=row["active"], autoarchive=row["autoarchive"],
+        validation=Validation.model_validate(row["validation"] or {}),
+        created_at=row["created_at"], deleted=row["deleted"],
+    )
