@@ -18,19 +18,25 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from backends import registry
 from backends.base import ConfigError
+from harvesters import __version__
 from harvesters.apikeys import ApiKeys
 from harvesters.clock import utcnow
-from harvesters.errors import NotFound, Refused
+from harvesters.errors import InvalidSetting, NotFound, Refused
+from harvesters.infrastructure import explain
+from harvesters.logs import configure_logging
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource
 from harvesters.runtime import Runtime
-from harvesters.settings import settings
+from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,
     change_source,
@@ -41,24 +47,45 @@ from harvesters.sources import (
     validate_source,
 )
 from harvesters.store import Store
+from harvesters.store.database import shown_url
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 
-app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
-source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
-job_app = typer.Typer(help="Inspect harvest jobs.", no_args_is_help=True)
-datasets_app = typer.Typer(help="Browse the embedded local catalog.", no_args_is_help=True)
+
+class HarvestGroup(TyperGroup):
+    """The command group: an infrastructure mistake (a bad setting, the store or Redis unreachable) raised by any
+    command is one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            if (message := explain(error)) is None:
+                raise
+            fail(message)
+
+
+def commands(help: str) -> typer.Typer:
+    """A group of commands; help in plain text (no `<bool>` type column)."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+
+
+app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True, rich_markup_mode=None,
+                  cls=HarvestGroup)
+source_app = commands("Register and manage harvest sources.")
+job_app = commands("Inspect, export and cancel harvest jobs.")
+datasets_app = commands("Browse the embedded local catalog.")
 app.add_typer(source_app, name="source")
 app.add_typer(job_app, name="job")
 app.add_typer(datasets_app, name="datasets")
-dataservices_app = typer.Typer(help="Browse the data services of the embedded local catalog.", no_args_is_help=True)
+dataservices_app = commands("Browse the data services of the embedded local catalog.")
 app.add_typer(dataservices_app, name="dataservices")
-apikey_app = typer.Typer(help="Manage the keys of the HTTP API (`harvest serve`).", no_args_is_help=True)
+apikey_app = commands("Manage the keys of the HTTP API (`harvest serve`).")
 app.add_typer(apikey_app, name="apikey")
-portal_app = typer.Typer(help="The udata portal datasets are written to (HARVEST_UDATA_URL).", no_args_is_help=True)
+portal_app = commands("The udata portal datasets are written to (HARVEST_UDATA_URL).")
 app.add_typer(portal_app, name="portal")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, whatever the terminal's width
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the documented JSON shape only.")]
 SUMMARY_KEYS = ("created", "updated", "unchanged", "skipped", "failed", "archived")
@@ -66,12 +93,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
-    app()
+    app(prog_name="harvest")
+
+
+def print_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"harvest (udata-harvesters) {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=print_version)] = False,
+) -> None:
+    """Harvest open-data catalogs into udata portals. Settings come from HARVEST_* variables (and ./.env)."""
+    for name in unknown_variables():
+        err.print(f"[yellow]Warning:[/yellow] {name} is not a setting: ignored", highlight=False)
+    try:
+        configure_logging(settings())
+    except InvalidSetting:
+        pass  # the command that needs the settings says what is wrong with them
 
 
 def open_runtime() -> Runtime:
-    """What a command works with, built once from the environment (the composition root)."""
-    return Runtime.from_environment()
+    """What a command works with, built once from the environment (the composition root); a store created by
+    this opening is announced, so that a mistyped HARVEST_DATABASE_URL does not go unnoticed."""
+    runtime = Runtime.from_environment()
+    if runtime.store.new:
+        err.print(f"Created a new, empty store: {shown_url(runtime.store.url)} (HARVEST_DATABASE_URL)",
+                  highlight=False)
+    return runtime
 
 
 def open_store() -> Store:
@@ -79,7 +131,7 @@ def open_store() -> Store:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]Error:[/red] {message}", highlight=False)
+    err.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -184,17 +184,20 @@ def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
 
 
-def create_tables(engine: Engine, tables: MetaData) -> None:
+def create_tables(engine: Engine, tables: MetaData) -> bool:
     """Create the missing tables of `tables` and upgrade the existing ones; processes opening a new
-    database at once take turns."""
+    database at once take turns. True when none of the tables existed (a new store)."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        inspector = inspect(conn)
+        new = not any(inspector.has_table(table.name) for table in tables.sorted_tables)
         tables.create_all(conn)
         _add_missing_columns(conn, tables)
         conn.commit()
+    return new
 
 
 def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
