@@ -136,7 +136,8 @@ class PageMemory(Protocol):
 class BackendContext:
     """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses, the gather's
     budget, the memory of the pages it read last time (in `gather`, if it pages); `warnings` collects what the
-    gather says about the whole job (e.g. a page read leniently)."""
+    gather says about the whole job (e.g. a page read leniently); `announced` is the number of records the
+    catalog says it holds, when it says one (what the job's progress counts towards)."""
 
     http: Http
     licenses: LicenseIndex | None = None
@@ -144,6 +145,13 @@ class BackendContext:
     budget: GatherBudget = field(default_factory=GatherBudget.from_settings)
     warnings: list[str] = field(default_factory=list)
     pages: PageMemory | None = None
+    announced: int | None = None
+
+    def announce(self, total: int | None) -> None:
+        """The catalog says it holds `total` records (Hydra totalItems, CSW numberOfRecordsMatched, CKAN count,
+        ODS total_count), as the paging loop reads it to check that the gather is complete."""
+        if total is not None:
+            self.announced = total
 
 
 #: Extra configs every backend accepts besides its own; the framework reads them.

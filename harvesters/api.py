@@ -22,8 +22,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKey, ApiKeys
-from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus, SourcePermissions, UserRef
-from harvesters.errors import NotFound, NotLaunchable, Refused
+from harvesters.job_views import detail, last_job_summary, summaries
+from harvesters.models import (
+    HarvestItem,
+    HarvestJob,
+    HarvestJobDetail,
+    HarvestJobSummary,
+    HarvestSource,
+    ItemStatus,
+    SourcePermissions,
+    UserRef,
+)
+from harvesters.problems import csv_export, json_export
+from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused
 from harvesters.queue import launch
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
@@ -73,6 +84,20 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 WRITE_ERRORS = errors(401, 403, 404)
+
+
+class ExportedProblem(BaseModel):
+    remote_id: str
+    status: str
+    level: str
+    message: str
+
+
+EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Every item problem, as JSON (an array) or CSV",
+    "content": {"application/json": {"schema": {"type": "array", "items": ExportedProblem.model_json_schema()}},
+                "text/csv": {"schema": {"type": "string"}}},
+}}
 PUBLIC: dict[str, Any] = {"security": [{}]}  # added to the key requirement: reads work without a key
 
 
@@ -91,8 +116,8 @@ def invalid_request(_: Request, error: Exception) -> JSONResponse:
     return error_response(400, f"Invalid request: {message}", fields)
 
 
-STATUS_OF: dict[type[Exception], int] = {ConfigError: 400, NotLaunchable: 400, NotFound: 404, Refused: 409,
-                                         RedisError: 503}
+STATUS_OF: dict[type[Exception], int] = {ConfigError: 400, NotLaunchable: 400, DuplicateSource: 400, NotFound: 404,
+                                         Refused: 409, RedisError: 503}
 
 
 def known_error(_: Request, error: Exception) -> JSONResponse:
@@ -257,12 +282,12 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 
 
 def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
-    """A source as returned: secrets masked, its last job (without items), what the caller may do."""
-    last = store.list_jobs(source.id, limit=1)
+    """A source as returned: secrets masked, its last job (its item counts), what the caller may do."""
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return public(source).model_copy(update={"last_job": last[0] if last else None, "permissions": permissions})
+    return public(source).model_copy(update={"last_job": last_job_summary(store, source.id),
+                                             "permissions": permissions})
 
 
 def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int]) -> Page[T]:
@@ -280,11 +305,6 @@ def offset_of(paged: tuple[int, int], total: int) -> int | None:
     """The first row of the page, or None when the page is past the end."""
     offset = (paged[0] - 1) * paged[1]
     return offset if offset < total else None
-
-
-def job_stream(store: Store, job_id: str) -> StreamingResponse:
-    """A job with all its items, streamed."""
-    return StreamingResponse(store.job_json(job_id), media_type="application/json")
 
 
 # --- routes ----------------------------------------------------------------------------------------------
@@ -306,10 +326,15 @@ def list_sources(
     return page_of(request, [shown(store, source, key) for source in found], total, paged)
 
 
+ForceQuery = Annotated[bool, Query(description="Register it even when another source harvests the same catalog "
+                                               "(same URL once normalised, same backend)")]
+
+
 @router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403))
-def create_source(store: StoreDep, key: Writer, body: SourceCreate) -> HarvestSource:
-    """Register a harvest source; its config is checked against its backend."""
-    return shown(store, register_source(store, **body.values()), key)
+def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: ForceQuery = False) -> HarvestSource:
+    """Register a harvest source; its config is checked against its backend. A second source on a catalog
+    another one harvests is refused (400, naming it) unless `force`."""
+    return shown(store, register_source(store, force=force, **body.values()), key)
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
@@ -319,9 +344,10 @@ def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
 
 
 @router.put("/source/{ident}/", response_model=HarvestSource, responses=WRITE_ERRORS)
-def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange) -> HarvestSource:
+def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange, force: ForceQuery = False
+                  ) -> HarvestSource:
     """Change a source: only the fields sent change; masked secrets sent back keep their stored value."""
-    return shown(store, change_source(store, ident, clear=body.cleared(), **body.values()), key)
+    return shown(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
 
 
 @router.delete("/source/{ident}/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -373,20 +399,39 @@ def unschedule_source(store: StoreDep, key: Writer, ident: str) -> None:
     change_source(store, ident, clear=["schedule"])
 
 
-@router.get("/source/{ident}/jobs/", response_model=Page[HarvestJob], responses=errors(403, 404), openapi_extra=PUBLIC)
-def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJob]:
-    """A source's jobs, newest first (without their items: see GET /job/{ident}/)."""
+@router.get("/source/{ident}/jobs/", response_model=Page[HarvestJobSummary], responses=errors(403, 404),
+            openapi_extra=PUBLIC)
+def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJobSummary]:
+    """A source's jobs, newest first, each with its item counts by status and, while it runs, its progress (its
+    items: GET /job/{ident}/)."""
     source = store.get_source(ident)
     total = store.count_jobs(source.id)
     offset = offset_of(paged, total)
-    found = [] if offset is None else store.list_jobs(source.id, limit=paged[1], offset=offset)
-    return page_of(request, found, total, paged)
+    found = [] if offset is None else store.list_job_rows(source.id, limit=paged[1], offset=offset)
+    return page_of(request, summaries(store, found), total, paged)
 
 
-@router.get("/job/{ident}/", response_model=HarvestJob, responses=errors(403, 404), openapi_extra=PUBLIC)
-def get_job(store: StoreDep, key: Caller, ident: str) -> StreamingResponse:
-    """A job with its items, errors and logs."""
-    return job_stream(store, ident)
+@router.get("/job/{ident}/", response_model=HarvestJobDetail, responses=errors(403, 404), openapi_extra=PUBLIC)
+def get_job(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> HarvestJobDetail:
+    """A job (by its id or a unique start of it): its errors, a page of its items with their counts by status,
+    its item problems grouped by message, and its progress while it runs."""
+    page, size = paged
+    return detail(store, store.job_id(ident), page, size,
+                  lambda number: str(request.url.include_query_params(page=number, page_size=size)))
+
+
+@router.get("/job/{ident}/errors/", responses=errors(403, 404) | EXPORT_CONTENT, openapi_extra=PUBLIC,
+            response_class=StreamingResponse)
+def export_errors(
+    store: StoreDep, key: Caller, ident: str,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: a header line, then one row a problem")] = "json",
+) -> StreamingResponse:
+    """Every problem of the job's items (each error and warning): remote_id, status, level, message."""
+    job_id = store.job_id(ident)
+    if format == "csv":
+        return StreamingResponse(csv_export(store.item_problems(job_id)), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="job-{job_id}-errors.csv"'})
+    return StreamingResponse(json_export(store.item_problems(job_id)), media_type="application/json")
 
 
 @router.get("/job/{ident}/items/", response_model=Page[HarvestItem], responses=errors(403, 404), openapi_extra=PUBLIC)
@@ -395,7 +440,7 @@ def list_items(
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
 ) -> Page[HarvestItem]:
     """A job's items in the order they were gathered, page by page."""
-    job_id = store.job_row(ident).id
+    job_id = store.job_id(ident)
     total = store.count_items(job_id, status)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_items(job_id, status, offset=offset, limit=paged[1])

@@ -37,10 +37,13 @@ from harvesters.logs import configure_logging
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource
 from harvesters.runtime import Runtime
 from harvesters.settings import settings, unknown_variables
+from harvesters.errors import DuplicateSource
+from harvesters.identity import catalog_identity
 from harvesters.sources import (
     archive_datasets,
     change_source,
     check_launchable,
+    checked,
     delete_source,
     public,
     register_source,
@@ -88,6 +91,22 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, whatever the terminal's width
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the documented JSON shape only.")]
+BackendOption = Annotated[str | None, typer.Option("--backend", "-b", help="The backend of a catalog URL (see "
+                                                                         "`harvest backends`).")]
+ConfigOption = Annotated[str | None, typer.Option(help="The source's config, JSON: {filters, features, "
+                                                       "extra_configs}.")]
+MaxItemsOption = Annotated[int | None, typer.Option("--max-items", min=1, help="Stop after this many records "
+                                                                              "(nothing is archived then).")]
+SourceArgument = Annotated[str, typer.Argument(help="The source's id (or a unique start of it), slug or name.")]
+ScheduleOption = Annotated[str | None, typer.Option(help="Cron expression (UTC) or @hourly/@daily/@weekly/"
+                                                         "@monthly.")]
+OrganizationOption = Annotated[str | None, typer.Option(help="The portal organization id datasets are published "
+                                                             "under.")]
+OwnerOption = Annotated[str | None, typer.Option(help="The portal user id datasets belong to (without an "
+                                                      "organization).")]
+DescriptionOption = Annotated[str | None, typer.Option(help="What the source is, for people.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Register it even when another source harvests the "
+                                                           "same catalog.")]
 SUMMARY_KEYS = ("created", "updated", "unchanged", "skipped", "failed", "archived")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,22 +189,25 @@ def parse_config(config: str | None) -> dict[str, Any] | None:
 @source_app.command("add")
 @reports_errors
 def source_add(
-    name: str,
-    url: str,
-    backend: Annotated[str, typer.Option("--backend", "-b")],
-    config: Annotated[str | None, typer.Option(help="JSON: {filters, features, extra_configs}")] = None,
-    schedule: Annotated[str | None, typer.Option(help="Cron expression or @hourly/@daily/...")] = None,
-    organization: Annotated[str | None, typer.Option()] = None,
-    owner: Annotated[str | None, typer.Option()] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    no_autoarchive: Annotated[bool, typer.Option("--no-autoarchive")] = False,
-    inactive: Annotated[bool, typer.Option("--inactive")] = False,
+    name: Annotated[str, typer.Argument(help="A name for people (its slug is made from it).")],
+    url: Annotated[str, typer.Argument(help="The catalog's URL (or a catalog file).")],
+    backend: Annotated[str, typer.Option("--backend", "-b", help="How to read it (see `harvest backends`).")],
+    config: ConfigOption = None,
+    schedule: ScheduleOption = None,
+    organization: OrganizationOption = None,
+    owner: OwnerOption = None,
+    description: DescriptionOption = None,
+    no_autoarchive: Annotated[bool, typer.Option("--no-autoarchive", help="Never archive datasets that vanish "
+                                                                           "from the catalog.")] = False,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Registered, but not run until activated.")] = False,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a harvest source."""
+    """Register a harvest source. A second source on a catalog (same URL once normalised, same backend) is refused
+    unless --force."""
     source = register_source(
-        open_store(), name=name, url=url, backend=backend, config=parse_config(config), schedule=schedule,
-        organization=organization, owner=owner, description=description,
+        open_store(), force=force, name=name, url=url, backend=backend, config=parse_config(config),
+        schedule=schedule, organization=organization, owner=owner, description=description,
         autoarchive=not no_autoarchive, active=not inactive,
     )
     show_source(source, as_json)
@@ -217,23 +239,27 @@ def source_show(source: str, as_json: JsonOption = False) -> None:
 @source_app.command("update")
 @reports_errors
 def source_update(
-    source: str,
-    name: Annotated[str | None, typer.Option()] = None,
-    url: Annotated[str | None, typer.Option()] = None,
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    config: Annotated[str | None, typer.Option()] = None,
-    schedule: Annotated[str | None, typer.Option(help="Cron expression; '' removes the schedule")] = None,
-    organization: Annotated[str | None, typer.Option()] = None,
-    owner: Annotated[str | None, typer.Option()] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    autoarchive: Annotated[bool | None, typer.Option("--autoarchive/--no-autoarchive")] = None,
-    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    source: SourceArgument,
+    name: Annotated[str | None, typer.Option(help="A new name (the slug stays).")] = None,
+    url: Annotated[str | None, typer.Option(help="A new catalog URL.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="A new backend.")] = None,
+    config: ConfigOption = None,
+    schedule: Annotated[str | None, typer.Option(help="Cron expression or @hourly/@daily/...; '' removes the "
+                                                      "schedule.")] = None,
+    organization: OrganizationOption = None,
+    owner: OwnerOption = None,
+    description: DescriptionOption = None,
+    autoarchive: Annotated[bool | None, typer.Option("--autoarchive/--no-autoarchive",
+                                                     help="Archive datasets that vanish from the catalog, or "
+                                                          "never.")] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="Run it, or not.")] = None,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a source's fields."""
+    """Change a source's fields (those given)."""
     values: dict[str, Any] = dict(
         name=name, url=url, backend=backend, config=parse_config(config), organization=organization,
-        owner=owner, description=description, autoarchive=autoarchive, active=active,
+        owner=owner, description=description, autoarchive=autoarchive, active=active, force=force,
     )
     store = open_store()
     if schedule is not None:
@@ -305,14 +331,48 @@ def show_source(source: HarvestSource, as_json: bool) -> None:
 # --- running --------------------------------------------------------------------------------------------
 
 
-def resolve_source(store: Store, source: str, backend: str | None) -> HarvestSource:
-    """A registered source, or the implicit source of a URL (reused for the same backend and URL)."""
+@contextmanager
+def source_to_run(store: Store, source: str, backend: str | None, config: dict[str, Any] | None,
+                  preview: bool) -> Iterator[HarvestSource]:
+    """The source a run or preview works on: a registered one; or, for a catalog URL, its implicit source (made
+    once, whatever runs at the same moment; `config` given is set on it). A preview of a URL leaves no source
+    behind: it previews the URL's source when there is one (and no other config is asked), else one of its own,
+    forgotten afterwards."""
     url = _as_url(source)
     if url is None:
-        return store.get_source(source)
+        if config is not None:
+            fail("--config goes with a catalog URL; change a registered source's with `harvest source update`")
+        yield store.get_source(source)
+        return
     if not backend:
         fail("harvesting a URL needs --backend")
-    return store.find_source(backend, url) or register_source(store, name=url, url=url, backend=backend)
+    existing = store.source_with_identity(catalog_identity(url, backend))
+    if not preview:
+        yield implicit_source(store, url, backend, config, existing)
+    elif existing is not None and config is None:
+        yield existing
+    else:
+        transient = register_source(store, force=True, name=f"Preview of {url}", url=url, backend=backend,
+                                    config=config)
+        try:
+            yield transient
+        finally:
+            store.forget_source(transient.id)
+
+
+def implicit_source(store: Store, url: str, backend: str, config: dict[str, Any] | None,
+                    existing: HarvestSource | None) -> HarvestSource:
+    """The source of a URL run with `harvest run URL`: registered by the first run (another process registering
+    it at the same moment makes no second one), its config changed when another is given."""
+    if existing is None:
+        try:
+            return register_source(store, name=url, url=url, backend=backend, config=config)
+        except DuplicateSource as duplicate:
+            existing = store.get_source(duplicate.existing_id)
+    if config is not None and checked({"config": config}, existing)["config"] != existing.config:
+        existing = change_source(store, existing.id, config=config)
+        err.print(f"Config of source '{existing.name}' ({existing.slug}) changed", highlight=False)
+    return existing
 
 
 def _as_url(value: str) -> str | None:
@@ -334,21 +394,22 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda outcome: progress.advance(task)
 
 
-def harvest(source: str, backend: str | None, max_items: int | None, as_json: bool, preview: bool) -> HarvestJob:
+def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max_items: int | None, as_json: bool,
+            preview: bool) -> HarvestJob:
     runtime = open_runtime()
     store = runtime.store
-    found = resolve_source(store, source, backend)
-    if not preview:
-        check_launchable(found)
-    with progress_bar(not as_json) as tick:
-        job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
-                                                   exclusive=not preview, with_items=False)
-    if as_json:
-        print_job_json(store, job)
-    else:
-        report(job, found, store.summary(job.id), preview, problems(store, job.id))
-    if preview:
-        store.delete_job(job.id)
+    with source_to_run(store, source, backend, config, preview) as found:
+        if not preview:
+            check_launchable(found)
+        with progress_bar(not as_json) as tick:
+            job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
+                                                       exclusive=not preview, with_items=False)
+        if as_json:
+            print_job_json(store, job)
+        else:
+            report(job, found, store.summary(job.id), preview, problems(store, job.id))
+        if preview:
+            store.delete_job(job.id)
     return job
 
 
@@ -367,12 +428,13 @@ def print_job_json(store: Store, job: HarvestJob) -> None:
 @reports_errors
 def run(
     source: Annotated[str, typer.Argument(help="Source id, slug or name; or a catalog URL with --backend")],
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    max_items: Annotated[int | None, typer.Option("--max-items", min=1)] = None,
+    backend: BackendOption = None,
+    config: ConfigOption = None,
+    max_items: MaxItemsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a harvest job now and print its report. Exit code 1 when the job failed."""
-    job = harvest(source, backend, max_items, as_json, preview=False)
+    job = harvest(source, backend, parse_config(config), max_items, as_json, preview=False)
     raise typer.Exit(1 if job.status == "failed" else 0)
 
 
@@ -380,12 +442,13 @@ def run(
 @reports_errors
 def preview(
     source: Annotated[str, typer.Argument(help="Source id, slug or name; or a catalog URL with --backend")],
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    max_items: Annotated[int | None, typer.Option("--max-items", min=1)] = None,
+    backend: BackendOption = None,
+    config: ConfigOption = None,
+    max_items: MaxItemsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Map a source and report what a run would do, writing nothing."""
-    harvest(source, backend, max_items, as_json, preview=True)
+    harvest(source, backend, parse_config(config), max_items, as_json, preview=True)
 
 
 def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool,

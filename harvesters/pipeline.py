@@ -36,6 +36,7 @@ from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
@@ -69,6 +70,7 @@ class JobScope:
     portal: Portal
     backend: Backend
     context: bytes
+    announced: int | None = None  # the catalog's announced number of records, as recorded on the job
 
     def record_hash(self, digest: str) -> str:
         """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
@@ -212,12 +214,13 @@ class Harvester:
         if known:
             self.redispatch(job_id, dispatch)
         else:
-            self.store.update_job(job_id, status="initializing", started=job.started or utcnow())
+            self.store.update_job(job_id, status="initializing", started=job.started or utcnow(), stage="gather")
         batch: list[NewItem] = []
         digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
             self._refresh_statistics()
+            self._record_announced(job)
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
@@ -239,6 +242,7 @@ class Harvester:
                     truncated = True
                     break
                 batch.append(self._item(record))
+                self._record_announced(job)
                 if record.digest:
                     digests[record.remote_id] = record.digest
                 if len(batch) >= self.config.batch_size:
@@ -251,8 +255,16 @@ class Harvester:
             failed = True
             flush()
             self.store.add_job_error(job_id, describe(error))
-        status = {} if self.ended(job_id) else {"status": "processing"}
+        status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
+
+    def _record_announced(self, job: JobRow) -> None:
+        """Record the number of records the catalog announced once the backend knows it (the job's progress)."""
+        scope = self._scopes.get(job.id)
+        announced = scope.backend.context.announced if scope else None
+        if announced is not None and scope is not None and scope.announced != announced:
+            self.store.update_job(job.id, announced=announced)
+            scope.announced = announced
 
     def _item(self, record: Record) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
@@ -518,12 +530,15 @@ class Harvester:
         job = self.store.job_row(job_id)
         source = self.store.get_source(job.source_id)
         if source.autoarchive and not job.preview and not job.truncated:
+            self.store.update_job(job_id, stage="archive")
             self.archive_vanished(source, job_id)
+        summary = self.store.summary(job_id)
+        if not job.gather_failed and (nothing := nothing_harvested(summary)):
+            self.store.add_job_error(job_id, nothing)
         job = self.store.job_row(job_id)
-        failed_items = self.store.summary(job_id)["failed"]
         if job.gather_failed:
             status = "failed"
-        elif failed_items or any(error["level"] == "error" for error in job.errors):
+        elif summary["failed"] or any(error["level"] == "error" for error in job.errors):
             status = "done-errors"
         else:
             status = "done"

@@ -18,7 +18,8 @@ from backends import get_backend
 from backends.base import ConfigError
 from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
-from harvesters.errors import NotLaunchable
+from harvesters.errors import DuplicateSource, NotLaunchable
+from harvesters.identity import catalog_identity, normalized_url
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.store import Store
 from harvesters.targets import Portal
@@ -92,24 +93,45 @@ def check_launchable(source: HarvestSource) -> None:
                             f"{source.slug} --active`) to run it")
 
 
-def register_source(store: Store, **values: Any) -> HarvestSource:
+def register_source(store: Store, force: bool = False, **values: Any) -> HarvestSource:
+    """A new source, its values checked. One on a catalog another live source harvests (same URL once normalised,
+    same backend) is refused (DuplicateSource, naming that source) unless `force`d."""
     values = {key: value for key, value in values.items() if value is not None}
     for required in ("name", "url", "backend"):
         if not values.get(required):
             raise ConfigError(f"Missing {required}: a source needs a name, a url and a backend")
     values = checked(values)
     values.setdefault("config", {})
-    return store.create_source(**values, validation=Validation().to_json())
+    if not force:
+        refuse_same_catalog(store, values["url"], values["backend"])
+    identity = None if force else catalog_identity(values["url"], values["backend"])
+    return store.create_source(**values, identity=identity, validation=Validation().to_json())
 
 
-def change_source(store: Store, ident: str, clear: Collection[str] = (), **values: Any) -> HarvestSource:
-    """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty."""
+def refuse_same_catalog(store: Store, url: str, backend: str, itself: str | None = None) -> None:
+    """Raise DuplicateSource when a live source other than `itself` harvests this catalog with this backend
+    (sources registered before identities were kept included)."""
+    wanted = normalized_url(url)
+    for source in store.list_sources():
+        if source.id != itself and source.backend == backend and normalized_url(source.url) == wanted:
+            raise DuplicateSource(source.id, source.name, source.slug, source.url, source.backend)
+
+
+def change_source(store: Store, ident: str, clear: Collection[str] = (), force: bool = False,
+                  **values: Any) -> HarvestSource:
+    """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty.
+    Moving a source onto a catalog another source harvests is refused unless `force`d, as when registering."""
     current = store.get_source(ident)
     values = checked({key: value for key, value in values.items() if value is not None}, current)
     for field in clear:
         if field not in CLEARABLE_FIELDS:
             raise ConfigError(f"Invalid {field}: it cannot be null")
         values[field] = None
+    url, backend = values.get("url", current.url), values.get("backend", current.backend)
+    if (url, backend) != (current.url, current.backend) and not current.deleted:
+        if not force:
+            refuse_same_catalog(store, url, backend, itself=current.id)
+        values["identity"] = None if force else catalog_identity(url, backend)
     return store.update_source(current.id, **values) if values else current
 
 
@@ -127,8 +149,8 @@ def validate_source(store: Store, ident: str, state: ValidationState, comment: s
 
 
 def delete_source(store: Store, ident: str, when: datetime | None = None) -> HarvestSource:
-    """Mark the source deleted; its jobs and datasets stay."""
-    return store.update_source(ident, deleted=when or utcnow(), active=False)
+    """Mark the source deleted; its jobs and datasets stay, and its catalog may be registered again."""
+    return store.update_source(ident, deleted=when or utcnow(), active=False, identity=None)
 
 
 def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:

@@ -84,6 +84,7 @@ class CkanBackend(Backend):
                     yield record
             start += len(results)
             count = int(page.get("count") or 0)
+            self.context.announce(count)
             if start >= count:
                 return
             if not results:  # the last answer still counts more datasets than the pages gave

@@ -84,6 +84,7 @@ class DcatBackend(Backend):
             yield from served.datasets_first(records)
             received += len(records)
             announced = total if announced is None else announced
+            self.context.announce(announced)
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
             referrer, url = url, next((link for link in links if link not in visited), None)

@@ -74,6 +74,8 @@ sources = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("deleted", UTCDateTime()),
     Column("scheduled_at", UTCDateTime()),  # due time of the last scheduled run (harvesters/scheduler.py)
+    # the catalog's identity (harvesters/identity.py), unique among live sources; null once deleted, or forced
+    Column("identity", String(64), unique=True),
 )
 
 jobs = Table(
@@ -96,6 +98,9 @@ jobs = Table(
     Column("finalizing", Boolean, nullable=False, default=False),  # one process claimed the finalize
     Column("resumed", Integer, nullable=False, default=0),  # times the sweeper took the job over
     Column("scheduled_for", UTCDateTime()),  # the due time, for a scheduled run
+    # progress (harvesters/progress.py): the step it is at, the number of records the catalog announced
+    Column("stage", String(16)),
+    Column("announced", Integer),
 )
 
 items = Table(
