@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends import registry
@@ -25,22 +27,27 @@ from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.job_views import detail, last_job_summary, summaries
 from harvesters.models import (
     HarvestItem,
-    HarvestJob,
     HarvestJobDetail,
     HarvestJobSummary,
     HarvestSource,
     ItemStatus,
+    Notifications,
     SourcePermissions,
     UserRef,
 )
+from harvesters.preview import HarvestJobPreview, preview_job
 from harvesters.problems import csv_export, json_export
-from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused
-from harvesters.queue import launch
+from harvesters.cancel import cancel_job
+from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
+from harvesters.infrastructure import explain
+from harvesters.metrics import CONTENT_TYPE, render
+from harvesters.queue import launch, redis_connection
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
     change_source,
     check_api_url,
+    check_notifications,
     check_schedule,
     delete_source,
     public,
@@ -74,8 +81,8 @@ ERROR_DESCRIPTIONS = {
     401: "No API key in the X-API-KEY header",
     403: "The API key is invalid or revoked",
     404: "No such source or job",
-    409: "A job is already running for this source",
-    503: "The job queue (Redis) is unreachable",
+    409: "A job is already running for this source, or the job has already ended",
+    503: "The store or the job queue (Redis) is unreachable",
 }
 
 
@@ -117,7 +124,7 @@ def invalid_request(_: Request, error: Exception) -> JSONResponse:
 
 
 STATUS_OF: dict[type[Exception], int] = {ConfigError: 400, NotLaunchable: 400, DuplicateSource: 400, NotFound: 404,
-                                         Refused: 409, RedisError: 503}
+                                         Refused: 409, RedisError: 503, Unavailable: 503, OperationalError: 503}
 
 
 def known_error(_: Request, error: Exception) -> JSONResponse:
@@ -125,7 +132,7 @@ def known_error(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ApiError):
         return error_response(error.status, str(error))
     status = next(STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF)
-    return error_response(status, f"{ERROR_DESCRIPTIONS[status]}: {error}" if status == 503 else str(error))
+    return error_response(status, explain(error) or str(error))
 
 
 def http_error(_: Request, error: Exception) -> JSONResponse:
@@ -172,6 +179,9 @@ class SourceChange(BaseModel):
     organization: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     owner: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     schedule: str | None = Field(None, description="A cron expression or @hourly, @daily, @weekly, @monthly")
+    notifications: Notifications | None = Field(
+        None, description="Emails and/or a webhook notified when a job fails or ends with errors (`on: error`) or "
+                          "whenever one ends (`on: always`)")
 
     @model_validator(mode="before")
     @classmethod
@@ -186,8 +196,12 @@ class SourceChange(BaseModel):
         for key in ("organization", "owner"):
             if isinstance(values.get(key), Ref):
                 values[key] = values[key].id
+        allow_private = settings().allow_private_addresses
         if "url" in values:
-            values["url"] = check_api_url(values["url"], settings().allow_private_addresses)
+            values["url"] = check_api_url(values["url"], allow_private)
+        if "notifications" in values:
+            values["notifications"] = check_notifications(values["notifications"], api=True,
+                                                          allow_private=allow_private)
         return values
 
     def cleared(self) -> list[str]:
@@ -373,13 +387,17 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
     return shown(store, source, key)
 
 
-@router.get("/source/{ident}/preview/", response_model=HarvestJob, responses=WRITE_ERRORS)
-def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
-    """A dry run on the first records of the catalog: what a run would do, with nothing written."""
+@router.get("/source/{ident}/preview/", response_model=HarvestJobPreview, responses=WRITE_ERRORS)
+def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
+    """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
+    the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
     store = runtime.store
-    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=runtime.config.preview_max_items)
-    store.delete_job(job.id)
-    return job
+    limit = runtime.config.preview_max_items
+    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=limit, with_items=False)
+    try:
+        return preview_job(store, job.id, limit)
+    finally:
+        store.delete_job(job.id)
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)
@@ -420,6 +438,16 @@ def get_job(request: Request, store: StoreDep, key: Caller, ident: str, paged: P
                   lambda number: str(request.url.include_query_params(page=number, page_size=size)))
 
 
+@router.post("/job/{ident}/cancel/", response_model=HarvestJobSummary, responses=errors(401, 403, 404, 409))
+def cancel(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobSummary:
+    """Cancel a pending or running job: it ends `failed` with a "Cancelled" error, its workers stop at their next
+    item, and its source may run again at once (409 when it has already ended)."""
+    store = runtime.store
+    job_id = store.job_id(ident)
+    cancel_job(runtime, job_id, f"by API key '{key.name}'")
+    return summaries(store, [store.job_row(job_id)])[0]
+
+
 @router.get("/job/{ident}/errors/", responses=errors(403, 404) | EXPORT_CONTENT, openapi_extra=PUBLIC,
             response_class=StreamingResponse)
 def export_errors(
@@ -453,6 +481,42 @@ def list_backends(key: Caller) -> list[dict[str, Any]]:
     return [backend.describe() for backend in registry().values()]
 
 
+# --- operations: health and metrics (outside udata's API) -------------------------------------------------
+
+operations = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    store: str
+    redis: str
+
+
+@operations.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    """Whether the store and Redis (when configured) answer: 200, else 503 saying which does not."""
+    store_state, redis_state = "ok", "ok" if settings().redis_url else "not configured (jobs run inline)"
+    try:
+        with runtime.store.begin() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to reach the store is what this endpoint reports
+        store_state = explain(error) or str(error)
+    if redis_state == "ok":
+        try:
+            redis_connection().ping()
+        except RedisError as error:
+            redis_state = explain(error) or str(error)
+    healthy = store_state == "ok" and not redis_state.startswith("Redis is")
+    body = Health(status="ok" if healthy else "unavailable", store=store_state, redis=redis_state)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+@operations.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+def metrics(runtime: RuntimeDep) -> Response:
+    """Metrics in the Prometheus text format (see harvesters/metrics.py)."""
+    return Response(render(runtime.store, settings()), media_type=CONTENT_TYPE)
+
+
 # --- the application -------------------------------------------------------------------------------------
 
 
@@ -462,6 +526,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
+    app.include_router(operations)
     install_error_handlers(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -195,6 +195,14 @@ class SourcePermissions(Model):
     validate_: bool = Field(False, alias="validate")
 
 
+class Notifications(Model):
+    """Who hears of a source's jobs, and when: `error` (a job that failed or ended with errors) or `always`."""
+
+    emails: list[str] = []
+    webhook: str | None = None
+    on: Literal["error", "always"] = "error"
+
+
 class HarvestSource(Model):
     active: bool = True
     autoarchive: bool = True
@@ -206,6 +214,7 @@ class HarvestSource(Model):
     id: str
     last_job: HarvestJobSummary | HarvestJob | None = None
     name: str
+    notifications: Notifications | None = None
     organization: OrganizationRef | None = None
     owner: UserRef | None = None
     permissions: SourcePermissions = SourcePermissions()

@@ -34,8 +34,11 @@ from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
+from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.ownership import OtherOwners
+from harvesters.preview import describe_changes, predict_archives, written_payload
 from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
@@ -70,6 +73,7 @@ class JobScope:
     portal: Portal
     backend: Backend
     context: bytes
+    owners: OtherOwners
     announced: int | None = None  # the catalog's announced number of records, as recorded on the job
 
     def record_hash(self, digest: str) -> str:
@@ -102,6 +106,7 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
 
 
 class Harvester:
@@ -181,7 +186,7 @@ class Harvester:
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
             scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping)
+                             mapping, OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -360,7 +365,13 @@ class Harvester:
         links = self.store.links_of(scope.source.id, wanted) if wanted else {}
         for plan in mapped:
             self._plan(scope.source, plan, links)
+        scope.owners.refuse_taken(self.store, mapped)
+        if job.preview:
+            describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
+                                                           and plan.settled is None])
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
+        if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
+            return False
         if to_write and isinstance(scope.portal, BatchPortal):
             try:
                 with self.store.begin() as conn:
@@ -378,6 +389,8 @@ class Harvester:
                     plan.written = None
         unavailable = None
         for plan in to_write:
+            if plan is not to_write[0] and self.ended(job.id):  # cancelled: stop at the next item
+                break
             try:
                 plan.written = self._save(scope, plan)
                 self.progress(plan.written.outcome)  # as it happens: a write over HTTP takes a while
@@ -447,12 +460,15 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
+                outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
-            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs))
+            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
+                                                record=written_payload(plan.write) if preview else None))
         return outcomes
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.save_payloads(conn, source_id, outcomes.payloads)
         self.store.settle_items(conn, outcomes.settled)
 
     def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
@@ -515,7 +531,8 @@ class Harvester:
         pending = self.store.count_unfinished_items(job_id)
         message = (f"Paused: the portal is unavailable ({describe(error)}). {pending} item(s) not written stay "
                    "pending; the next run writes them.")
-        self.store.pause_job(job_id, message)
+        if self.store.pause_job(job_id, message):
+            job_ended(self.store, job_id, self.http, self.config)
 
     def ended(self, job_id: str) -> bool:
         return self.store.job_row(job_id).finished
@@ -529,9 +546,12 @@ class Harvester:
             return
         job = self.store.job_row(job_id)
         source = self.store.get_source(job.source_id)
-        if source.autoarchive and not job.preview and not job.truncated:
+        if source.autoarchive and not job.truncated:
             self.store.update_job(job_id, stage="archive")
-            self.archive_vanished(source, job_id)
+            self.archive_vanished(source, job_id, preview=job.preview)
+        elif source.autoarchive and job.preview:
+            self.store.add_job_error(job_id, "Archives not predicted: this preview did not read the whole catalog",
+                                     level="info")
         summary = self.store.summary(job_id)
         if not job.gather_failed and (nothing := nothing_harvested(summary)):
             self.store.add_job_error(job_id, nothing)
@@ -544,10 +564,11 @@ class Harvester:
             status = "done"
         self.store.update_job(job_id, status=status, ended=utcnow())
         self._scopes.pop(job_id, None)
+        job_ended(self.store, job_id, self.http, self.config)
 
-    def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
+    def archive_vanished(self, source: HarvestSource, job_id: str, preview: bool = False) -> None:
         """Archive datasets (and data services) no longer on the remote, unless that would archive too large
-        a share."""
+        a share; a `preview` records what would be archived, archiving nothing."""
         config = self.config
         now = utcnow()
         vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
@@ -559,9 +580,11 @@ class Harvester:
                 job_id,
                 f"Autoarchive refused: {len(vanished)} of {active} datasets ({len(vanished) / active:.0%}) "
                 f"are no longer on the remote, more than the {config.autoarchive_max_share:.0%} allowed "
-                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing was archived",
+                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing " + ("would be archived" if preview else "was archived"),
             )
             return
+        if preview:
+            return predict_archives(self.store, job_id, vanished)
         portal = self._scopes[job_id].portal if job_id in self._scopes else self.portal.for_job()
         for link in vanished:
             try:

@@ -7,16 +7,18 @@ URL: the command line may name a catalog file (`file:`) or an internal address, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from croniter import croniter
+from pydantic import ValidationError
 
 from backends import get_backend
 from backends.base import ConfigError
-from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
+from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
 from harvesters.identity import catalog_identity, normalized_url
@@ -27,8 +29,9 @@ from harvesters.targets import Portal
 SECRET_MASK = "********"
 SCHEDULE_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 SOURCE_FIELDS = ("name", "url", "backend", "description", "config", "schedule", "organization", "owner",
-                 "active", "autoarchive")
-CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner")
+                 "active", "autoarchive", "notifications")
+CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner", "notifications")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
 def check_url(url: str) -> str:
@@ -75,6 +78,8 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
         values["url"] = check_url(values["url"])
     if "schedule" in values:
         values["schedule"] = check_schedule(values["schedule"])
+    if values.get("notifications") is not None:
+        values["notifications"] = check_notifications(values["notifications"]).model_dump(mode="json")
     backend = get_backend(values.get("backend") or (current.backend if current else ""))
     if "config" in values or "backend" in values:
         config = values.get("config", current.config if current else {})
@@ -82,6 +87,28 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
             config = restore_secrets(backend.secret_keys(), config, current.config)
         values["config"] = backend.validate_config(config).model_dump(mode="json")
     return values
+
+
+def check_notifications(value: Notifications | dict[str, Any], api: bool = False,
+                        allow_private: bool = False) -> Notifications:
+    """Who to notify: addresses that look like emails, a webhook on http(s) (over the HTTP API, not on an internal
+    address unless `allow_private`: the same rule as a catalog's URL)."""
+    try:
+        notifications = Notifications.model_validate(value)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ConfigError(f"Invalid notifications ({where}: {problem['msg']}): expected {{emails: [addresses], "
+                          "webhook: URL, on: error or always}") from None
+    for email in notifications.emails:
+        if not EMAIL.match(email):
+            raise ConfigError(f"Invalid notification email '{email}': expected an address like ops@example.org")
+    if notifications.webhook:
+        webhook = (check_api_url(notifications.webhook, allow_private) if api else check_url(notifications.webhook))
+        if urlparse(webhook).scheme not in WEB_SCHEMES:
+            raise ConfigError(f"Invalid notification webhook '{webhook}': expected an http(s) URL")
+        notifications.webhook = webhook
+    return notifications
 
 
 def check_launchable(source: HarvestSource) -> None:

@@ -17,6 +17,7 @@ from harvesters.store.items import ClaimedItem, Items, NewItem, SettledItem
 from harvesters.store.jobs import JobRow, Jobs
 from harvesters.store.links import Link, Links, NewLink
 from harvesters.store.pages import Pages
+from harvesters.store.payloads import Payloads
 from harvesters.store.prefixes import AmbiguousId, Prefixes
 from harvesters.store.problems import ItemProblem, Problems
 from harvesters.store.schema import sources as sources_table
@@ -28,7 +29,7 @@ __all__ = ["AmbiguousId", "ClaimedItem", "ItemProblem", "JobRow", "Link", "NewIt
            "SettledItem", "Store"]
 
 
-class Store(Sources, Jobs, Items, Links, Pages, Prefixes, Problems):
+class Store(Sources, Jobs, Items, Links, Pages, Payloads, Prefixes, Problems):
     """Every part of the store on one engine."""
 
     def get_source(self, ident: str, with_last_job: bool = False) -> HarvestSource:

@@ -76,6 +76,7 @@ sources = Table(
     Column("scheduled_at", UTCDateTime()),  # due time of the last scheduled run (harvesters/scheduler.py)
     # the catalog's identity (harvesters/identity.py), unique among live sources; null once deleted, or forced
     Column("identity", String(64), unique=True),
+    Column("notifications", JSON),  # who hears of its jobs (harvesters/notifications.py)
 )
 
 jobs = Table(
@@ -150,6 +151,17 @@ pages = Table(
     Column("records", JSON, nullable=False),
     Column("notes", JSON, nullable=False),
     Column("read_at", UTCDateTime(), nullable=False),
+)
+
+
+payloads = Table(
+    "payloads", metadata,
+    # what was last written for a remote id of a source (the payload and its harvest block, without its write
+    # time): a preview shows an update as what changes against it (harvesters/preview.py)
+    Column("source_id", String(24), primary_key=True),
+    Column("remote_id", String(512), primary_key=True),
+    Column("written", JSON, nullable=False),
+    Column("written_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.sql import Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import DuplicateSource, NotFound
-from harvesters.models import HarvestSource, OrganizationRef, UserRef, Validation
+from harvesters.models import HarvestSource, Notifications, OrganizationRef, UserRef, Validation
 from harvesters.store.database import Database
 from harvesters.store.schema import sources
 from harvesters.store.slugs import free_slugs
@@ -136,4 +136,5 @@ def _source(row: RowMapping) -> HarvestSource:
         active=row["active"], autoarchive=row["autoarchive"],
         validation=Validation.model_validate(row["validation"] or {}),
         created_at=row["created_at"], deleted=row["deleted"],
+        notifications=Notifications.model_validate(row["notifications"]) if row["notifications"] else None,
     )

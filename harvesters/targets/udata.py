@@ -29,6 +29,7 @@ import requests
 
 from harvesters.http import Http, HttpError, HttpOptions, parse_json, retry_after
 from harvesters.licenses import LicenseIndex
+from harvesters.metrics import BREAKER_OPEN, PORTAL_RETRIES, PORTAL_WRITE
 from harvesters.models import DataserviceRef, DatasetRef, HarvestSource
 from harvesters.settings import Settings
 from harvesters.store import Store
@@ -77,12 +78,14 @@ class Breaker:
     def success(self) -> None:
         self.failures = 0
         self.opened_at = None
+        BREAKER_OPEN.set(0)
 
     def failure(self, reason: str, trip: bool = False) -> bool:
         """Count a failure; True when the breaker is now open."""
         self.failures += 1
         if trip or self.failures >= self.threshold:
             self.opened_at, self.reason = time.monotonic(), reason
+            BREAKER_OPEN.set(1)
         return self.opened_at is not None
 
 
@@ -161,6 +164,7 @@ class UdataClient:
                 raise PortalUnavailable(message, status)
             if attempt == config.udata_max_retries:
                 raise self._gave_up(sent, status, attempt + 1)
+            PORTAL_RETRIES.labels(method).inc()
             time.sleep(wait)
             if recover is not None and sent.processed_maybe and (found := recover()) is not None:
                 self.breaker.success()
@@ -169,6 +173,7 @@ class UdataClient:
     def _send(
         self, method: str, url: str, headers: dict[str, str], json: Any, params: dict[str, Any] | None
     ) -> Attempt:
+        started = time.monotonic()
         try:
             response = self.http.session.request(
                 method, url, headers=headers, json=json, params=params, timeout=self.http.timeout,
@@ -181,6 +186,7 @@ class UdataClient:
             return Attempt(None, f"{method} {url} failed: {_network_reason(error)}", processed_maybe=not refused)
         if method in WRITE_METHODS:
             self.writes[f"{method} {response.status_code}"] += 1
+            PORTAL_WRITE.labels(method).observe(time.monotonic() - started)
         problem = f"{method} {url} answered HTTP {response.status_code} {response.reason or ''}".rstrip()
         return Attempt(response, problem, processed_maybe=response.status_code not in NOT_PROCESSED)
 
