@@ -226,6 +226,10 @@ class Harvester:
         def flush() -> None:
             self._refresh_statistics()
             self._record_announced(job)
+            if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
+                batch.clear()
+                digests.clear()
+                return
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)

@@ -77,6 +77,7 @@ class CkanBackend(Backend):
         start = 0
         while True:
             results = page.get("results") or []
+            self.context.announce(int(page.get("count") or 0))
             for package in results:
                 record = self.record(package)
                 if record.remote_id not in seen:
@@ -84,7 +85,6 @@ class CkanBackend(Backend):
                     yield record
             start += len(results)
             count = int(page.get("count") or 0)
-            self.context.announce(count)
             if start >= count:
                 return
             if not results:  # the last answer still counts more datasets than the pages gave
