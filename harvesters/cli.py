@@ -773,11 +773,6 @@ def job_cancel(job: JobArgument) -> None:
 # --- local catalog ---------------------------------------------------------------------------------------
 
 
-def local_document(store: Store, table: SqlTable, ident: str, what: str) -> str:
-    """The id a dataset or data service is named by: itself, a slug (datasets), or a unique start of its id."""
-    return store.complete_id(table, ident, what) or ident
-
-
 @datasets_app.command("list")
 @reports_errors
 def datasets_list(
@@ -809,9 +804,7 @@ def datasets_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one dataset of the local catalog."""
-    store = open_store()
-    found = LocalCatalog(store).get(local_document(store, datasets, dataset, "dataset"))
-    show_document(found, f"No dataset '{dataset}' in the local catalog", as_json)
+    show_document("dataset", dataset, as_json)
 
 
 @dataservices_app.command("list")
@@ -846,15 +839,19 @@ def dataservices_show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one data service of the local catalog."""
+    show_document("dataservice", dataservice, as_json)
+
+
+def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: bool) -> None:
+    """A document of the local catalog by its id, a unique start of it, or (a dataset) its slug; as JSON (only) or
+    pretty-printed; exit 2 when there is none."""
     store = open_store()
-    found = LocalCatalog(store).get_dataservice(local_document(store, dataservices, dataservice, "data service"))
-    show_document(found, f"No data service '{dataservice}' in the local catalog", as_json)
-
-
-def show_document(found: dict[str, Any] | None, missing: str, as_json: bool) -> None:
-    """A document of the local catalog, as JSON (only) or pretty-printed; exit 2 when there is none."""
+    catalog = LocalCatalog(store)
+    table, get, noun = ((datasets, catalog.get, "dataset") if kind == "dataset"
+                        else (dataservices, catalog.get_dataservice, "data service"))
+    found = get(store.complete_id(table, ident, noun) or ident)
     if found is None:
-        fail(missing)
+        fail(f"No {noun} '{ident}' in the local catalog")
     if as_json:
         return print_json(found)
     out.print_json(data=found)
