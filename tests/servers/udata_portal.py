@@ -154,6 +154,13 @@ class UdataPortal:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
+    def new_organization(self, name: str = "Test Organization") -> str:
+        """A new organization whose admin is the seeded user; its id."""
+        response = requests.post(f"{self.url}/api/1/organizations/", json={"name": name, "description": name},
+                                 headers={"X-API-KEY": self.api_key}, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return response.json()["id"]
+
     def set_faults(self, status: int, count: int, retry_after: int | None = None,
                    methods: Iterable[str] = ("POST", "PUT")) -> None:
         """Answer the next ``count`` ``/api/1/...`` requests with ``methods`` by ``status``."""
