@@ -403,3 +403,103 @@ def test_deleting_a_source_never_deletes_its_datasets_and_archives_them_on_reque
     assert {dataset["archived"] for dataset in kept.values()} == {None}
     assert None not in {dataset["archived"] for dataset in archived.values()}
     assert archived["1"]["tags"] == kept["1"]["tags"] and len(archived["1"]["resources"]) == 4
+
+
+# --- contact points ----------------------------------------------------------------------------------------
+
+CONTACTS_CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+
+<{base}/catalog> a dcat:Catalog ;
+    dcat:dataset <{base}/datasets/schools>, <{base}/datasets/parks> ;
+    dcat:service <{base}/api> .
+<{base}/datasets/schools> a dcat:Dataset ;
+    dct:identifier "schools" ; dct:title "Rated schools" ; dct:description "Schools and their ratings." ;
+    dct:publisher [ a foaf:Organization ; foaf:name "GreatSchools.org" ] ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+<{base}/datasets/parks> a dcat:Dataset ;
+    dct:identifier "parks" ; dct:title "City parks" ; dct:description "The parks of the city." ;
+    dct:publisher [ a foaf:Organization ; foaf:name "City of Example" ] ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+<{base}/api> a dcat:DataService ;
+    dct:identifier "api" ; dct:title "Parks API" ; dcat:endpointURL <https://api.example.org/parks/> ;
+    dcat:servesDataset <{base}/datasets/parks> ;
+    dcat:contactPoint [ a vcard:Kind ; vcard:fn "API support" ; vcard:hasEmail <mailto:api@example.org> ] .
+"""
+
+
+def portal_contacts(udata: UdataServer, document: dict[str, Any]) -> list[tuple[str | None, str | None, str]]:
+    """(name, email, role) of a dataset's or data service's contact points, each read back by its id."""
+    found = []
+    for contact in document["contact_points"]:
+        full = requests.get(f"{udata.url}/api/1/contacts/{contact['id']}/", timeout=TIMEOUT).json()
+        assert (full.get("organization") or {}).get("id") == udata.org_id  # the publisher's, as udata requires
+        found.append((full["name"], full["email"], full["role"]))
+    return sorted(found)
+
+
+def test_contact_points_are_the_portals_own_objects_reused_or_created(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer
+) -> None:
+    """As udata's own harvester does: the publisher's contact point with the same name, email and role is
+    reused (the one already on the portal, or the one another dataset of the job created), else created; one
+    the portal refuses is left out of its dataset with a warning, the dataset written all the same."""
+    existing = requests.post(f"{portal.url}/api/1/contacts/", headers={"X-API-KEY": portal.api_key}, json={
+        "name": "City of Example", "role": "publisher", "organization": portal.org_id}, timeout=TIMEOUT).json()
+    url = catalog_server.serve("/contacts.ttl", CONTACTS_CATALOG.format(base=catalog_server.url), "text/turtle")
+    source = add_source(store, portal, url)
+    job, writes = run(store, source)
+
+    assert job.status == "done", [(item.remote_id, item.errors) for item in job.items]
+    assert writes == Counter({"POST datasets 201": 2, "POST dataservices 201": 1, "POST contacts 201": 2,
+                              "POST contacts 400": 1})  # the team once for both datasets; the city found
+    datasets = single(on_portal(portal, url))
+    assert portal_contacts(portal, datasets["parks"]) == [
+        ("City of Example", None, "publisher"), ("Open data team", "opendata@example.org", "contact")]
+    assert existing["id"] in {contact["id"] for contact in datasets["parks"]["contact_points"]}
+    assert portal_contacts(portal, datasets["schools"]) == [("Open data team", "opendata@example.org", "contact")]
+    assert datasets["schools"]["contact_points"][0]["id"] in {c["id"] for c in datasets["parks"]["contact_points"]}
+    (service,) = [item for item in job.items if item.dataservice is not None]
+    document = requests.get(f"{portal.url}/api/1/dataservices/{service.dataservice.id}/", timeout=TIMEOUT).json()
+    assert portal_contacts(portal, document) == [("API support", "api@example.org", "contact")]
+
+    refused = "Contact point 'GreatSchools.org' (publisher) left out: the portal refused it (name: URLs not allowed"
+    schools = next(item for item in job.items if item.remote_id == "schools")
+    assert [log.level for log in schools.logs if log.message.startswith(refused)] == ["warning"]
+    assert schools.status == "done" and not schools.errors
+
+    again, writes = run(store, source)  # unchanged: nothing written, the warning still said
+    assert again.status == "done" and writes == Counter()
+    schools = next(item for item in again.items if item.remote_id == "schools")
+    assert any(log.message.startswith(refused) for log in schools.logs)
+
+
+# --- the pace and the pool -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrent", [1, 4])
+def test_a_slow_portal_gets_several_writes_at_once_within_the_budget(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch,
+    concurrent: int,
+) -> None:
+    """Each write is held 0.5 s in front of udata; the budget allows one every 0.2 s: a pool of 4 keeps that
+    pace with two or three writes in flight, never more than the pool; one at a time, they follow each other."""
+    budget = 5.0
+    monkeypatch.setenv("HARVEST_UDATA_WRITES_PER_SECOND", str(budget))
+    monkeypatch.setenv("HARVEST_UDATA_CONCURRENT_WRITES", str(concurrent))
+    url = catalog_server.serve("/slow.json", datasets_page(*(
+        {"id": f"d{n}", "title": f"Dataset number {n}", "description": "Described."} for n in range(12))),
+        "application/json")
+    source = add_source(store, portal, url, backend="jsonlist")
+    portal.set_delay(0.5)
+    portal.write_stats(reset=True)
+    job, writes = run(store, source)
+    stats = portal.write_stats()
+    assert job.status == "done" and writes == Counter({"POST datasets 201": 12}) and stats.writes == 12
+    assert stats.per_second <= budget * 1.25  # the writes came no faster than the budget (jitter aside)
+    if concurrent == 1:
+        assert stats.max_in_flight == 1
+    else:
+        assert 2 <= stats.max_in_flight <= concurrent
