@@ -2,14 +2,16 @@
 
 The steps are separate so that the same code runs inline (`Harvester.run`) or spread over
 workers (gather dispatches batches of item ids; any process may `process` a batch; `finalize`
-runs once, after the last item). Item state lives in the SQL store, so memory does not grow
-with the catalog: records are stored as they are gathered and dropped once processed.
+runs once, after the last dataset item). Item state lives in the SQL store, so memory does not
+grow with the catalog: records are stored as they are gathered and dropped once processed. Data
+services name the datasets they serve by their links: the gather dispatches dataset items only,
+and `finalize` writes the data services first, once every dataset item is settled.
 
 A batch is processed in a few statements whatever its size: its items are claimed in one, their
 links read in one; each item is mapped on its own (a failure fails that item alone); then the
 writes, the links and the items' outcomes go in one transaction (the local catalog's documents
-too), or, for a portal over HTTP and after a batch write failed, one write at a time followed by
-one transaction for the bookkeeping.
+too), or, for a portal over HTTP and after a batch write failed, write by write (the portal may
+keep a few in flight) followed by one transaction for the bookkeeping.
 """
 
 from __future__ import annotations

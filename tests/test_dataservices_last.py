@@ -51,6 +51,7 @@ def check_the_service_serves_them_all(store: Store, job_id: str) -> None:
     catalog = LocalCatalog(store)
     datasets = {dataset["harvest"]["remote_id"]: dataset["id"] for dataset in catalog.list(job.source)}
     assert sorted(datasets) == sorted(SERVED)
+    assert service.dataservice is not None
     document = catalog.get_dataservice(service.dataservice.id)
     assert document is not None
     assert sorted(reference["id"] for reference in document["datasets"]) == sorted(datasets.values())

@@ -462,6 +462,7 @@ def test_contact_points_are_the_portals_own_objects_reused_or_created(
     assert portal_contacts(portal, datasets["schools"]) == [("Open data team", "opendata@example.org", "contact")]
     assert datasets["schools"]["contact_points"][0]["id"] in {c["id"] for c in datasets["parks"]["contact_points"]}
     (service,) = [item for item in job.items if item.dataservice is not None]
+    assert service.dataservice is not None
     document = requests.get(f"{portal.url}/api/1/dataservices/{service.dataservice.id}/", timeout=TIMEOUT).json()
     assert portal_contacts(portal, document) == [("API support", "api@example.org", "contact")]
 

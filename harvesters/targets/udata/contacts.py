@@ -52,9 +52,9 @@ class ContactBook:
         warnings: list[str] = []
         for contact in contacts:
             key = contact_key(contact)
-            found = self._listed.get(organization, lambda: self._list(organization)).get(key)
-            if found is None:
-                found = self._found.get((organization, key), lambda: self._create(key, organization))
+            listed = self._listed.get(organization, lambda: self._list(organization)).get(key)
+            found = listed if listed is not None else \
+                self._found.get((organization, key), lambda: self._create(key, organization))
             if isinstance(found, Refused):
                 label = key[0] or key[1] or key[2]
                 warnings.append(f"Contact point '{label}' ({key[3]}) left out: the portal refused it ({found.reason})")
@@ -65,7 +65,7 @@ class ContactBook:
     def _list(self, organization: str | None) -> dict[Key, str]:
         """The publisher's contact points on the portal, read page by page."""
         path = f"organizations/{organization}/contacts/" if organization else f"users/{self._user()}/contacts/"
-        params = {"page": 1, "page_size": self.client.config.udata_page_size}
+        params: dict[str, Any] = {"page": 1, "page_size": self.client.config.udata_page_size}
         listed: dict[Key, str] = {}
         while True:
             page = self.client.request("GET", path, params=params, fields=LISTING_FIELDS)

@@ -82,9 +82,12 @@ class UdataPortal:
                 return
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                index, error = running.pop(future), future.exception()
-                stopped = stopped or isinstance(error, PortalUnavailable)
-                yield index, future.result() if error is None else error
+                index = running.pop(future)
+                try:
+                    yield index, future.result()
+                except Exception as error:
+                    stopped = stopped or isinstance(error, PortalUnavailable)
+                    yield index, error
 
     def write(self, write: Write[Any], known: str | None = None) -> Written:
         """Update the dataset (or data service) `known`, else the dataset the portal has for the write's
@@ -157,8 +160,8 @@ class UdataPortal:
                         if not d.get("deleted"))
             return
         path = f"organizations/{organization}/datasets/"
-        params = {"page": 1, "page_size": self.client.config.udata_page_size,
-                  "sort": "-created" if newest_first else "created"}
+        params: dict[str, Any] = {"page": 1, "page_size": self.client.config.udata_page_size,
+                                  "sort": "-created" if newest_first else "created"}
         while True:
             page = self.client.request("GET", path, params=params, fields=f"data{{{LISTING_FIELDS}}},next_page")
             yield from (dataset for dataset in page["data"] if not dataset.get("deleted"))
