@@ -79,7 +79,7 @@ class UdataClient:
             headers["X-API-KEY"] = self.api_key
         last: Retry | None = None
         try:
-            for attempt in self._retrying:
+            for attempt in self._retrying.copy():  # its own state: `recover` sends requests of its own
                 with attempt:
                     if recover is not None and last is not None and last.processed_maybe \
                             and (found := recover()) is not None:
