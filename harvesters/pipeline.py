@@ -489,8 +489,9 @@ class Harvester:
     # --- finalize -------------------------------------------------------------------------------------
 
     def finalize(self, job_id: str) -> None:
-        """Once every item is settled: archive what vanished upstream (when safe), then set the job's final
-        status. Whoever settles the last item calls it; the store lets exactly one caller through."""
+        """Once every dataset item is settled: write the data services, archive what vanished upstream (when
+        safe), then set the job's final status. Whoever settles the last item calls it; the store lets exactly
+        one caller through."""
         if not self.store.claim_finalize(job_id):
             return
         self.redispatch(job_id, self.process, kind="dataservice")  # every dataset is settled: they name them all
