@@ -79,7 +79,7 @@ def on_workers(label: str, udata: UdataServer, server: CatalogServer, directory:
                settings: dict[str, str]) -> None:
     """One launched job on `workers` worker processes with these settings; the writes the portal saw."""
     database = f"sqlite:///{directory / f'workers-{next(RUNS)}.db'}"
-    os.environ.update(HARVEST_DATABASE_URL=database, HARVEST_BATCH_SIZE="10", **settings)
+    os.environ.update(HARVEST_DATABASE_URL=database, **settings)
     redis_connection().flushall()  # an empty queue and a full bucket
     store = Store(database)
     source_id = new_source(store, udata, server, total)
@@ -128,13 +128,14 @@ def main() -> None:
         report_inline("inline, unchanged", *inline(store, source_id), args.datasets)
 
         paced = {"HARVEST_REDIS_URL": redis.url, "HARVEST_UDATA_WRITES_PER_SECOND": str(args.budget)}
-        for workers in (1, 4):
+        for workers in (1, 4):  # batches of 10, so that every worker gets some
             on_workers(f"{workers} worker{'s' if workers > 1 else ''}, budget shared in Redis", udata, server,
-                       directory, args.datasets, workers, paced)
+                       directory, args.datasets, workers, paced | {"HARVEST_BATCH_SIZE": "10"})
         udata.set_delay(args.delay)
         for concurrent in (1, 4, 8):
             on_workers(f"slow portal ({args.delay:g} s a write), {concurrent} at a time", udata, server, directory,
-                       args.datasets, 1, paced | {"HARVEST_UDATA_CONCURRENT_WRITES": str(concurrent)})
+                       args.datasets, 1, paced | {"HARVEST_BATCH_SIZE": "100",
+                                                  "HARVEST_UDATA_CONCURRENT_WRITES": str(concurrent)})
         udata.set_delay(0)
 
 
