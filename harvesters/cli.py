@@ -60,6 +60,7 @@ from harvesters.store.database import shown_url
 from harvesters.store.schema import jobs, sources
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 from harvesters.targets.local.tables import dataservices, datasets
+from harvesters.targets.udata import attach as attach_datasets
 from harvesters.terminal import Column, fitted_table
 
 
@@ -937,7 +938,7 @@ def apikey_list(as_json: JsonOption = False) -> None:
 def open_udata(runtime: Runtime) -> UdataPortal:
     if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
-    return UdataPortal.open(runtime.store, runtime.config)
+    return UdataPortal.open(runtime.config)
 
 
 @portal_app.command("check")
@@ -977,7 +978,9 @@ def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
     runtime = open_runtime()
     found = runtime.store.get_source(source)
     try:
-        result = open_udata(runtime).attach(found)
+        portal = open_udata(runtime)
+        result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
+                                 runtime.store, found)
     except PortalError as error:
         fail(str(error))
     if as_json:
@@ -987,7 +990,7 @@ def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
     if result.adopted:
         show_table([Column("remote_id", fold=True), Column("dataset"), Column("title", 1, fold=True),
                     Column("archived", 2)],
-                   [[entry["remote_id"], entry["dataset_id"], entry["title"] or "", entry["archived"] or "-"]
+                   [[entry.remote_id, entry.dataset_id, entry.title or "", entry.archived or "-"]
                     for entry in result.adopted], title="Adopted")
     for entry in result.duplicates:
-        warn(f"duplicate left aside: dataset {entry['dataset_id']} (remote id {entry['remote_id']})")
+        warn(f"duplicate left aside: dataset {entry.dataset_id} (remote id {entry.remote_id})")

@@ -35,7 +35,7 @@ ITEMS = Counter("harvest_items", "Items of ended jobs (previews aside), by outco
 JOB_DURATION = Histogram("harvest_job_duration_seconds", "Time from a job's start to its end, by final status",
                          ["status"], buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 43200))
 CATALOG_REQUEST = Histogram("harvest_catalog_request_duration_seconds",
-                            "Time to the answer's headers of each request to a catalog (retries each counted)",
+                            "Time of each request to a catalog, its whole answer read (retries each counted)",
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 PORTAL_WRITE = Histogram("harvest_portal_write_duration_seconds",
                          "Time of each write request to the udata portal (POST, PUT, PATCH, DELETE)", ["method"],

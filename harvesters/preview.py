@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from harvesters.clock import utcnow
-from harvesters.models import Dataservice, Dataset, HarvestItem, HarvestJobFields, HarvestLog
+from harvesters.models import Dataservice, Dataset, HarvestItem, HarvestJobFields, HarvestLog, RemoteMetadata
 from harvesters.store import Link, Store
 from harvesters.store.slugs import slug_of
-from harvesters.targets.base import DataserviceWrite, DatasetWrite, Write, resource_key
+from harvesters.targets.base import Provenance, Write, resource_key
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 
 if TYPE_CHECKING:
@@ -43,10 +43,13 @@ class HarvestJobPreview(HarvestJobFields):
     items: list[HarvestItemPreview] = []
 
 
-def written_payload(write: Write) -> dict[str, Any]:
-    """What a write sends, as kept to compare later writes with (its write time left out)."""
+def written_payload(write: Write[Any]) -> dict[str, Any]:
+    """What a write sends, as kept to compare later writes with (its write time left out): the payload, its
+    `harvest` block, its provenance (to make the write again) and its publisher."""
+    provenance = write.provenance
+    harvest = {key: value for key, value in provenance.harvest_block().items() if key != "last_update"}
     return {"kind": write.kind, "payload": write.document, "organization": write.organization, "owner": write.owner,
-            "harvest": {key: value for key, value in write.harvest.items() if key != "last_update"}}
+            "harvest": harvest, "source_url": provenance.source_url}
 
 
 def describe_changes(store: Store, source_id: str, plans: Sequence[Plan]) -> None:
@@ -147,12 +150,16 @@ def preview_job(store: Store, job_id: str, limit: int) -> HarvestJobPreview:
 
 def _document(record: dict[str, Any], now: Any) -> dict[str, Any]:
     """The full document a previewed write would make (udata's dataset shape; ids and pages not available)."""
-    common = {"harvest": record["harvest"], "organization": record["organization"], "owner": record["owner"]}
+    harvest = record["harvest"]
+    remote = RemoteMetadata.model_validate({key: harvest[key] for key in RemoteMetadata.model_fields})
+    provenance = Provenance(source_id=harvest["source_id"], source_url=record["source_url"],
+                            remote_id=harvest["remote_id"], backend=harvest["backend"], remote=remote, last_update=now)
+    publisher = {"organization": record["organization"], "owner": record["owner"]}
     if record["kind"] == "dataservice":
-        service = DataserviceWrite(dataservice=Dataservice.model_validate(record["payload"]), **common)
+        service = Write(Dataservice.model_validate(record["payload"]), provenance, **publisher)
         return dataservice_document(NOT_AVAILABLE, service, created_at=now, modified_at=now)
-    write = DatasetWrite(dataset=Dataset.model_validate(record["payload"]), **common)
-    document = dataset_document(NOT_AVAILABLE, slug_of(write.dataset.title), write, [], created_at=now,
+    write = Write(Dataset.model_validate(record["payload"]), provenance, **publisher)
+    document = dataset_document(NOT_AVAILABLE, slug_of(write.payload.title), write, [], created_at=now,
                                 last_modified=now, archived=None)
     return document | {"uri": None, "page": None}
 
