@@ -41,7 +41,7 @@ from harvesters.infrastructure import explain
 from harvesters.job_views import last_job_summary, summaries
 from harvesters.logs import configure_logging
 from harvesters.models import HarvestJob, HarvestSource, Notifications
-from harvesters.problems import csv_export, group_problems, json_export, nothing_harvested
+from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
 from harvesters.progress import describe_progress, job_progress
 from harvesters.runtime import Runtime
 from harvesters.settings import settings, unknown_variables
@@ -534,7 +534,7 @@ def run(
     """Run a harvest job now and print its report. Exit code 1 when the job failed, or harvested nothing (every
     item skipped or failed) from a catalog that has items."""
     job = harvest(source, backend, parse_config(config), max_items, as_json, preview=False)
-    nothing = any(error.message.startswith("Nothing harvested") for error in job.errors)
+    nothing = any(error.message.startswith(NOTHING_HARVESTED) for error in job.errors)
     raise typer.Exit(1 if job.status == "failed" or nothing else 0)
 
 
@@ -566,8 +566,6 @@ def report(store: Store, job: HarvestJob, source: HarvestSource, preview: bool) 
     out.print(counts)
     for error in job.errors:
         out.print(f"[red]Job {error.level}:[/red] {escape(error.message)}", highlight=False)
-    if nothing_harvested(summary) and not any(e.message.startswith("Nothing harvested") for e in job.errors):
-        out.print(f"[red]{escape(nothing_harvested(summary) or '')}[/red]", highlight=False)
     report_progress(store, job.id)
     groups = group_problems(store.item_problems(job.id))
     if groups:

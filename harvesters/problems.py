@@ -17,6 +17,7 @@ from harvesters.store import ItemProblem
 MAX_GROUPS = 1000  # distinct messages counted; the others are counted together
 OTHERS = "(other messages)"
 HARVESTED = ("created", "updated", "unchanged", "archived")
+NOTHING_HARVESTED = "Nothing harvested"
 EXPORT_COLUMNS = [field.name for field in fields(ItemProblem)]
 
 
@@ -37,7 +38,7 @@ def nothing_harvested(summary: dict[str, int]) -> str | None:
     gathered = sum(summary.values())
     if not gathered or any(summary.get(outcome) for outcome in HARVESTED):
         return None
-    return (f"Nothing harvested: the {gathered} item(s) gathered were all skipped ({summary.get('skipped', 0)}) "
+    return (f"{NOTHING_HARVESTED}: the {gathered} item(s) gathered were all skipped ({summary.get('skipped', 0)}) "
             f"or failed ({summary.get('failed', 0)})")
 
 

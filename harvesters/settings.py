@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from harvesters.errors import InvalidSetting
@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "harvest@localhost"  # the From of notification emails
     smtp_timeout: float = Field(30.0, gt=0)  # seconds for the whole exchange with the SMTP server
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 def settings() -> Settings:
