@@ -38,6 +38,7 @@ from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
+from harvesters.shape import losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.targets import (
     BatchPortal,
@@ -81,7 +82,9 @@ class Plan:
 
     item: ClaimedItem
     mapped: Mapped | None = None
-    logs: Entries = field(default_factory=list)
+    logs: Entries = field(default_factory=list)  # what its mapping said
+    gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
+    held: bool = False  # not written: read with doubts, it would have made the dataset poorer
     write: Write | None = None
     digest: str = ""
     link: Link | None = None
@@ -100,6 +103,7 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # remote ids of links kept as they are, seen now
 
 
 class Harvester:
@@ -218,6 +222,7 @@ class Harvester:
 
         def flush() -> None:
             self._refresh_statistics()
+            self._report_gather_warnings(job_id)
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
@@ -254,12 +259,21 @@ class Harvester:
         status = {} if self.ended(job_id) else {"status": "processing"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
+    def _report_gather_warnings(self, job_id: str) -> None:
+        """What the gather said about the whole job so far (a page read leniently, naming it): one warning each."""
+        scope = self._scopes.get(job_id)
+        warnings = scope.backend.context.warnings if scope is not None else []
+        for warning in warnings:
+            self.store.add_job_error(job_id, warning, level="warning")
+        warnings.clear()
+
     def _item(self, record: Record) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
         already settled (skipped)."""
         item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
         if record.skip_reason:
-            item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
+            item.status = "skipped"
+            item.logs = [_log("warning", record.skip_reason), *gather_logs(vars(record))]
         elif record.data is not None or not record.digest:
             item.record = dict(vars(record))
         return item
@@ -303,10 +317,10 @@ class Harvester:
                 continue
             assert link is not None
             summary = link.summary or {}
+            item.logs = [*gather_logs(item.record), *summary.get("logs", []),
+                         _log("info", "Dataset unchanged" + (" (preview)" if job.preview else ""))]
             item.status, item.outcome, item.record = "done", "unchanged", None
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
-            outcome = "Dataset unchanged" + (" (preview)" if job.preview else "")
-            item.logs = [*summary.get("logs", []), _log("info", outcome)]
             seen.append(item.remote_id)
             self.progress("unchanged")
         if seen and not job.preview:
@@ -386,13 +400,14 @@ class Harvester:
         return True
 
     def _map(self, backend: Backend, item: ClaimedItem) -> Plan:
+        gathered = gather_logs(item.record)
         try:
             mapped = backend.map(Record(**item.record or {}))
         except SkipRecord as skip:
-            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", str(skip))]))
+            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[*gathered, _log("warning", str(skip))]))
         except Exception as error:
-            return Plan(item, settled=_failed(item, error))
-        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings])
+            return Plan(item, settled=replace(_failed(item, error), logs=gathered))
+        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings], gathered)
 
     def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
@@ -404,6 +419,25 @@ class Harvester:
             plan.settled = _failed(plan.item, error)
             return
         plan.link = links.get(plan.item.remote_id)
+        if plan.gathered and plan.link is not None and not plan.unchanged:
+            self._hold_if_poorer(plan, plan.link)
+
+    @staticmethod
+    def _hold_if_poorer(plan: Plan, link: Link) -> None:
+        """A record read with doubts (a page read leniently) whose mapping holds fewer resources or field values
+        than the last write of its dataset is not written: the dataset keeps its last version, the item says why."""
+        assert plan.write is not None
+        lost = losses((link.summary or {}).get("shape"), shape_of(plan.write.document))
+        if not lost:
+            return
+        noun = NOUNS[plan.write.kind]
+        warning = _log("warning", f"{noun} not updated: read with the warning above, it holds less than its last "
+                                  f"harvest ({'; '.join(lost)}); it keeps its last version until its record reads "
+                                  "cleanly")
+        plan.held = True
+        plan.settled = SettledItem(plan.item.id, "skipped", dataset_id=link.dataset_id,
+                                   dataset_title=plan.write.payload.title,
+                                   logs=[*plan.gathered, *plan.logs, warning])
 
     @staticmethod
     def _outcomes(scope: JobScope, plans: Sequence[Plan], preview: bool) -> Outcomes:
@@ -413,12 +447,14 @@ class Harvester:
         for plan in plans:
             if plan.settled is not None:
                 outcomes.settled.append(plan.settled)
+                if plan.held and not preview:
+                    outcomes.seen.append(plan.item.remote_id)
                 continue
             assert plan.write is not None
-            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(plan.logs)
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *plan.logs]
             title = plan.write.payload.title
             saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                     "summary": {"title": title, "logs": plan.logs}}
+                     "summary": {"title": title, "logs": plan.logs, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
             if plan.unchanged:
@@ -441,6 +477,7 @@ class Harvester:
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.touch_links(conn, source_id, outcomes.seen)
         self.store.settle_items(conn, outcomes.settled)
 
     def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
@@ -589,6 +626,11 @@ def describe(error: BaseException) -> str:
         )
         return f"Invalid dataset: {problems}"
     return str(error) or type(error).__name__
+
+
+def gather_logs(record: dict[str, Any] | None) -> Entries:
+    """The warnings the gather gave a record (as stored with its item), for the item's logs."""
+    return [_log("warning", warning) for warning in (record or {}).get("warnings") or []]
 
 
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:

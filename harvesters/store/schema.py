@@ -129,7 +129,8 @@ links = Table(
     Column("archived_at", UTCDateTime()),
     Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
     # the hash of the record last mapped (with what its mapping depends on), and what that mapping said
-    # ({"title", "logs"}): a record gathered again unchanged is settled without being mapped again
+    # ({"title", "logs", "shape": harvesters/shape.py}): a record gathered again unchanged is settled without being
+    # mapped again, and one read with doubts is not written when it holds less than that
     Column("record_hash", String(64)),
     Column("summary", JSON),
 )
