@@ -27,7 +27,7 @@ from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKeys
 from harvesters.clock import utcnow
-from harvesters.errors import NotFound, Refused
+from harvesters.errors import NotFound, Refused, StoreUnavailable
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
@@ -79,12 +79,13 @@ def open_store() -> Store:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]Error:[/red] {message}", highlight=False)
+    err.print(f"[red]Error:[/red] {message}", highlight=False, soft_wrap=True)  # one line, however long
     raise typer.Exit(code)
 
 
 def reports_errors(command: F) -> F:
-    """Turn the framework's refusals into a clear message and exit code 2."""
+    """Turn the framework's refusals into a clear message and exit code 2; a store that cannot take writes (full,
+    locked) into one line and exit code 1."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -92,6 +93,8 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except (NotFound, ConfigError, Refused) as error:
             fail(str(error))
+        except StoreUnavailable as error:
+            fail(str(error), code=1)
 
     return wrapper  # type: ignore[return-value]
 

@@ -23,3 +23,16 @@ class JobAlreadyRunning(Refused):
 
 class NotLaunchable(Refused):
     """The source may not run: inactive or deleted."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot take writes now (its disk is full, another process holds its lock): the job stops, failed
+    with this message, and the next run carries on."""
+
+
+class StoreFull(StoreUnavailable):
+    """The store's disk (or database) has no space left."""
+
+
+class StoreLocked(StoreUnavailable):
+    """Another process held the store's write lock past the busy timeout."""

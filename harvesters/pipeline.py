@@ -18,7 +18,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from backends import get_backend
 from backends.base import Backend, BackendContext, Record, SkipRecord
 from harvesters import __version__
 from harvesters.clock import utcnow
+from harvesters.errors import StoreUnavailable
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
@@ -40,6 +42,7 @@ from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.shape import losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
+from harvesters.store.failures import record_failure
 from harvesters.targets import (
     BatchPortal,
     DataserviceWrite,
@@ -145,8 +148,9 @@ class Harvester:
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
-        Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
-        with heartbeat(self.store, job_id, self.config.heartbeat_interval):
+        Interrupted (Ctrl-C), the job fails at once, so that the source may run again; so it does when the store
+        cannot take writes (a full disk, a lock held too long)."""
+        with self.failing_on_store_errors(job_id), heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
                     self.resume(job_id, dispatch=self.process)
@@ -158,6 +162,16 @@ class Harvester:
                 raise
             finally:
                 self._scopes.pop(job_id, None)
+
+    @contextmanager
+    def failing_on_store_errors(self, job_id: str) -> Iterator[None]:
+        """A store that cannot take writes stops the job there: it ends failed, saying why in plain words (or,
+        when not even that can be written, StoreUnavailable says so)."""
+        try:
+            yield
+        except StoreUnavailable as error:
+            self._scopes.pop(job_id, None)
+            record_failure(self.store, job_id, error)
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
@@ -252,6 +266,8 @@ class Harvester:
                         truncated = True
                         break
             flush()
+        except StoreUnavailable:  # the store's failure, not the catalog's: the job stops here
+            raise
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
             flush()
@@ -374,6 +390,8 @@ class Harvester:
                     self._record(conn, scope.source.id, outcomes)
                 self._report(outcomes)
                 return True
+            except StoreUnavailable:
+                raise
             except Exception:  # one item's write spoils the batch's: one at a time, each failing alone
                 log.warning("Batch write of %d items failed; writing them one at a time", len(to_write), exc_info=True)
                 for plan in to_write:
@@ -386,6 +404,8 @@ class Harvester:
             except PortalUnavailable as error:
                 unavailable = error
                 break
+            except StoreUnavailable:
+                raise
             except Exception as error:
                 plan.settled = _failed(plan.item, error)
         outcomes = self._outcomes(scope, plans, job.preview)

@@ -124,8 +124,9 @@ def enqueue_items(job_id: str, item_ids: list[int]) -> None:
 def _working_on(job_id: str) -> Iterator[Harvester]:
     """The process's harvester for the configured settings, heartbeating for the job while the task runs."""
     runtime = RUNTIMES.current()
-    with heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
-        yield runtime.worker_harvester
+    harvester = runtime.worker_harvester
+    with harvester.failing_on_store_errors(job_id), heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
+        yield harvester
 
 
 def gather_task(job_id: str) -> None:

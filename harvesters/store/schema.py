@@ -32,7 +32,9 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+
+from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -155,9 +157,13 @@ def dumps(value: Any) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The store's engine; its driver's errors of a full disk or a lock held too long come out in plain words
+    (failures.py). A SQLite store waits for another process's lock 30 s, or its URL's `?timeout=N`."""
     json = {"json_serializer": dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **json)
+        waits = {} if "timeout" in make_url(url).query else {"timeout": SQLITE_BUSY_TIMEOUT}
+        engine = create_engine(url, connect_args=waits, **json)
+        explain_failures(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -167,7 +173,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **json)
+    engine = create_engine(url, pool_pre_ping=True, **json)
+    explain_failures(engine)
+    return engine
 
 
 def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
