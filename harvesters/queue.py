@@ -14,6 +14,7 @@ end before the job.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,9 @@ from datetime import datetime
 from functools import cache
 
 from redis import Redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
@@ -29,12 +33,14 @@ from backends import registry
 from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
 from harvesters.pipeline import Harvester, describe
+from harvesters.reconnect import keep_working
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
 from harvesters.sources import check_launchable
 from harvesters.store import Store
 
 TASK_PREFIX = "harvest"
+log = logging.getLogger(__name__)
 RUNTIMES = Runtimes()  # a worker's, kept between its tasks
 
 
@@ -69,9 +75,16 @@ def start(store: Store, job_id: str, resume: bool = False, wait: bool = False) -
 # --- RQ plumbing ---------------------------------------------------------------------------------------
 
 
+#: How a command to Redis rides out a quick restart: retried on connection errors, waits of 0.25 s doubling up to
+#: 2 s, about 4 s in all. Past that a batch is left pending for the sweeper (`enqueue_items`), and a worker waits
+#: for Redis as long as it takes (harvesters/reconnect.py).
+REDIS_RETRY = Retry(ExponentialWithJitterBackoff(base=0.25, cap=2), retries=4)
+
+
 @cache
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30)
+    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30,
+                          retry=REDIS_RETRY)
 
 
 def redis_connection() -> Redis:
@@ -108,16 +121,25 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
-    worker = SimpleWorker([harvest_queue(name) for name in queues or [settings().queue]], connection=connection,
-                          serializer=JSONSerializer)
-    return worker.work(burst=burst)
+    names = queues or [settings().queue]
+
+    def new_worker() -> SimpleWorker:
+        return SimpleWorker([harvest_queue(name) for name in names], connection=connection, serializer=JSONSerializer)
+
+    return keep_working(new_worker, connection, burst=burst)
 
 
 # --- tasks (run by the workers) ---------------------------------------------------------------------------
 
 
 def enqueue_items(job_id: str, item_ids: list[int]) -> None:
-    enqueue(process_task, job_id, item_ids)
+    """Enqueue a batch of the job's items; with Redis gone past its retries, the items stay pending in the
+    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale."""
+    try:
+        enqueue(process_task, job_id, item_ids)
+    except RedisError as error:
+        log.warning("Batch of %d items of job %s not enqueued (%s): left pending for the sweeper", len(item_ids),
+                    job_id, error)
 
 
 @contextmanager
