@@ -34,13 +34,16 @@ from harvesters.settings import settings
 from harvesters.sources import (
     archive_datasets,
     change_source,
+    rotate_secrets,
     check_launchable,
     delete_source,
+    dropped_secrets,
     public,
     register_source,
     validate_source,
 )
 from harvesters.store import Store
+from harvesters.vault import Vault
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
@@ -56,6 +59,9 @@ apikey_app = typer.Typer(help="Manage the keys of the HTTP API (`harvest serve`)
 app.add_typer(apikey_app, name="apikey")
 portal_app = typer.Typer(help="The udata portal datasets are written to (HARVEST_UDATA_URL).", no_args_is_help=True)
 app.add_typer(portal_app, name="portal")
+secrets_app = typer.Typer(help="The key sealing sources' secret config values (HARVEST_SECRET_KEY).",
+                          no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 out = Console()
 err = Console(stderr=True)
@@ -187,12 +193,17 @@ def source_update(
         owner=owner, description=description, autoarchive=autoarchive, active=active,
     )
     store = open_store()
+    before = store.get_source(source)
     if schedule is not None:
         values["schedule"] = schedule
         if not schedule:  # '' clears it
             store.update_source(source, schedule=None)
             values.pop("schedule")
-    show_source(change_source(store, source, **values), as_json)
+    changed = change_source(store, source, **values)
+    if dropped := dropped_secrets(before, changed):
+        err.print(f"[yellow]Secret config values dropped (the URL or backend changed): {', '.join(dropped)}; give "
+                  "them again with --config[/yellow]", highlight=False, soft_wrap=True)
+    show_source(changed, as_json)
 
 
 @source_app.command("delete")
@@ -599,6 +610,31 @@ def apikey_list(as_json: JsonOption = False) -> None:
         table.add_row(key.id, key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
                       f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "-")
     out.print(table)
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key: set it as HARVEST_SECRET_KEY (to rotate, put it first: NEW,OLD, then `secrets rotate`)."""
+    sys.stdout.write(Vault.new_key() + "\n")
+
+
+@secrets_app.command("rotate")
+@reports_errors
+def secrets_rotate(as_json: JsonOption = False) -> None:
+    """Seal every stored secret again with the first key of HARVEST_SECRET_KEY (and any left in plain text)."""
+    runtime = open_runtime()
+    resealed, problems = rotate_secrets(runtime.store, Vault.from_settings(runtime.config))
+    if as_json:
+        print_json({"resealed": resealed, "problems": problems})
+    else:
+        err.print(f"{len(resealed)} source(s) with secrets sealed again with the first key", highlight=False)
+        for problem in problems:
+            err.print(f"[red]Not sealed again:[/red] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
 
 
 # --- udata portal ---------------------------------------------------------------------------------------

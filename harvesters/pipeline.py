@@ -53,6 +53,7 @@ from harvesters.targets import (
     Written,
     open_portal,
 )
+from harvesters.vault import SecretUnreadable, Vault
 
 log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
@@ -196,8 +197,8 @@ class Harvester:
             mapping = mapping_context(source, licenses.ids)
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
-            scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping)
+            config = Vault.from_settings(self.config).open_config(source.config, backend.secret_keys(), source.name)
+            scope = JobScope(source, portal, backend(source.url, backend.validate_config(config), context), mapping)
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -356,6 +357,9 @@ class Harvester:
             scope = self.scope(job)
         except PortalUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
+        except SecretUnreadable as error:  # this worker's HARVEST_SECRET_KEY does not open the source's secrets
+            self.store.fail_job(job_id, str(error))
+            return
         item_ids = list(item_ids)
         known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
         self._refresh_statistics()
