@@ -17,10 +17,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends import registry
 from backends.base import ConfigError
+from harvesters.api_bodies import BoundedBodies
 from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus, SourcePermissions, UserRef
 from harvesters.errors import NotFound, NotLaunchable, Refused
@@ -28,6 +30,7 @@ from harvesters.queue import launch
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
+    MAX_LENGTHS,
     change_source,
     check_api_url,
     check_schedule,
@@ -64,6 +67,7 @@ ERROR_DESCRIPTIONS = {
     403: "The API key is invalid or revoked",
     404: "No such source or job",
     409: "A job is already running for this source",
+    413: "The request body is larger than HARVEST_API_MAX_BODY_BYTES (1 MB by default)",
     503: "The job queue (Redis) is unreachable",
 }
 
@@ -72,7 +76,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in (400, *statuses)}
 
 
-WRITE_ERRORS = errors(401, 403, 404)
+WRITE_ERRORS = errors(401, 403, 404, 413)
 PUBLIC: dict[str, Any] = {"security": [{}]}  # added to the key requirement: reads work without a key
 
 
@@ -137,16 +141,17 @@ class SourceChange(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str | None = Field(None, min_length=1, max_length=255)
-    url: str | None = Field(None, description="The catalog URL (http or https)")
-    backend: str | None = Field(None, description="A backend id, see GET /backends/")
-    description: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=MAX_LENGTHS["name"])
+    url: str | None = Field(None, max_length=MAX_LENGTHS["url"], description="The catalog URL (http or https)")
+    backend: str | None = Field(None, max_length=MAX_LENGTHS["backend"], description="A backend id, see GET /backends/")
+    description: str | None = Field(None, max_length=MAX_LENGTHS["description"])
     config: dict[str, Any] | None = Field(None, description="{filters, features, extra_configs}")
     active: bool | None = None
     autoarchive: bool | None = None
     organization: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     owner: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    schedule: str | None = Field(None, description="A cron expression or @hourly, @daily, @weekly, @monthly")
+    schedule: str | None = Field(None, max_length=MAX_LENGTHS["schedule"],
+                                 description="A cron expression or @hourly, @daily, @weekly, @monthly")
 
     @model_validator(mode="before")
     @classmethod
@@ -170,15 +175,15 @@ class SourceChange(BaseModel):
 
 
 class SourceCreate(SourceChange):
-    name: str = Field(min_length=1, max_length=255)
-    url: str = Field(description="The catalog URL (http or https)")
-    backend: str = Field(description="A backend id, see GET /backends/")
+    name: str = Field(min_length=1, max_length=MAX_LENGTHS["name"])
+    url: str = Field(max_length=MAX_LENGTHS["url"], description="The catalog URL (http or https)")
+    backend: str = Field(max_length=MAX_LENGTHS["backend"], description="A backend id, see GET /backends/")
 
 
 class ValidationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: Literal["accepted", "refused"]
-    comment: str | None = Field(None, description="Why; required on refusal")
+    comment: str | None = Field(None, max_length=MAX_LENGTHS["description"], description="Why; required on refusal")
 
 
 class Page(BaseModel, Generic[T]):
@@ -221,22 +226,36 @@ def get_store(request: Request) -> Store:
     return get_runtime(request).store
 
 
-def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
-    """The key presented, if any; a wrong or revoked key is refused even on a read."""
+def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
+    """The key presented, if any; a wrong or revoked key is refused (403)."""
     if key is None:
         return None
-    found = request.app.state.keys.check(key)
+    found = keys.check(key)
     if found is None:
         raise ApiError(403, "Invalid API key")
     if found.revoked_at is not None:
         raise ApiError(403, f"The API key '{found.name}' was revoked")
-    return found  # type: ignore[no-any-return]
+    return found
+
+
+def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
+    """The key presented, if any; a wrong or revoked key is refused even on a read."""
+    return authenticated(request.app.state.keys, key)
 
 
 def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
     if key is None:
         raise ApiError(401, "This operation needs an API key in the X-API-KEY header")
     return key
+
+
+def refused_write(keys: ApiKeys, headers: Headers) -> Response | None:
+    """Before a write's body is read (api_bodies.py): the error answering it when its key is missing or wrong."""
+    try:
+        writer(authenticated(keys, headers.get(api_key_header.model.name)))
+    except ApiError as error:
+        return error_response(error.status, str(error))
+    return None
 
 
 def paging(
@@ -306,7 +325,7 @@ def list_sources(
     return page_of(request, [shown(store, source, key) for source in found], total, paged)
 
 
-@router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403))
+@router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403, 413))
 def create_source(store: StoreDep, key: Writer, body: SourceCreate) -> HarvestSource:
     """Register a harvest source; its config is checked against its backend."""
     return shown(store, register_source(store, **body.values()), key)
@@ -418,6 +437,8 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     install_error_handlers(app)
+    app.add_middleware(BoundedBodies, max_bytes=app.state.runtime.config.api_max_body_bytes,
+                       authenticate=lambda headers: refused_write(app.state.keys, headers), refuse=error_response)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
 
