@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -218,12 +219,15 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
                               description="A key made with `harvest apikey create NAME`; needed by every write")
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies that do no I/O are coroutines: FastAPI runs a plain function in a thread, a hop per dependency.
+
+
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Store:
-    return get_runtime(request).store
+async def get_store(request: Request) -> Store:
+    return request.app.state.runtime.store  # type: ignore[no-any-return]
 
 
 def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
@@ -238,27 +242,34 @@ def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
     return found
 
 
-def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
-    """The key presented, if any; a wrong or revoked key is refused even on a read."""
-    return authenticated(request.app.state.keys, key)
+async def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
+    """The key presented, if any (checked in a thread: it reads the store); a wrong or revoked key is refused even
+    on a read."""
+    if key is None:
+        return None
+    return await run_in_threadpool(authenticated, request.app.state.keys, key)
 
 
-def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
+def required(key: ApiKey | None) -> ApiKey:
     if key is None:
         raise ApiError(401, "This operation needs an API key in the X-API-KEY header")
     return key
 
 
+async def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
+    return required(key)
+
+
 def refused_write(keys: ApiKeys, headers: Headers) -> Response | None:
     """Before a write's body is read (api_bodies.py): the error answering it when its key is missing or wrong."""
     try:
-        writer(authenticated(keys, headers.get(api_key_header.model.name)))
+        required(authenticated(keys, headers.get(api_key_header.model.name)))
     except ApiError as error:
         return error_response(error.status, str(error))
     return None
 
 
-def paging(
+async def paging(
     page: Annotated[int, Query(ge=1, description="The page to display")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="The page size")] = 20,
 ) -> tuple[int, int]:
@@ -277,11 +288,17 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 
 def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
     """A source as returned: secrets masked, its last job (without items), what the caller may do."""
-    last = store.list_jobs(source.id, limit=1)
+    return shown_all(store, [source], key)[0]
+
+
+def shown_all(store: Store, found: list[HarvestSource], key: ApiKey | None) -> list[HarvestSource]:
+    """Sources as returned, their last jobs read in one query."""
+    last = store.last_jobs([source.id for source in found])
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return public(source).model_copy(update={"last_job": last[0] if last else None, "permissions": permissions})
+    return [public(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
+            for source in found]
 
 
 def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int]) -> Page[T]:
@@ -322,7 +339,7 @@ def list_sources(
     total = store.count_sources(deleted, q, owner)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_sources(deleted, q, owner, offset=offset, limit=paged[1])
-    return page_of(request, [shown(store, source, key) for source in found], total, paged)
+    return page_of(request, shown_all(store, found, key), total, paged)
 
 
 @router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403, 413))

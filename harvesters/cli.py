@@ -565,13 +565,18 @@ def backends(as_json: JsonOption = False) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per CPU serves the most)")] = 1,
 ) -> None:
     """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs)."""
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app
 
-    uvicorn.run(create_app(open_store()), host=host, port=port)
+    fast = {"http": "httptools", "loop": "uvloop"}  # C parsers and event loop: the listings' answers per second
+    if workers == 1:
+        uvicorn.run(create_app(open_store()), host=host, port=port, **fast)
+    else:  # each process builds its app from the environment
+        uvicorn.run("harvesters.api:create_app", factory=True, workers=workers, host=host, port=port, **fast)
 
 
 @apikey_app.command("create")

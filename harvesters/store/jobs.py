@@ -6,11 +6,12 @@ exactly one wins, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -19,9 +20,13 @@ from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
 from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob
 from harvesters.store.database import Database, chunks
-from harvesters.store.schema import items, jobs
+from harvesters.store.schema import items, jobs, sources
 
 UNSETTLED = ("pending", "started")
+_NEWEST = (select(jobs.c.id).where(jobs.c.source_id == sources.c.id, jobs.c.preview.is_(False))
+           .order_by(jobs.c.created.desc(), jobs.c.id).limit(1).correlate(sources).scalar_subquery())
+LAST_JOBS = select(jobs).where(jobs.c.id.in_(
+    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,16 @@ class Jobs(Database):
         query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
         with self.begin() as conn:
             return [JobRow(**row).to_model() for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def last_jobs(self, source_ids: Collection[str]) -> dict[str, HarvestJob]:
+        """The last job (previews excluded) of each of these sources that has one, by source id, in one query: each
+        source's newest job found through the (source, created) index."""
+        found: dict[str, HarvestJob] = {}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(set(source_ids))):
+                found |= {row["source_id"]: JobRow(**row).to_model()
+                          for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)}).mappings()}
+        return found
 
     def count_jobs(self, source_id: str | None = None) -> int:
         return self.count(_jobs_query(source_id))

@@ -98,6 +98,7 @@ jobs = Table(
     Column("finalizing", Boolean, nullable=False, default=False),  # one process claimed the finalize
     Column("resumed", Integer, nullable=False, default=0),  # times the sweeper took the job over
     Column("scheduled_for", UTCDateTime()),  # the due time, for a scheduled run
+    Index("ix_jobs_source_created", "source_id", "created"),  # a source's jobs newest first, its last job
 )
 
 items = Table(
