@@ -12,7 +12,6 @@ by another process, a real `BEGIN IMMEDIATE` transaction on the same file.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from harvesters.store import Store
 from harvesters.targets import LocalCatalog
 from tests.conftest import Cli
 from tests.servers.hostile import HostileServer
+from tests.servers.store_faults import LockHolder, grow_tmpfs, mount_tmpfs, unmount
 from tests.servers.workers import HARVEST, wait_for
 
 DISK_SIZE = "1m"
@@ -42,16 +42,6 @@ class SmallDisk:
     free: Callable[[], None]
 
 
-def mount_tmpfs(path: Path) -> str | None:
-    """Mount a tmpfs of DISK_SIZE on `path`; None when done, else why not."""
-    try:
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(path)],
-                                 capture_output=True, text=True, timeout=30)
-    except OSError as error:  # no mount command
-        return str(error)
-    return None if mounted.returncode == 0 else mounted.stderr.strip() or f"mount exited {mounted.returncode}"
-
-
 @pytest.fixture
 def small_disk(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmallDisk]:
     """A store that runs out of space within a harvest of 2,000 datasets (in place of the test's usual one), and a
@@ -60,14 +50,13 @@ def small_disk(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     mount.mkdir()
     url = f"sqlite:///{mount / 'harvest.db'}"
     monkeypatch.setenv("HARVEST_DATABASE_URL", url)
-    refused = mount_tmpfs(mount)
+    refused = mount_tmpfs(mount, DISK_SIZE)
     if refused is None:
         print(f"full disk: a real tmpfs of {DISK_SIZE} at {mount}")
         try:
-            yield SmallDisk("tmpfs", url, lambda: subprocess.run(
-                ["mount", "-o", "remount,size=256m", str(mount)], check=True))
+            yield SmallDisk("tmpfs", url, lambda: grow_tmpfs(mount))
         finally:
-            subprocess.run(["umount", "-l", str(mount)], check=False)
+            unmount(mount)
         return
     print(f"full disk: mounting a tmpfs is not permitted ({refused}); SQLite's max_page_count "
           f"caps the store at {PAGES_ALLOWED} pages instead")
@@ -121,26 +110,6 @@ def locked_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"{database_url}?timeout=1"
     monkeypatch.setenv("HARVEST_DATABASE_URL", url)
     return url
-
-
-class LockHolder:
-    """Another process holding a write transaction on the store's file until `release`."""
-
-    SCRIPT = ("import sqlite3, sys; connection = sqlite3.connect(sys.argv[1], isolation_level=None); "
-              "connection.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.readline(); "
-              "connection.execute('ROLLBACK')")
-
-    def __init__(self, path: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, path], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None and self.process.stdout.readline() == "locked\n"
-
-    def release(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("\n")
-            self.process.stdin.close()
-            self.process.wait(10)
 
 
 def test_a_store_locked_before_the_run_is_one_line(locked_url: str, cli: Cli, hostile_server: HostileServer) -> None:
