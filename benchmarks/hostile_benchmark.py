@@ -16,14 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from benchmarks.hostile_conditions import CONDITIONS
 from benchmarks.measured import Measure, harvest, job_of, line

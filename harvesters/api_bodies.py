@@ -7,6 +7,7 @@ dependency (the key's check) runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response

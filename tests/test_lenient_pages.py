@@ -26,7 +26,8 @@ def formats(store: Store, remote_id: str) -> list[str | None]:
     return [resource["format"] for resource in dataset["resources"]]
 
 
-def test_a_lenient_page_is_a_job_warning_and_each_of_its_items_keeps_it(cli: Cli, hostile_server: HostileServer) -> None:
+def test_a_lenient_page_is_a_job_warning_and_each_of_its_items_keeps_it(cli: Cli,
+                                                                       hostile_server: HostileServer) -> None:
     url = f"{hostile_server.url}/lenient/catalog.ttl?broken=1"
     job = cli.json("run", url, "--backend", "dcat")
     assert job["status"] == "done"  # a warning is no error

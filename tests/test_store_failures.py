@@ -91,7 +91,8 @@ def test_a_full_disk_fails_the_job_in_plain_words_and_the_next_run_completes(
     [job] = store.list_jobs()
     assert job.status == "failed"
     [error] = [error.message for error in job.errors]
-    assert error.startswith("Disk full: the store (") and "has no space left to write (database or disk is full)" in error
+    assert error.startswith("Disk full: the store (")
+    assert "has no space left to write (database or disk is full)" in error
     assert "Free some space, then run again" in error
     assert "Job error: Disk full: the store (" in " ".join(result.output.split())
     source = store.list_sources()[0]

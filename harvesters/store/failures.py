@@ -99,4 +99,5 @@ def record_failure(store: Recording, job_id: str, error: StoreUnavailable, patie
             if time.monotonic() > deadline:
                 break
     raise type(error)(f"{message} The job {job_id} could not be marked failed either: `harvest sweep` carries it on "
-                      "once the store takes writes again and its heartbeat is older than HARVEST_HEARTBEAT_TIMEOUT") from error
+                      "once the store takes writes again and its heartbeat is older than HARVEST_HEARTBEAT_TIMEOUT"
+                      ) from error
