@@ -8,7 +8,11 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from anyio import CapacityLimiter, to_thread
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +47,7 @@ from harvesters.sources import (
 from harvesters.store import Store
 
 PREFIX = "/api/1/harvest"
+PREVIEWS = CapacityLimiter(4)  # previews at once (each reads a remote catalog), apart from the other requests' threads
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 
@@ -384,8 +389,12 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 
 
 @router.get("/source/{ident}/preview/", response_model=HarvestJob, responses=WRITE_ERRORS)
-def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
+async def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
     """A dry run on the first records of the catalog: what a run would do, with nothing written."""
+    return await to_thread.run_sync(preview, runtime, ident, limiter=PREVIEWS)
+
+
+def preview(runtime: Runtime, ident: str) -> HarvestJob:
     store = runtime.store
     job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=runtime.config.preview_max_items)
     store.delete_job(job.id)
@@ -447,8 +456,17 @@ def list_backends(key: Caller) -> list[dict[str, Any]]:
 # --- the application -------------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def few_threads(app: FastAPI) -> AsyncIterator[None]:
+    """Requests run in HARVEST_API_THREADS threads (8), not anyio's 40: the store's queries hold the interpreter,
+    and on a machine of a few cores more threads only take turns, each answer waiting longer. Previews, which read
+    a remote catalog for seconds, run in threads of their own (PREVIEWS_AT_ONCE), never holding those."""
+    to_thread.current_default_thread_limiter().total_tokens = app.state.runtime.config.api_threads
+    yield
+
+
 def create_app(store: Store | None = None) -> FastAPI:
-    app = FastAPI(title="udata harvesters", version="1", description=__doc__,
+    app = FastAPI(title="udata harvesters", version="1", description=__doc__, lifespan=few_threads,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
