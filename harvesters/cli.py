@@ -45,6 +45,7 @@ from harvesters.sources import (
 from harvesters.store import Store
 from harvesters.vault import Vault
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
+from harvesters.targets.udata import attach as attach_datasets
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
 source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
@@ -648,7 +649,7 @@ def secrets_rotate(as_json: JsonOption = False) -> None:
 def open_udata(runtime: Runtime) -> UdataPortal:
     if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
-    return UdataPortal.open(runtime.store, runtime.config)
+    return UdataPortal.open(runtime.config)
 
 
 @portal_app.command("check")
@@ -689,7 +690,9 @@ def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")
     runtime = open_runtime()
     found = runtime.store.get_source(source)
     try:
-        result = open_udata(runtime).attach(found)
+        portal = open_udata(runtime)
+        result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
+                                 runtime.store, found)
     except PortalError as error:
         fail(str(error))
     if as_json:
@@ -698,9 +701,9 @@ def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")
               f"{len(result.duplicates)} duplicate(s) left aside", highlight=False)
     table = Table("remote_id", "dataset", "title", "archived", title="Adopted")
     for entry in result.adopted:
-        table.add_row(entry["remote_id"], entry["dataset_id"], entry["title"] or "", entry["archived"] or "-")
+        table.add_row(entry.remote_id, entry.dataset_id, entry.title or "", entry.archived or "-")
     if result.adopted:
         out.print(table)
     for entry in result.duplicates:
-        err.print(f"[yellow]Duplicate left aside:[/yellow] dataset {entry['dataset_id']} "
-                  f"(remote id {entry['remote_id']})", highlight=False)
+        err.print(f"[yellow]Duplicate left aside:[/yellow] dataset {entry.dataset_id} "
+                  f"(remote id {entry.remote_id})", highlight=False)

@@ -2,14 +2,16 @@
 
 The steps are separate so that the same code runs inline (`Harvester.run`) or spread over
 workers (gather dispatches batches of item ids; any process may `process` a batch; `finalize`
-runs once, after the last item). Item state lives in the SQL store, so memory does not grow
-with the catalog: records are stored as they are gathered and dropped once processed.
+runs once, after the last dataset item). Item state lives in the SQL store, so memory does not
+grow with the catalog: records are stored as they are gathered and dropped once processed. Data
+services name the datasets they serve by their links: the gather dispatches dataset items only,
+and `finalize` writes the data services first, once every dataset item is settled.
 
 A batch is processed in a few statements whatever its size: its items are claimed in one, their
 links read in one; each item is mapped on its own (a failure fails that item alone); then the
 writes, the links and the items' outcomes go in one transaction (the local catalog's documents
-too), or, for a portal over HTTP and after a batch write failed, one write at a time followed by
-one transaction for the bookkeeping.
+too), or, for a portal over HTTP and after a batch write failed, write by write (the portal may
+keep a few in flight) followed by one transaction for the bookkeeping.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 import orjson
 from pydantic import ValidationError
@@ -45,10 +46,9 @@ from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, Settle
 from harvesters.store.failures import record_failure
 from harvesters.targets import (
     BatchPortal,
-    DataserviceWrite,
-    DatasetWrite,
     Portal,
     PortalUnavailable,
+    Provenance,
     Write,
     Written,
     open_portal,
@@ -89,7 +89,7 @@ class Plan:
     logs: Entries = field(default_factory=list)  # what its mapping said
     gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
     held: bool = False  # not written: read with doubts, it would have made the dataset poorer
-    write: Write | None = None
+    write: Write[Any] | None = None
     digest: str = ""
     link: Link | None = None
     written: Written | None = None
@@ -181,9 +181,10 @@ class Harvester:
         else:
             self.gather(job_id, dispatch, resume=True)
 
-    def redispatch(self, job_id: str, dispatch: Dispatch) -> None:
-        """Dispatch every pending item of the job again, in batches."""
-        pending, size = self.store.pending_item_ids(job_id), self.config.batch_size
+    def redispatch(self, job_id: str, dispatch: Dispatch, kind: str = "dataset") -> None:
+        """Dispatch every pending item of the job of this kind again, in batches (data services are written
+        last, by `finalize`)."""
+        pending, size = self.store.pending_item_ids(job_id, kind), self.config.batch_size
         for start in range(0, len(pending), size):
             dispatch(job_id, pending[start:start + size])
 
@@ -243,10 +244,11 @@ class Harvester:
             pending = self.store.add_items(job_id, fresh)
             batch.clear()
             digests.clear()
-            self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in
-                                zip(pending, (item for item in fresh if item.status == "pending"), strict=True)}
-            if pending:
-                dispatch(job_id, pending)
+            recorded = list(zip(pending, (item for item in fresh if item.status == "pending"), strict=True))
+            self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in recorded}
+            datasets = [item_id for item_id, item in recorded if item.kind != "dataservice"]  # services: last
+            if datasets:
+                dispatch(job_id, datasets)
             self._dispatched = {}
 
         truncated = failed = False
@@ -401,17 +403,18 @@ class Harvester:
                 for plan in to_write:
                     plan.written = None
         unavailable = None
-        for plan in to_write:
-            try:
-                plan.written = self._save(scope, plan)
-                self.progress(plan.written.outcome)  # as it happens: a write over HTTP takes a while
-            except PortalUnavailable as error:
-                unavailable = error
-                break
-            except StoreUnavailable:
-                raise
-            except Exception as error:
-                plan.settled = _failed(plan.item, error)
+        writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write]
+        for index, result in scope.portal.write_each(writes):
+            plan = to_write[index]
+            if isinstance(result, Written):
+                plan.written = result
+                self.progress(result.outcome)  # as it happens: a write over HTTP takes a while
+            elif isinstance(result, PortalUnavailable):
+                unavailable = result
+            elif isinstance(result, StoreUnavailable):  # the store's failure, not the item's: the job stops
+                raise result
+            else:
+                plan.settled = _failed(plan.item, result)
         outcomes = self._outcomes(scope, plans, job.preview)
         with self.store.begin() as conn:
             self._record(conn, scope.source.id, outcomes)
@@ -475,10 +478,12 @@ class Harvester:
                     outcomes.seen.append(plan.item.remote_id)
                 continue
             assert plan.write is not None
-            link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *plan.logs]
+            left_out = [_log("warning", warning) for warning in plan.written.warnings] if plan.written else []
+            kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.payload.title
             saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                     "summary": {"title": title, "logs": plan.logs, "shape": shape_of(plan.write.document)}}
+                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
             if plan.unchanged:
@@ -509,19 +514,6 @@ class Harvester:
             if item.id not in reported:
                 self.progress(item.outcome or item.status)
 
-    def _save(self, scope: JobScope, plan: Plan) -> Written:
-        """Write one item: update what the link (else, for a dataset, the portal) knows, or create it."""
-        write, link, portal = plan.write, plan.link, scope.portal
-        if isinstance(write, DataserviceWrite):
-            if link:
-                return Written(portal.update_dataservice(link.dataset_id, write).id, "updated")
-            return Written(portal.create_dataservice(write).id, "created")
-        assert isinstance(write, DatasetWrite)
-        dataset_id = link.dataset_id if link else portal.find(scope.source.id, plan.item.remote_id)
-        if dataset_id:
-            return Written(portal.update(dataset_id, write).id, "updated")
-        return Written(portal.create(write).id, "created")
-
     def _served(self, dataservice: Dataservice, links: dict[str, Link], logs: Entries) -> Dataservice:
         """The data service with our ids of the datasets it serves (remote ids, exact match); a dataset this
         source has not harvested is left out, with a warning."""
@@ -535,29 +527,16 @@ class Harvester:
         return dataservice.model_copy(update={"datasets": served})
 
     def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: Mapped, logs: Entries,
-                   links: dict[str, Link]) -> Write:
-        remote = mapped.remote.model_dump(mode="json")
-        harvest = {
-            "archived": None,
-            "archived_at": None,
-            "backend": source.backend,
-            "created_at": remote["created_at"],
-            "dct_identifier": remote["dct_identifier"],
-            "domain": urlparse(source.url).hostname or "",
-            "issued_at": remote["issued_at"],
-            "last_update": utcnow().isoformat(),
-            "modified_at": remote["modified_at"],
-            "remote_id": item.remote_id,
-            "remote_url": remote["remote_url"] or item.remote_url,
-            "source_id": source.id,
-            "uri": remote["uri"],
-        }
+                   links: dict[str, Link]) -> Write[Any]:
+        remote = mapped.remote if mapped.remote.remote_url or not item.remote_url else \
+            mapped.remote.model_copy(update={"remote_url": item.remote_url})
+        provenance = Provenance(source_id=source.id, source_url=source.url, remote_id=item.remote_id,
+                                backend=source.backend, remote=remote, last_update=utcnow())
         organization = source.organization.id if source.organization else None
         owner = source.owner.id if source.owner else None
-        if mapped.dataservice is not None:
-            dataservice = self._served(mapped.dataservice, links, logs)
-            return DataserviceWrite(dataservice=dataservice, harvest=harvest, organization=organization, owner=owner)
-        return DatasetWrite(dataset=mapped.dataset, harvest=harvest, organization=organization, owner=owner)
+        payload = self._served(mapped.dataservice, links, logs) if mapped.dataservice is not None else mapped.dataset
+        assert payload is not None
+        return Write(payload, provenance, organization, owner)
 
     def pause(self, job_id: str, error: PortalUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -572,9 +551,13 @@ class Harvester:
     # --- finalize -------------------------------------------------------------------------------------
 
     def finalize(self, job_id: str) -> None:
-        """Once every item is settled: archive what vanished upstream (when safe), then set the job's final
-        status. Whoever settles the last item calls it; the store lets exactly one caller through."""
+        """Once every dataset item is settled: write the data services, archive what vanished upstream (when
+        safe), then set the job's final status. Whoever settles the last item calls it; the store lets exactly
+        one caller through."""
         if not self.store.claim_finalize(job_id):
+            return
+        self.redispatch(job_id, self.process, kind="dataservice")  # every dataset is settled: they name them all
+        if self.ended(job_id):  # paused while writing them
             return
         job = self.store.job_row(job_id)
         source = self.store.get_source(job.source_id)
@@ -635,10 +618,11 @@ def record_hash(context: bytes, digest: str) -> str:
     return hashlib.sha256(context + digest.encode()).hexdigest()
 
 
-def payload_hash(write: Write) -> str:
+def payload_hash(write: Write[Any]) -> str:
     """A canonical hash of what would be written, ignoring the write's own timestamp."""
-    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
-    canonical = orjson.dumps([write.document, harvest, write.organization, write.owner], option=CANONICAL)
+    harvest = {key: value for key, value in write.provenance.harvest_block().items() if key != "last_update"}
+    canonical = orjson.dumps([write.document, harvest, write.provenance.source_url, write.organization, write.owner],
+                             option=CANONICAL)
     return hashlib.sha256(canonical).hexdigest()
 
 

@@ -41,7 +41,7 @@ class Runtime:
 
     @cached_property
     def portal(self) -> Portal:
-        """The target, opened once (the udata client's pace and circuit breaker are the process's)."""
+        """The target, opened once (the udata client's circuit breaker and pool of writes are the process's)."""
         return open_portal(self.store, self.config)
 
     def harvester(self, progress: Progress | None = None) -> Harvester:

@@ -34,10 +34,11 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(10.0, gt=0)  # seconds between a working process's heartbeats
     heartbeat_timeout: float = Field(60.0, gt=0)  # seconds without heartbeat after which a job is resumed
     scheduler_interval: float = Field(5.0, gt=0)  # seconds between two scheduler ticks (due runs + sweep)
-    # udata portal target (harvesters/targets/udata.py); without a URL, datasets go to the local catalog
+    # udata portal target (harvesters/targets/udata/); without a URL, datasets go to the local catalog
     udata_url: str | None = None  # e.g. https://demo.data.gouv.fr
     udata_api_key: SecretStr | None = None  # sent as X-API-KEY, never shown
-    udata_writes_per_second: float = Field(2.0, gt=0)  # POST/PUT pace, retries included
+    udata_writes_per_second: float = Field(2.0, gt=0)  # the portal's write budget, for the whole deployment
+    udata_concurrent_writes: int = Field(4, ge=1, le=10)  # writes in flight at once per process (a slow portal)
     udata_max_retries: int = Field(5, ge=0)  # per request, on 429, 5xx and network errors
     udata_backoff: float = Field(1.0, ge=0)  # seconds; the n-th retry waits about backoff * 2**n (jittered)
     udata_backoff_max: float = Field(60.0, ge=0)  # seconds; cap of one backoff wait

@@ -152,11 +152,13 @@ class Items(Database):
             for item in settled
         ])
 
-    def pending_item_ids(self, job_id: str) -> list[int]:
+    def pending_item_ids(self, job_id: str, kind: str | None = None) -> list[int]:
+        """The job's pending items (of one kind, if given), in id order."""
+        query = select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending")
+        if kind is not None:
+            query = query.where(items.c.kind == kind)
         with self.begin() as conn:
-            return list(conn.execute(
-                select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending").order_by(items.c.id)
-            ).scalars())
+            return list(conn.execute(query.order_by(items.c.id)).scalars())
 
     def count_unfinished_items(self, job_id: str) -> int:
         with self.begin() as conn:

@@ -157,15 +157,16 @@ class Jobs(Database):
                          .values(heartbeat=utcnow()))
 
     def claim_finalize(self, job_id: str) -> bool:
-        """Whether the caller finalizes the job: it is gathered, every item is settled and nobody else
-        finalizes it. True for one caller only, however many settle items at the same time."""
+        """Whether the caller finalizes the job: it is gathered, every dataset item is settled (its data services
+        are the finalizer's to write, after them) and nobody else finalizes it. True for one caller only, however
+        many settle items at the same time."""
         with self.begin() as conn:
             job = conn.execute(
                 select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id).with_for_update()
             ).one()
             if not job.gathered or job.finalizing or job.status in FINISHED_JOB_STATUSES:
                 return False
-            return not _unsettled(conn, job_id) and conn.execute(
+            return not _unsettled_datasets(conn, job_id) and conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.finalizing.is_(False)).values(finalizing=True)
             ).rowcount == 1
 
@@ -228,10 +229,9 @@ def _end_failed(conn: Connection, job_id: str, errors: list[dict[str, Any]]) -> 
     ).values(status="failed", ended=utcnow(), running_source=None, errors=errors)).rowcount == 1
 
 
-def _unsettled(conn: Connection, job_id: str) -> int:
-    return conn.execute(
-        select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
-    ).scalar_one()
+def _unsettled_datasets(conn: Connection, job_id: str) -> int:
+    return conn.execute(select(func.count()).where(
+        items.c.job_id == job_id, items.c.status.in_(UNSETTLED), items.c.kind != "dataservice")).scalar_one()
 
 
 def _jobs_query(source_id: str | None) -> Select[Any]:
