@@ -5,7 +5,8 @@ RQ's worker retries its own dequeue, but any other Redis call failing (its heart
 ends `work()`. Here that ending is told apart from a requested stop (SIGTERM, Ctrl-C) or a burst run's end:
 the worker waits until Redis answers again (0.5 s, then twice as long each time, up to 30 s, a line in the
 log each time) and a new RQ worker (a new name: the old registration went with Redis) takes over. What was in
-the queue when Redis lost it is found again by the sweeper: the items stay pending in the store.
+the queue when Redis lost it is found again by the sweeper: the items stay pending in the store. A burst run
+(a one-off command) started while Redis is down does not wait: the Redis error says so, in one line.
 """
 
 from __future__ import annotations
@@ -48,16 +49,19 @@ def stopped(worker: Worker) -> bool:
 
 
 def keep_working(new_worker: Callable[[], Worker], connection: Redis, burst: bool = False,
-                 backoff: Backoff | None = None) -> bool:
+                 backoff: Backoff | None = None, logging_level: str = "INFO") -> bool:
     """Run RQ workers one after the other until one ends on request (or, with `burst`, with the queues empty),
-    reconnecting with backoff whenever Redis fails under one. Return whether any task was processed."""
+    reconnecting with backoff whenever Redis fails under one; RQ logs at `logging_level`. Return whether any task
+    was processed. With `burst`, a Redis that does not answer at the start raises its RedisError."""
     backoff = backoff or Backoff()
+    if burst:
+        connection.ping()
     worked = False
     while True:
         worker: Worker | None = None
         try:
             worker = new_worker()  # it names itself to Redis at once
-            worked = worker.work(burst=burst) or worked
+            worked = worker.work(burst=burst, logging_level=logging_level) or worked
             if stopped(worker) or (burst and _answers(connection)):
                 return worked
         except RedisError as error:  # from its start, or its own teardown, Redis gone

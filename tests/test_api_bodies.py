@@ -95,4 +95,5 @@ def test_text_fields_are_bounded_with_a_400_naming_the_field(api: ApiClient, fie
 def test_the_cli_holds_text_fields_to_the_same_bounds(cli: Cli) -> None:
     refused = cli("source", "add", "Région", "https://data.example.org/catalog.ttl", "--backend", "dcat",
                   "--description", "a" * 10_001, expect=2)
-    assert refused.output.strip() == "Error: Invalid description: 10001 characters, at most 10000 allowed"
+    *_, error = refused.output.strip().splitlines()  # (a first command on a new store says so first)
+    assert error == "Error: Invalid description: 10001 characters, at most 10000 allowed"

@@ -30,10 +30,13 @@ def statements(store: Store) -> Iterator[list[str]]:
 
 
 def sources_with_jobs(store: Store, count: int) -> list[str]:
-    """`count` sources, the n-th with n % 4 jobs (a preview last of all), created a minute apart."""
-    ids, now = [], utcnow()
+    """`count` more sources (each on a catalog of its own), the n-th with n % 4 jobs (a preview last of all),
+    created a minute apart."""
+    ids, now, first = [], utcnow(), len(store.list_sources())
     for n in range(count):
-        source = register_source(store, name=f"Source {n}", url=f"https://data{n}.example.org/", backend="dcat")
+        number = first + n
+        source = register_source(store, name=f"Source {number}", url=f"https://data{number}.example.org/",
+                                 backend="dcat")
         ids.append(source.id)
         for age in range(n % 4):
             job_id = store.create_job(source.id)

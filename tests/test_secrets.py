@@ -147,3 +147,16 @@ def test_a_key_is_rotated_by_sealing_every_secret_again(cli: Cli, store: Store, 
     monkeypatch.setenv("HARVEST_SECRET_KEY", new)  # the old key dropped
     assert cli.json("run", "portal")["status"] == "done"
     assert set(authorizations(hostile_server)) == {API_KEY}
+
+
+def test_a_url_run_again_with_the_same_secret_keeps_its_config(cli: Cli, hostile_server: HostileServer) -> None:
+    """`harvest run URL --config` changes the implicit source's config only when it differs: a secret is compared
+    opened, each sealing of it being another token."""
+    def run(config: dict[str, object]) -> str:
+        return cli("run", ckan_url(hostile_server), "--backend", "ckan", "--config", json.dumps(config)).stderr
+
+    run(CONFIG)
+    assert "Config of source" not in run(CONFIG)
+    other = {"extra_configs": [{"key": "api_key", "value": "another-token"}]}
+    assert "Config of source" in run(other)
+    assert authorizations(hostile_server)[-1] == "another-token"

@@ -11,6 +11,7 @@ by another process, a real `BEGIN IMMEDIATE` transaction on the same file.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import time
 from collections import Counter
@@ -82,8 +83,9 @@ def assert_each_dataset_once(store: Store) -> None:
 
 
 def test_a_full_disk_fails_the_job_in_plain_words_and_the_next_run_completes(
-    small_disk: SmallDisk, cli: Cli, hostile_server: HostileServer
+    small_disk: SmallDisk, cli: Cli, hostile_server: HostileServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="harvesters.job_end")
     url = catalog(hostile_server)
     result = cli("run", url, "--backend", "dcat", expect=1)
     assert "Traceback" not in result.output
@@ -98,6 +100,8 @@ def test_a_full_disk_fails_the_job_in_plain_words_and_the_next_run_completes(
     source = store.list_sources()[0]
     assert store.running_job(source.id) is None  # the source is not left running
     assert store.count_items(job.id, "done") < DATASETS  # it did stop midway
+    # what follows any job's end (logs, metrics, notifications) follows this one's
+    assert f"Job {job.id} of source {source.id} ended failed" in caplog.text
 
     small_disk.free()
     again = cli.json("run", url, "--backend", "dcat")

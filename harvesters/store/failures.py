@@ -78,21 +78,19 @@ class Recording(Protocol):
     def pause_job(self, job_id: str, message: str) -> bool: ...
 
 
-def record_failure(store: Recording, job_id: str, error: StoreUnavailable, patience: float = RECORD_PATIENCE) -> None:
+def record_failure(store: Recording, job_id: str, error: StoreUnavailable, patience: float = RECORD_PATIENCE) -> bool:
     """End the job failed with the store's error, so that its source may run again. On a full disk the small
     write of the job alone is tried when failing its items too does not fit; a lock is waited out for up to
-    `patience` seconds. Raise StoreUnavailable, saying the job is still marked running, when nothing could be
-    written."""
+    `patience` seconds. True when this ended the job (False: it had ended already). Raise StoreUnavailable,
+    saying the job is still marked running, when nothing could be written."""
     message = str(error)
     deadline = time.monotonic() + patience
     while True:
         try:
-            store.fail_job(job_id, message)
-            return
+            return store.fail_job(job_id, message)
         except StoreFull:
             try:
-                store.pause_job(job_id, message)  # the job's row only: its unsettled items stay pending
-                return
+                return store.pause_job(job_id, message)  # the job's row only: its unsettled items stay pending
             except StoreUnavailable:
                 break
         except StoreLocked:
