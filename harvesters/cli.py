@@ -18,7 +18,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import click
 import typer
@@ -35,7 +35,7 @@ from harvesters import __version__
 from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.cancel import cancel_job
 from harvesters.clock import utcnow
-from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused
+from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused, StoreFull, StoreLocked
 from harvesters.identity import catalog_identity
 from harvesters.infrastructure import explain
 from harvesters.job_views import last_job_summary, summaries
@@ -48,11 +48,13 @@ from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,
     change_source,
+    changes_config,
     check_launchable,
-    checked,
     delete_source,
+    dropped_secrets,
     public,
     register_source,
+    rotate_secrets,
     validate_source,
 )
 from harvesters.store import Store
@@ -62,6 +64,10 @@ from harvesters.targets import LocalCatalog, PortalError, UdataPortal
 from harvesters.targets.local.tables import dataservices, datasets
 from harvesters.targets.udata import attach as attach_datasets
 from harvesters.terminal import Column, fitted_table
+from harvesters.vault import Vault
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class HarvestGroup(TyperGroup):
@@ -96,6 +102,8 @@ apikey_app = commands("Manage the keys of the HTTP API (`harvest serve`).")
 app.add_typer(apikey_app, name="apikey")
 portal_app = commands("The udata portal datasets are written to (HARVEST_UDATA_URL).")
 app.add_typer(portal_app, name="portal")
+secrets_app = commands("The key sealing sources' secret config values (HARVEST_SECRET_KEY).")
+app.add_typer(secrets_app, name="secrets")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, whatever the terminal's width
@@ -184,7 +192,8 @@ def warn(message: str) -> None:
 
 
 def reports_errors(command: F) -> F:
-    """Turn the framework's refusals into a clear message and exit code 2."""
+    """Turn the framework's refusals into a clear message and exit code 2; a store that cannot take writes (full,
+    locked) into one line and exit code 1."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -192,6 +201,8 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except (NotFound, ConfigError, Refused) as error:
             fail(str(error))
+        except (StoreFull, StoreLocked) as error:  # the job (if any) ended failed, saying so
+            fail(str(error), code=1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -352,7 +363,11 @@ def source_update(
             values["schedule"] = schedule
         else:  # '' clears it
             clear.append("schedule")
-    show_source(store, change_source(store, current.id, clear=clear, **values), as_json)
+    changed = change_source(store, current.id, clear=clear, **values)
+    if dropped := dropped_secrets(current, changed):
+        warn(f"Secret config values dropped (the URL or backend changed): {', '.join(dropped)}; give them again "
+             "with --config")
+    show_source(store, changed, as_json)
 
 
 @source_app.command("delete")
@@ -463,7 +478,7 @@ def implicit_source(store: Store, url: str, backend: str, config: dict[str, Any]
             return register_source(store, name=url, url=url, backend=backend, config=config)
         except DuplicateSource as duplicate:
             existing = store.get_source(duplicate.existing_id)
-    if config is not None and checked({"config": config}, existing)["config"] != existing.config:
+    if config is not None and changes_config(existing, config):
         existing = change_source(store, existing.id, config=config)
         err.print(f"Config of source '{existing.name}' ({existing.slug}) changed", highlight=False)
     return existing
@@ -879,6 +894,7 @@ def backends(as_json: JsonOption = False) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per CPU serves the most)")] = 1,
 ) -> None:
     """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs), with
     /healthz and /metrics (Prometheus)."""
@@ -886,8 +902,21 @@ def serve(
 
     from harvesters.api import create_app
 
+    fast = {"http": "httptools", "loop": "uvloop"}  # C parsers and event loop: the listings' answers per second
+    if workers == 1:
+        configure_logging(settings(), default_level="INFO")
+        uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **fast)
+    else:  # each process builds its app from the environment
+        uvicorn.run("harvesters.cli:served_app", factory=True, workers=workers, host=host, port=port, log_config=None,
+                    **fast)
+
+
+def served_app() -> FastAPI:
+    """The app of one process of `harvest serve --workers N`, logging as a single server does."""
+    from harvesters.api import create_app
+
     configure_logging(settings(), default_level="INFO")
-    uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None)
+    return create_app()
 
 
 @apikey_app.command("create")
@@ -928,6 +957,31 @@ def apikey_list(as_json: JsonOption = False) -> None:
     short = short_ids(store, api_keys, [key.id for key in found])
     show_table([Column("id"), Column("name", fold=True), Column("created"), Column("revoked")],
                [[short[key.id], key.name, when(key.created_at), when(key.revoked_at)] for key in found])
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key: set it as HARVEST_SECRET_KEY (to rotate, put it first: NEW,OLD, then `secrets rotate`)."""
+    sys.stdout.write(Vault.new_key() + "\n")
+
+
+@secrets_app.command("rotate")
+@reports_errors
+def secrets_rotate(as_json: JsonOption = False) -> None:
+    """Seal every stored secret again with the first key of HARVEST_SECRET_KEY (and any left in plain text)."""
+    runtime = open_runtime()
+    resealed, problems = rotate_secrets(runtime.store, Vault.from_settings(runtime.config))
+    if as_json:
+        print_json({"resealed": resealed, "problems": problems})
+    else:
+        err.print(f"{len(resealed)} source(s) with secrets sealed again with the first key", highlight=False)
+        for problem in problems:
+            err.print(f"[red]Not sealed again:[/red] {escape(problem)}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 # --- udata portal ---------------------------------------------------------------------------------------

@@ -52,7 +52,17 @@ class InvalidSetting(Unavailable):
 
 
 class StoreUnavailable(Unavailable):
-    """The store (HARVEST_DATABASE_URL) cannot be opened or reached."""
+    """The store (HARVEST_DATABASE_URL) cannot be opened or reached, or cannot take writes now (its disk is full,
+    another process holds its lock). During a job, the job stops there, failed with this message, and the next run
+    carries on."""
+
+
+class StoreFull(StoreUnavailable):
+    """The store's disk (or database) has no space left."""
+
+
+class StoreLocked(StoreUnavailable):
+    """Another process held the store's write lock past the busy timeout."""
 
 
 class QueueUnavailable(Unavailable):

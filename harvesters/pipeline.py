@@ -20,7 +20,8 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from backends import get_backend
 from backends.base import Backend, BackendContext, Record, SkipRecord
 from harvesters import __version__
 from harvesters.clock import utcnow
+from harvesters.errors import StoreUnavailable
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
@@ -43,7 +45,9 @@ from harvesters.preview import describe_changes, predict_archives, written_paylo
 from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
+from harvesters.shape import losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
+from harvesters.store.failures import record_failure
 from harvesters.targets import (
     BatchPortal,
     Portal,
@@ -53,6 +57,7 @@ from harvesters.targets import (
     Written,
     open_portal,
 )
+from harvesters.vault import SecretUnreadable, Vault
 
 log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
@@ -87,7 +92,9 @@ class Plan:
 
     item: ClaimedItem
     mapped: Mapped | None = None
-    logs: Entries = field(default_factory=list)
+    logs: Entries = field(default_factory=list)  # what its mapping said
+    gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
+    held: bool = False  # not written: read with doubts, it would have made the dataset poorer
     write: Write[Any] | None = None
     digest: str = ""
     link: Link | None = None
@@ -106,6 +113,7 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # remote ids of links kept as they are, seen now
     payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
 
 
@@ -148,8 +156,9 @@ class Harvester:
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
-        Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
-        with heartbeat(self.store, job_id, self.config.heartbeat_interval):
+        Interrupted (Ctrl-C), the job fails at once, so that the source may run again; so it does when the store
+        cannot take writes (a full disk, a lock held too long)."""
+        with self.failing_on_store_errors(job_id), heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
                     self.resume(job_id, dispatch=self.process)
@@ -161,6 +170,17 @@ class Harvester:
                 raise
             finally:
                 self._scopes.pop(job_id, None)
+
+    @contextmanager
+    def failing_on_store_errors(self, job_id: str) -> Iterator[None]:
+        """A store that cannot take writes stops the job there: it ends failed, saying why in plain words (or,
+        when not even that can be written, StoreUnavailable says so)."""
+        try:
+            yield
+        except StoreUnavailable as error:
+            self._scopes.pop(job_id, None)
+            if record_failure(self.store, job_id, error):
+                job_ended(self.store, job_id, self.http, self.config)
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
@@ -186,8 +206,9 @@ class Harvester:
             mapping = mapping_context(source, licenses.ids)
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
-            scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping, OtherOwners(self.store, source))
+            config = Vault.from_settings(self.config).open_config(source.config, backend.secret_keys(), source.name)
+            scope = JobScope(source, portal, backend(source.url, backend.validate_config(config), context), mapping,
+                             OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -226,6 +247,7 @@ class Harvester:
 
         def flush() -> None:
             self._refresh_statistics()
+            self._report_gather_warnings(job_id)
             self._record_announced(job)
             if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
                 batch.clear()
@@ -262,12 +284,22 @@ class Harvester:
                         truncated = True
                         break
             flush()
+        except StoreUnavailable:  # the store's failure, not the catalog's: the job stops here
+            raise
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
             flush()
             self.store.add_job_error(job_id, describe(error))
         status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
+
+    def _report_gather_warnings(self, job_id: str) -> None:
+        """What the gather said about the whole job so far (a page read leniently, naming it): one warning each."""
+        scope = self._scopes.get(job_id)
+        warnings = scope.backend.context.warnings if scope is not None else []
+        for warning in warnings:
+            self.store.add_job_error(job_id, warning, level="warning")
+        warnings.clear()
 
     def _record_announced(self, job: JobRow) -> None:
         """Record the number of records the catalog announced once the backend knows it (the job's progress)."""
@@ -282,7 +314,8 @@ class Harvester:
         already settled (skipped)."""
         item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
         if record.skip_reason:
-            item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
+            item.status = "skipped"
+            item.logs = [_log("warning", record.skip_reason), *gather_logs(vars(record))]
         elif record.data is not None or not record.digest:
             item.record = dict(vars(record))
         return item
@@ -326,10 +359,10 @@ class Harvester:
                 continue
             assert link is not None
             summary = link.summary or {}
+            item.logs = [*gather_logs(item.record), *summary.get("logs", []),
+                         _log("info", "Dataset unchanged" + (" (preview)" if job.preview else ""))]
             item.status, item.outcome, item.record = "done", "unchanged", None
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
-            outcome = "Dataset unchanged" + (" (preview)" if job.preview else "")
-            item.logs = [*summary.get("logs", []), _log("info", outcome)]
             seen.append(item.remote_id)
             self.progress("unchanged")
         if seen and not job.preview:
@@ -349,6 +382,10 @@ class Harvester:
             scope = self.scope(job)
         except PortalUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
+        except SecretUnreadable as error:  # this worker's HARVEST_SECRET_KEY does not open the source's secrets
+            if self.store.fail_job(job_id, str(error)):
+                job_ended(self.store, job_id, self.http, self.config)
+            return
         item_ids = list(item_ids)
         known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
         self._refresh_statistics()
@@ -389,6 +426,8 @@ class Harvester:
                     self._record(conn, scope.source.id, outcomes)
                 self._report(outcomes)
                 return True
+            except StoreUnavailable:
+                raise
             except Exception:  # one item's write spoils the batch's: one at a time, each failing alone
                 log.warning("Batch write of %d items failed; writing them one at a time", len(to_write), exc_info=True)
                 for plan in to_write:
@@ -402,6 +441,8 @@ class Harvester:
                 self.progress(result.outcome)  # as it happens: a write over HTTP takes a while
             elif isinstance(result, PortalUnavailable):
                 unavailable = result
+            elif isinstance(result, StoreUnavailable):  # the store's failure, not the item's: the job stops
+                raise result
             else:
                 plan.settled = _failed(plan.item, result)
             if self.ended(job.id):  # cancelled: no more of its items are started (those in flight end)
@@ -418,13 +459,14 @@ class Harvester:
         return True
 
     def _map(self, backend: Backend, item: ClaimedItem) -> Plan:
+        gathered = gather_logs(item.record)
         try:
             mapped = backend.map(Record(**item.record or {}))
         except SkipRecord as skip:
-            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", str(skip))]))
+            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[*gathered, _log("warning", str(skip))]))
         except Exception as error:
-            return Plan(item, settled=_failed(item, error))
-        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings])
+            return Plan(item, settled=replace(_failed(item, error), logs=gathered))
+        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings], gathered)
 
     def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
@@ -436,6 +478,25 @@ class Harvester:
             plan.settled = _failed(plan.item, error)
             return
         plan.link = links.get(plan.item.remote_id)
+        if plan.gathered and plan.link is not None and not plan.unchanged:
+            self._hold_if_poorer(plan, plan.link)
+
+    @staticmethod
+    def _hold_if_poorer(plan: Plan, link: Link) -> None:
+        """A record read with doubts (a page read leniently) whose mapping holds fewer resources or field values
+        than the last write of its dataset is not written: the dataset keeps its last version, the item says why."""
+        assert plan.write is not None
+        lost = losses((link.summary or {}).get("shape"), shape_of(plan.write.document))
+        if not lost:
+            return
+        noun = NOUNS[plan.write.kind]
+        warning = _log("warning", f"{noun} not updated: read with the warning above, it holds less than its last "
+                                  f"harvest ({'; '.join(lost)}); it keeps its last version until its record reads "
+                                  "cleanly")
+        plan.held = True
+        plan.settled = SettledItem(plan.item.id, "skipped", dataset_id=link.dataset_id,
+                                   dataset_title=plan.write.payload.title,
+                                   logs=[*plan.gathered, *plan.logs, warning])
 
     @staticmethod
     def _outcomes(scope: JobScope, plans: Sequence[Plan], preview: bool) -> Outcomes:
@@ -445,13 +506,16 @@ class Harvester:
         for plan in plans:
             if plan.settled is not None:
                 outcomes.settled.append(plan.settled)
+                if plan.held and not preview:
+                    outcomes.seen.append(plan.item.remote_id)
                 continue
             assert plan.write is not None
             left_out = [_log("warning", warning) for warning in plan.written.warnings] if plan.written else []
             kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
-            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(kept)
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.payload.title
-            saved = {"payload_hash": plan.digest, "kind": plan.write.kind, "summary": {"title": title, "logs": kept}}
+            saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
+                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
             if plan.unchanged:
@@ -476,6 +540,7 @@ class Harvester:
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.touch_links(conn, source_id, outcomes.seen)
         self.store.save_payloads(conn, source_id, outcomes.payloads)
         self.store.settle_items(conn, outcomes.settled)
 
@@ -614,6 +679,11 @@ def describe(error: BaseException) -> str:
         )
         return f"Invalid dataset: {problems}"
     return str(error) or type(error).__name__
+
+
+def gather_logs(record: dict[str, Any] | None) -> Entries:
+    """The warnings the gather gave a record (as stored with its item), for the item's logs."""
+    return [_log("warning", warning) for warning in (record or {}).get("warnings") or []]
 
 
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:

@@ -23,14 +23,19 @@ from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
 from harvesters.identity import catalog_identity, normalized_url
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
+from harvesters.settings import settings
 from harvesters.store import Store
 from harvesters.targets import Portal
+from harvesters.vault import SecretUnreadable, Vault
 
 SECRET_MASK = "********"
 SCHEDULE_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 SOURCE_FIELDS = ("name", "url", "backend", "description", "config", "schedule", "organization", "owner",
                  "active", "autoarchive", "notifications")
 CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner", "notifications")
+#: The most characters of a source's text fields (the HTTP API also caps a request's body, HARVEST_API_MAX_BODY_BYTES).
+MAX_LENGTHS = {"name": 255, "url": 2048, "description": 10_000, "backend": 64, "schedule": 255,
+               "organization": 64, "owner": 64}
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
@@ -67,11 +72,21 @@ def check_schedule(schedule: str | None) -> str | None:
     return schedule
 
 
-def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dict[str, Any]:
-    """Validate the given source fields (backend, url, config against the backend, schedule)."""
+def check_lengths(values: dict[str, Any]) -> None:
+    """Refuse a text field longer than its bound (MAX_LENGTHS), naming it."""
+    for name, most in MAX_LENGTHS.items():
+        if isinstance(values.get(name), str) and len(values[name]) > most:
+            raise ConfigError(f"Invalid {name}: {len(values[name])} characters, at most {most} allowed")
+
+
+def checked(values: dict[str, Any], current: HarvestSource | None = None, vault: Vault | None = None) -> dict[str, Any]:
+    """Validate the given source fields (lengths, backend, url, config against the backend, schedule); secret
+    config values come out sealed. A change of URL or backend drops the stored secrets: they were given for
+    where the source pointed, and are kept only when given again."""
     unknown = set(values) - set(SOURCE_FIELDS)
     if unknown:
         raise ConfigError(f"Unknown source field(s): {', '.join(sorted(unknown))}")
+    check_lengths(values)
     if "name" in values and not str(values["name"] or "").strip():
         raise ConfigError("Invalid name: a source needs a name")
     if "url" in values:
@@ -81,12 +96,27 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
     if values.get("notifications") is not None:
         values["notifications"] = check_notifications(values["notifications"]).model_dump(mode="json")
     backend = get_backend(values.get("backend") or (current.backend if current else ""))
-    if "config" in values or "backend" in values:
+    moved = current is not None and (values.get("url", current.url) != current.url
+                                     or values.get("backend", current.backend) != current.backend)
+    if "config" in values or "backend" in values or moved:
         config = values.get("config", current.config if current else {})
-        if current and config:
+        if current and moved:
+            secrets = backend.secret_keys() | get_backend(current.backend).secret_keys()
+            config = restore_secrets(secrets, without_secrets(config, secrets) if "config" not in values else config,
+                                     {}, "is not kept when the source's URL or backend changes")
+        elif current and config:
             config = restore_secrets(backend.secret_keys(), config, current.config)
-        values["config"] = backend.validate_config(config).model_dump(mode="json")
+        validated = backend.validate_config(config).model_dump(mode="json")
+        values["config"] = (vault or Vault.from_settings(settings())).seal_config(validated, backend.secret_keys())
     return values
+
+
+def changes_config(current: HarvestSource, config: dict[str, Any], vault: Vault | None = None) -> bool:
+    """Whether `config`, once checked, differs from the source's (secrets compared opened: each sealing differs)."""
+    vault = vault or Vault.from_settings(settings())
+    secrets = get_backend(current.backend).secret_keys()
+    given = checked({"config": config}, current, vault)["config"]
+    return vault.open_config(given, secrets, current.name) != vault.open_config(current.config, secrets, current.name)
 
 
 def check_notifications(value: Notifications | dict[str, Any], api: bool = False,
@@ -209,12 +239,49 @@ def public(source: HarvestSource) -> HarvestSource:
     return source.model_copy(update={"config": config})
 
 
-def restore_secrets(secrets: set[str], config: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
-    """A config sent back with masked secrets keeps the stored secret values."""
-    stored = {extra["key"]: extra["value"] for extra in previous.get("extra_configs", [])}
-    extras = [
-        {**extra, "value": stored.get(extra["key"])}
-        if extra.get("key") in secrets and extra.get("value") == SECRET_MASK else extra
-        for extra in config.get("extra_configs", [])
-    ]
+def restore_secrets(secrets: set[str], config: dict[str, Any], previous: dict[str, Any],
+                    missing: str = "has no stored value") -> dict[str, Any]:
+    """A config sent back with masked secrets keeps the stored secret values; a masked one with none stored is
+    refused (`missing` says why)."""
+    stored = {extra["key"]: extra["value"] for extra in previous.get("extra_configs", []) if extra["key"] in secrets}
+    extras = []
+    for extra in config.get("extra_configs", []):
+        if extra.get("key") in secrets and extra.get("value") == SECRET_MASK:
+            if extra["key"] not in stored:
+                raise ConfigError(f"Extra config '{extra['key']}' is a secret sent masked, but it {missing}: give "
+                                  "its value again, or leave it out")
+            extra = {**extra, "value": stored[extra["key"]]}
+        extras.append(extra)
     return {**config, "extra_configs": extras}
+
+
+def without_secrets(config: dict[str, Any], secrets: set[str]) -> dict[str, Any]:
+    return {**config, "extra_configs": [extra for extra in config.get("extra_configs", [])
+                                        if extra.get("key") not in secrets]}
+
+
+def rotate_secrets(store: Store, vault: Vault) -> tuple[list[str], list[str]]:
+    """Seal every source's secrets again with the vault's first key: the ids of the sources resealed, and one
+    message per source whose secrets could not be opened."""
+    resealed, problems = [], []
+    for source in store.list_sources(deleted=True):
+        secrets = get_backend(source.backend).secret_keys()
+        if not any(extra.get("key") in secrets for extra in source.config.get("extra_configs", [])):
+            continue
+        try:
+            config = vault.reseal_config(source.config, secrets, source.name)
+        except (SecretUnreadable, ConfigError) as error:
+            problems.append(str(error))
+            continue
+        store.update_source(source.id, config=config)
+        resealed.append(source.id)
+    return resealed, problems
+
+
+def dropped_secrets(before: HarvestSource, after: HarvestSource) -> list[str]:
+    """The secret config keys `before` had and `after` no longer has (its URL or backend changed)."""
+    def secret_keys(source: HarvestSource) -> set[str]:
+        secrets = get_backend(source.backend).secret_keys()
+        return {extra["key"] for extra in source.config.get("extra_configs", []) if extra["key"] in secrets}
+
+    return sorted(secret_keys(before) - secret_keys(after))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from redis import Redis
 from typer.testing import CliRunner
 
@@ -22,6 +23,15 @@ from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import HostileServer
 from tests.servers.postgres_server import PostgresServer
 from tests.servers.redis_server import RedisServer
+
+
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A HARVEST_SECRET_KEY of its own for each test, as a deployment holding secrets has (tests/test_secrets.py
+    unsets it where it checks what happens without one)."""
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("HARVEST_SECRET_KEY", key)
+    return key
 
 
 @pytest.fixture

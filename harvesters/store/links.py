@@ -26,7 +26,7 @@ class Link:
     archived_at: datetime | None
     kind: str
     record_hash: str | None = None
-    summary: dict[str, Any] | None = None  # {"title", "logs"} of the last mapping of that record
+    summary: dict[str, Any] | None = None  # {"title", "logs", "shape"} of the last mapping of that record
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+
+from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -102,6 +104,7 @@ jobs = Table(
     # progress (harvesters/progress.py): the step it is at, the number of records the catalog announced
     Column("stage", String(16)),
     Column("announced", Integer),
+    Index("ix_jobs_source_created", "source_id", "created"),  # a source's jobs newest first, its last job
 )
 
 items = Table(
@@ -135,7 +138,8 @@ links = Table(
     Column("archived_at", UTCDateTime()),
     Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
     # the hash of the record last mapped (with what its mapping depends on), and what that mapping said
-    # ({"title", "logs"}): a record gathered again unchanged is settled without being mapped again
+    # ({"title", "logs", "shape": harvesters/shape.py}): a record gathered again unchanged is settled without being
+    # mapped again, and one read with doubts is not written when it holds less than that
     Column("record_hash", String(64)),
     Column("summary", JSON),
 )
@@ -171,9 +175,13 @@ def dumps(value: Any) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The store's engine; its driver's errors of a full disk or a lock held too long come out in plain words
+    (failures.py). A SQLite store waits for another process's lock 30 s, or its URL's `?timeout=N`."""
     json = {"json_serializer": dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **json)
+        waits = {} if "timeout" in make_url(url).query else {"timeout": SQLITE_BUSY_TIMEOUT}
+        engine = create_engine(url, connect_args=waits, **json)
+        explain_failures(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -183,7 +191,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **json)
+    engine = create_engine(url, pool_pre_ping=True, **json)
+    explain_failures(engine)
+    return engine
 
 
 def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:

@@ -6,7 +6,7 @@ Every request is recorded (`requests`), and the bytes streamed to each path are 
 
 | path | answers |
 | --- | --- |
-| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies) |
+| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1&delay=0` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies); each answered after `delay` seconds |
 | `/ckan/total=..,served=../api/3/action/package_search` | CKAN's package_search, counting `total` |
 | `/ods/total=..,served=../api/explore/v2.1/catalog/datasets` | ODS Explore v2.1, `total_count` = `total` |
 | `/csw?total=..&served=..` | CSW GetRecords, `numberOfRecordsMatched` = `total` |
@@ -81,6 +81,7 @@ class HostileServer(CatalogServer):
         total, served, size = (int(params.get(key, default)) for key, default in
                                (("total", 300), ("served", params.get("total", 300)), ("page_size", 100)))
         number = int(params.get("page", 1))
+        time.sleep(min(float(params.get("delay", 0)), MAX_STREAM_SECONDS))
         indexes = list(range((number - 1) * size, min(number * size, total, served)))
         if not indexes and params.get("empty") == "1":
             return Reply(b"", "text/turtle")
