@@ -32,7 +32,7 @@ from harvesters.sources import (
     check_api_url,
     check_schedule,
     delete_source,
-    public,
+    mask_secrets,
     register_source,
     validate_source,
 )
@@ -262,7 +262,8 @@ def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSou
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return public(source).model_copy(update={"last_job": last[0] if last else None, "permissions": permissions})
+    last_job = last[0] if last else None
+    return mask_secrets(source).model_copy(update={"last_job": last_job, "permissions": permissions})
 
 
 def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int]) -> Page[T]:
@@ -405,7 +406,7 @@ def list_items(
 @router.get("/backends/", response_model=list[BackendInfo], responses=errors(403), openapi_extra=PUBLIC)
 def list_backends(key: Caller) -> list[dict[str, Any]]:
     """The installed backends, with the filters, features and extra configs a source may set."""
-    return [backend.describe() for backend in registry().values()]
+    return [backend.to_json() for backend in registry().values()]
 
 
 # --- the application -------------------------------------------------------------------------------------

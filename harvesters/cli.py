@@ -36,12 +36,12 @@ from harvesters.sources import (
     change_source,
     check_launchable,
     delete_source,
-    public,
+    mask_secrets,
     register_source,
     validate_source,
 )
 from harvesters.store import Store
-from harvesters.targets import LocalCatalog, PortalError, UdataPortal
+from harvesters.targets import LocalCatalog, TargetError, UdataPortal
 from harvesters.targets.udata import attach as attach_datasets
 
 app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
@@ -146,7 +146,7 @@ def source_list(
     as_json: JsonOption = False,
 ) -> None:
     """List harvest sources."""
-    found = [public(source) for source in open_store().list_sources(deleted=deleted)]
+    found = [mask_secrets(source) for source in open_store().list_sources(deleted=deleted)]
     if as_json:
         return print_json([source.to_json() for source in found])
     table = Table("id", "name", "backend", "url", "schedule", "active", "validation")
@@ -206,7 +206,7 @@ def source_delete(
     deleted = delete_source(store, source)
     problems: list[str] = []
     if archive:
-        archived, problems = archive_datasets(store, runtime.portal, deleted.id)
+        archived, problems = archive_datasets(store, runtime.target, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
             err.print(f"[red]Not archived:[/red] {problem}", highlight=False)
@@ -236,7 +236,7 @@ def source_reject(source: str, comment: CommentOption = None, by: ByOption = Non
 
 
 def show_source(source: HarvestSource, as_json: bool) -> None:
-    source = public(source)
+    source = mask_secrets(source)
     if as_json:
         return print_json(source.to_json())
     table = Table(show_header=False, box=None)
@@ -479,7 +479,7 @@ def datasets_list(
     """List the datasets of the local catalog."""
     store = open_store()
     source_id = store.get_source(source).id if source else None
-    found = LocalCatalog(store).list(source_id)
+    found = LocalCatalog(store).list_datasets(source_id)
     if as_json:
         return print_json(found)
     table = Table("id", "title", "resources", "remote_id", "archived")
@@ -493,7 +493,7 @@ def datasets_list(
 @reports_errors
 def datasets_show(dataset: str, as_json: JsonOption = False) -> None:
     """Show one dataset of the local catalog (by id or slug)."""
-    show_document(LocalCatalog(open_store()).get(dataset), f"No dataset '{dataset}' in the local catalog", as_json)
+    show_document(LocalCatalog(open_store()).get_dataset(dataset), f"No dataset '{dataset}' in the local catalog", as_json)
 
 
 @dataservices_app.command("list")
@@ -534,7 +534,7 @@ def show_document(found: dict[str, Any] | None, missing: str, as_json: bool) -> 
 @app.command("backends")
 def backends(as_json: JsonOption = False) -> None:
     """List installed backends with what their sources may configure."""
-    described = [backend.describe() for backend in registry().values()]
+    described = [backend.to_json() for backend in registry().values()]
     if as_json:
         return print_json(described)
     table = Table("id", "label", "filters", "features", "extra configs")
@@ -616,7 +616,7 @@ def portal_check(as_json: JsonOption = False) -> None:
     portal = open_udata(runtime)
     try:
         me, licenses = portal.me(), portal.licenses()
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     organizations = {org["id"]: org.get("name") for org in me.get("organizations") or []}
     outside = sorted({source.organization.id for source in store.list_sources()
@@ -649,7 +649,7 @@ def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")
         portal = open_udata(runtime)
         result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
                                  runtime.store, found)
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     if as_json:
         return print_json(asdict(result))

@@ -28,7 +28,7 @@ from rq.serializers import JSONSerializer
 from backends import registry
 from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
-from harvesters.pipeline import Harvester, describe
+from harvesters.pipeline import Harvester, error_message
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
 from harvesters.sources import check_launchable
@@ -48,7 +48,7 @@ def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) 
     try:
         start(store, job_id)
     except Exception as error:  # Redis unreachable: the job must not block the source
-        store.fail_job(job_id, f"The job could not be started: {describe(error)}")
+        store.fail_job(job_id, f"The job could not be started: {error_message(error)}")
         raise
     return job_id
 

@@ -21,7 +21,7 @@ from harvesters.clock import utcnow
 from harvesters.errors import NotLaunchable
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.store import Store
-from harvesters.targets import Portal
+from harvesters.targets import Target
 
 SECRET_MASK = "********"
 SCHEDULE_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
@@ -63,7 +63,7 @@ def check_schedule(schedule: str | None) -> str | None:
     return schedule
 
 
-def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dict[str, Any]:
+def check_fields(values: dict[str, Any], current: HarvestSource | None = None) -> dict[str, Any]:
     """Validate the given source fields (backend, url, config against the backend, schedule)."""
     unknown = set(values) - set(SOURCE_FIELDS)
     if unknown:
@@ -97,7 +97,7 @@ def register_source(store: Store, **values: Any) -> HarvestSource:
     for required in ("name", "url", "backend"):
         if not values.get(required):
             raise ConfigError(f"Missing {required}: a source needs a name, a url and a backend")
-    values = checked(values)
+    values = check_fields(values)
     values.setdefault("config", {})
     return store.create_source(**values, validation=Validation().to_json())
 
@@ -105,7 +105,7 @@ def register_source(store: Store, **values: Any) -> HarvestSource:
 def change_source(store: Store, ident: str, clear: Collection[str] = (), **values: Any) -> HarvestSource:
     """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty."""
     current = store.get_source(ident)
-    values = checked({key: value for key, value in values.items() if value is not None}, current)
+    values = check_fields({key: value for key, value in values.items() if value is not None}, current)
     for field in clear:
         if field not in CLEARABLE_FIELDS:
             raise ConfigError(f"Invalid {field}: it cannot be null")
@@ -131,14 +131,14 @@ def delete_source(store: Store, ident: str, when: datetime | None = None) -> Har
     return store.update_source(ident, deleted=when or utcnow(), active=False)
 
 
-def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:
-    """Archive the source's datasets (and data services) still active on the portal (they are never deleted):
+def archive_datasets(store: Store, target: Target, source_id: str) -> tuple[list[str], list[str]]:
+    """Archive the source's datasets (and data services) still active on the target (they are never deleted):
     the ids archived, and one message per dataset that could not be."""
     archived, problems = [], []
     now = utcnow()
     for link in store.active_links(source_id):
         try:
-            portal.archive(link.dataset_id, now, link.kind)
+            target.archive(link.dataset_id, now, link.kind)
         except Exception as error:  # any target's failure is reported; the others are still archived
             problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
             continue
@@ -147,7 +147,7 @@ def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list
     return archived, problems
 
 
-def public(source: HarvestSource) -> HarvestSource:
+def mask_secrets(source: HarvestSource) -> HarvestSource:
     """The source as shown to anyone: secret config values masked."""
     secrets = get_backend(source.backend).secret_keys()
     if not secrets:
