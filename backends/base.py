@@ -9,7 +9,8 @@ Besides its own options, every backend accepts the framework's (`FRAMEWORK_EXTRA
 its catalog's links may lead to). A gather is bounded by its `GatherBudget` (pages and records).
 
 Here too (see `__all__`, and docs/backends.md for a walk through writing a backend): what `map` returns
-(`Mapped`, `Dataset`, `Dataservice`, `Resource`, `RemoteMetadata` and the pieces of a payload), the errors
+(`Mapped`, `Dataset`, `Dataservice`, `Resource`, `RemoteMetadata` and the pieces of a payload; the portal's
+licenses, `LicenseIndex`, and `license_extras` for a license text it does not name), the errors
 a backend raises or meets (`GatherError`, `IncompleteGather`, `SkipRecord`, `HttpError`), the safe parsers
 of an answer (`parse_json`, `parse_xml`, `media_type`) and the reader of an error answer's body
 (`ErrorAnswer`). The value clean-up every mapping shares (dates, tags, HTML, contacts...) is in
@@ -21,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from harvesters.answers import ErrorAnswer, field_problems, labelled
 from harvesters.http import Http, HttpError, media_type, parse_json, parse_xml
+from harvesters.licenses import LicenseIndex, license_extras
 from harvesters.models import (
     Checksum,
     ConfigFilter,
@@ -44,15 +46,13 @@ from harvesters.models import (
 from harvesters.origin import parse_hosts
 from harvesters.settings import settings
 
-if TYPE_CHECKING:
-    from harvesters.licenses import LicenseIndex
-
 __all__ = [
     # what a backend is, declares and gathers
     "Backend", "BackendContext", "GatherBudget", "Option", "PageMemory", "Record", "FRAMEWORK_EXTRA_CONFIGS",
-    # what its mapping returns
+    # what its mapping returns, and the portal's licenses it guesses from
     "Checksum", "ConfigFilter", "ContactPoint", "Dataservice", "Dataset", "Geometry", "HarvestConfig", "Mapped",
-    "RemoteMetadata", "Resource", "ResourceHarvest", "Schema", "Spatial", "TemporalCoverage",
+    "RemoteMetadata", "Resource", "ResourceHarvest", "Schema", "Spatial", "TemporalCoverage", "LicenseIndex",
+    "license_extras",
     # what it raises, and what it meets
     "ConfigError", "GatherError", "GatherLimitReached", "HarvestException", "HttpError", "IncompleteGather",
     "SkipRecord",

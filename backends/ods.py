@@ -11,7 +11,7 @@ import codecs
 import json
 import mimetypes
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -23,6 +23,7 @@ from backends.base import (
     GatherError,
     HttpError,
     IncompleteGather,
+    LicenseIndex,
     Mapped,
     Option,
     Record,
@@ -30,6 +31,7 @@ from backends.base import (
     Resource,
     SkipRecord,
     labelled,
+    license_extras,
     parse_json,
 )
 from backends.normalize import (
@@ -41,10 +43,6 @@ from backends.normalize import (
     parse_datetime,
     text,
 )
-from harvesters.licenses import license_extras
-
-if TYPE_CHECKING:
-    from harvesters.licenses import LicenseIndex
 
 API_PATH = "/api/explore/v2.1"
 PAGE_SIZE = 100

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from backends.base import (
     Checksum,
     ContactPoint,
     Dataset,
+    LicenseIndex,
     Mapped,
     RemoteMetadata,
     Resource,
@@ -18,6 +19,7 @@ from backends.base import (
     SkipRecord,
     Spatial,
     TemporalCoverage,
+    license_extras,
 )
 from backends.normalize import (
     CHECKSUM_LENGTHS,
@@ -36,10 +38,6 @@ from backends.normalize import (
     text,
     url_filename,
 )
-from harvesters.licenses import license_extras
-
-if TYPE_CHECKING:
-    from harvesters.licenses import LicenseIndex
 
 ResourceType = Literal["main", "documentation", "update", "api", "code", "other"]
 #: Package fields naming a contact point (name, email) and its udata role, as ckanext-dcat maps them.

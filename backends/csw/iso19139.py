@@ -26,6 +26,7 @@ from backends.base import (
     ContactPoint,
     Dataservice,
     Dataset,
+    LicenseIndex,
     Mapped,
     Option,
     Record,
@@ -33,6 +34,7 @@ from backends.base import (
     Resource,
     SkipRecord,
     TemporalCoverage,
+    license_extras,
     parse_xml,
 )
 from backends.csw.client import PAGE_SIZE_OPTION, CswClient, position_id
@@ -60,7 +62,6 @@ from backends.vocabularies import (
     is_inspire_theme_uri,
     is_inspire_themes_title,
 )
-from harvesters.licenses import LicenseIndex, license_extras
 
 GMD = "http://www.isotc211.org/2005/gmd"
 GMI = "http://www.isotc211.org/2005/gmi"

@@ -18,6 +18,7 @@ from backends.base import (
     ContactPoint,
     Dataservice,
     Dataset,
+    LicenseIndex,
     Mapped,
     RemoteMetadata,
     Resource,
@@ -26,6 +27,7 @@ from backends.base import (
     SkipRecord,
     Spatial,
     TemporalCoverage,
+    license_extras,
 )
 from backends.dcat.rdf import DCAT, DCT, RDF, RDF_TYPE, Graph, Term
 from backends.dcat.vocabularies import (
@@ -88,7 +90,6 @@ from backends.vocabularies import (
     language_codes,
     language_key,
 )
-from harvesters.licenses import LicenseIndex, license_extras
 
 DATASET_TYPES = frozenset({DCAT + "Dataset", DCAT + "DatasetSeries"})
 ResourceKind = Literal["main", "api", "documentation", "other"]
