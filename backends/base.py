@@ -12,8 +12,8 @@ Here too (see `__all__`, and docs/backends.md for a walk through writing a backe
 (`Mapped`, `Dataset`, `Dataservice`, `Resource`, `RemoteMetadata` and the pieces of a payload; the portal's
 licenses, `LicenseIndex`, and `license_extras` for a license text it does not name), the errors
 a backend raises or meets (`GatherError`, `IncompleteGather`, `SkipRecord`, `HttpError`), the safe parsers
-of an answer (`parse_json`, `parse_xml`, `media_type`) and the reader of an error answer's body
-(`ErrorAnswer`). The value clean-up every mapping shares (dates, tags, HTML, contacts...) is in
+of an answer (`parse_json`, `parse_xml`, `refuse_document_type`, `media_type`) and the reader of an error
+answer's body (`ErrorAnswer`). The value clean-up every mapping shares (dates, tags, HTML, contacts...) is in
 `backends.normalize`, the vocabularies more than one protocol reads in `backends.vocabularies`.
 """
 
@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 from harvesters.answers import ErrorAnswer, field_problems, labelled
-from harvesters.http import Http, HttpError, media_type, parse_json, parse_xml
+from harvesters.http import Http, HttpError, media_type, parse_json, parse_xml, refuse_document_type
 from harvesters.licenses import LicenseIndex, license_extras
 from harvesters.models import (
     Checksum,
@@ -58,6 +58,7 @@ __all__ = [
     "SkipRecord",
     # reading answers
     "ErrorAnswer", "Http", "field_problems", "labelled", "media_type", "parse_json", "parse_xml",
+    "refuse_document_type",
 ]
 
 

@@ -6,8 +6,12 @@ message, a udata refusal failing its item) are tested with each backend and targ
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
+from backends import base
 from backends.base import parse_xml
 from backends.ckan import ckan_message
 from backends.csw.iso19139 import map_metadata
@@ -18,6 +22,7 @@ from backends.vocabularies import UDATA_CONTACT_ROLES, is_inspire_theme_uri, is_
 from harvesters.answers import ErrorAnswer, field_problems, labelled
 from harvesters.targets.udata.client import portal_message
 from harvesters.transport import HttpError
+from tests.shared import ROOT
 
 
 def answer(body: bytes | str, status: int = 400, reason: str = "Bad Request") -> ErrorAnswer:
@@ -130,3 +135,31 @@ def test_iso_keywords_of_the_inspire_themes_thesaurus_are_marked(thesaurus: str,
 
 def test_every_dcat_contact_role_is_a_udata_role() -> None:
     assert {role for _, role in CONTACT_ROLES} <= UDATA_CONTACT_ROLES
+
+
+def test_every_name_backends_base_offers_is_there() -> None:
+    missing = [name for name in base.__all__ if not hasattr(base, name)]
+    assert missing == []
+
+
+#: The modules shared by every backend, on the framework's side of the surface (value clean-up, vocabularies).
+SHARED_MODULES = {"backends/base.py", "backends/normalize.py", "backends/vocabularies.py"}
+
+
+def framework_imports(path: Path) -> list[str]:
+    """The `harvesters` modules a file imports, at its top or inside a function."""
+    imported = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "harvesters":
+            imported.append(node.module)
+        elif isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names if alias.name.split(".")[0] == "harvesters"]
+    return imported
+
+
+def test_a_backend_reaches_the_framework_only_through_backends_base() -> None:
+    backends = [path for path in sorted((ROOT / "backends").rglob("*.py"))
+                if path.relative_to(ROOT).as_posix() not in SHARED_MODULES]
+    assert backends  # the protocols' modules were found
+    reaching = {path.relative_to(ROOT).as_posix(): found for path in backends if (found := framework_imports(path))}
+    assert reaching == {}
