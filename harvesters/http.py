@@ -22,6 +22,7 @@ import requests
 from lxml import etree
 
 from harvesters import __version__
+from harvesters.metrics import CATALOG_REQUEST
 from harvesters.origin import RefusedUrl, SourceOrigin
 from harvesters.settings import Settings, settings
 from harvesters.transport import BoundedSession, HttpError
@@ -79,7 +80,8 @@ class Http:
         while True:
             last = not retried or attempt >= self.options.retries
             try:
-                response = self.session.request(method, url, **kwargs)
+                with CATALOG_REQUEST.time():
+                    response = self.session.request(method, url, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as error:
                 if last:
                     raise self._network_error(url, error) from None

@@ -35,8 +35,12 @@ from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
+from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.ownership import OtherOwners
+from harvesters.preview import describe_changes, predict_archives, written_payload
+from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
@@ -69,6 +73,8 @@ class JobScope:
     target: Target
     backend: Backend
     context: bytes
+    owners: OtherOwners
+    announced: int | None = None  # the catalog's announced number of records, as recorded on the job
 
     def record_hash(self, digest: str) -> str:
         """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
@@ -100,6 +106,7 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
 
 
 class Harvester:
@@ -180,7 +187,7 @@ class Harvester:
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
             scope = JobScope(source, target, backend(source.url, backend.validate_config(source.config), context),
-                             mapping)
+                             mapping, OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -213,12 +220,17 @@ class Harvester:
         if known:
             self.redispatch(job_id, dispatch)
         else:
-            self.store.update_job(job_id, status="initializing", started=job.started or utcnow())
+            self.store.update_job(job_id, status="initializing", started=job.started or utcnow(), stage="gather")
         batch: list[NewItem] = []
         digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
             self._refresh_statistics()
+            self._record_announced(job)
+            if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
+                batch.clear()
+                digests.clear()
+                return
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
@@ -241,6 +253,7 @@ class Harvester:
                     truncated = True
                     break
                 batch.append(self._item(record))
+                self._record_announced(job)
                 if record.digest:
                     digests[record.remote_id] = record.digest
                 if len(batch) >= self.config.batch_size:
@@ -253,8 +266,16 @@ class Harvester:
             failed = True
             flush()
             self.store.add_job_error(job_id, error_message(error))
-        status = {} if self.ended(job_id) else {"status": "processing"}
+        status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
+
+    def _record_announced(self, job: JobRow) -> None:
+        """Record the number of records the catalog announced once the backend knows it (the job's progress)."""
+        scope = self._scopes.get(job.id)
+        announced = scope.backend.context.announced if scope else None
+        if announced is not None and scope is not None and scope.announced != announced:
+            self.store.update_job(job.id, announced=announced)
+            scope.announced = announced
 
     def _item(self, record: Record) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
@@ -352,7 +373,13 @@ class Harvester:
         links = self.store.links_of(scope.source.id, wanted) if wanted else {}
         for plan in mapped:
             self._plan(scope.source, plan, links)
+        scope.owners.refuse_taken(self.store, mapped)
+        if job.preview:
+            describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
+                                                           and plan.settled is None])
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
+        if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
+            return False
         if to_write and isinstance(scope.target, BatchTarget):
             try:
                 with self.store.begin() as conn:
@@ -379,6 +406,8 @@ class Harvester:
                 unavailable = result
             else:
                 plan.settled = _failed(plan.item, result)
+            if self.ended(job.id):  # cancelled: no more of its items are started (those in flight end)
+                break
         outcomes = self._outcomes(scope, plans, job.preview)
         with self.store.begin() as conn:
             self._record(conn, scope.source.id, outcomes)
@@ -441,12 +470,15 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
+                outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
-            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs))
+            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
+                                                record=written_payload(plan.write) if preview else None))
         return outcomes
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.save_payloads(conn, source_id, outcomes.payloads)
         self.store.settle_items(conn, outcomes.settled)
 
     def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
@@ -483,7 +515,8 @@ class Harvester:
         pending = self.store.count_unfinished_items(job_id)
         message = (f"Paused: the portal is unavailable ({error_message(error)}). {pending} item(s) not written stay "
                    "pending; the next run writes them.")
-        self.store.pause_job(job_id, message)
+        if self.store.pause_job(job_id, message):
+            job_ended(self.store, job_id, self.http, self.config)
 
     def ended(self, job_id: str) -> bool:
         return self.store.job_row(job_id).finished
@@ -501,22 +534,29 @@ class Harvester:
             return
         job = self.store.job_row(job_id)
         source = self.store.get_source(job.source_id)
-        if source.autoarchive and not job.preview and not job.truncated:
-            self.archive_vanished(source, job_id)
+        if source.autoarchive and not job.truncated:
+            self.store.update_job(job_id, stage="archive")
+            self.archive_vanished(source, job_id, preview=job.preview)
+        elif source.autoarchive and job.preview:
+            self.store.add_job_error(job_id, "Archives not predicted: this preview did not read the whole catalog",
+                                     level="info")
+        summary = self.store.summary(job_id)
+        if not job.gather_failed and (nothing := nothing_harvested(summary)):
+            self.store.add_job_error(job_id, nothing)
         job = self.store.job_row(job_id)
-        failed_items = self.store.summary(job_id)["failed"]
         if job.gather_failed:
             status = "failed"
-        elif failed_items or any(error["level"] == "error" for error in job.errors):
+        elif summary["failed"] or any(error["level"] == "error" for error in job.errors):
             status = "done-errors"
         else:
             status = "done"
         self.store.update_job(job_id, status=status, ended=utcnow())
         self._scopes.pop(job_id, None)
+        job_ended(self.store, job_id, self.http, self.config)
 
-    def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
+    def archive_vanished(self, source: HarvestSource, job_id: str, preview: bool = False) -> None:
         """Archive datasets (and data services) no longer on the remote, unless that would archive too large
-        a share."""
+        a share; a `preview` records what would be archived, archiving nothing."""
         config = self.config
         now = utcnow()
         vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
@@ -528,9 +568,11 @@ class Harvester:
                 job_id,
                 f"Autoarchive refused: {len(vanished)} of {active} datasets ({len(vanished) / active:.0%}) "
                 f"are no longer on the remote, more than the {config.autoarchive_max_share:.0%} allowed "
-                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing was archived",
+                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing " + ("would be archived" if preview else "was archived"),
             )
             return
+        if preview:
+            return predict_archives(self.store, job_id, vanished)
         target = self._scopes[job_id].target if job_id in self._scopes else self.target.for_job()
         for link in vanished:
             try:

@@ -14,6 +14,7 @@ from harvesters.errors import JobAlreadyRunning
 from harvesters.models import Dataset
 from harvesters.pipeline import Harvester
 from harvesters.sources import change_source, register_source
+from harvesters.identity import catalog_identity
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog, Provenance, Write
 from tests.servers.catalog import CatalogServer
@@ -118,7 +119,7 @@ def test_sources_are_found_by_id_slug_name_and_search(store: Store) -> None:
                              backend="dcat")
     assert first.slug != second.slug
     assert store.get_source(second.slug).id == second.id
-    assert store.find_source("dcat", "https://opendata.paris.fr/api/").id == second.id
+    assert store.source_with_identity(catalog_identity("https://OpenData.Paris.fr:443/api", "dcat")).id == second.id
     assert [source.id for source in store.list_sources(q="ILEDEFRANCE")] == [first.id]
     assert store.count_sources(owner="org-1") == 1
     assert first.created_at.tzinfo == UTC

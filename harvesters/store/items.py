@@ -58,6 +58,7 @@ class SettledItem:
     dataset_title: str | None = None
     errors: Entries = field(default_factory=list)
     logs: Entries = field(default_factory=list)
+    record: dict[str, Any] | None = None  # kept with the item: what a preview would write (harvesters/preview.py)
 
 
 def _claim_statement(*returned: Any) -> Any:
@@ -70,13 +71,15 @@ def _claim_statement(*returned: Any) -> Any:
             .returning(items.c.id, items.c.remote_id, items.c.remote_url, items.c.kind, *returned))
 
 
+RECORD = JSON(none_as_null=True)  # no record: SQL NULL, as the column's other writes leave it
+
 # Statements run for every batch, built once (building a statement costs more than running it on SQLite).
 CLAIM = _claim_statement(items.c.record)
 CLAIM_WITHOUT_RECORDS = _claim_statement()
 SETTLE = update(items).where(items.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), outcome=bindparam("b_outcome"), dataset_id=bindparam("b_dataset_id"),
     dataset_title=bindparam("b_dataset_title"), errors=bindparam("b_errors", type_=JSON),
-    logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"), record=None,
+    logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"), record=bindparam("b_record", type_=RECORD),
 )
 ADD = insert(items).returning(items.c.id, items.c.status, sort_by_parameter_order=True)
 
@@ -148,7 +151,8 @@ class Items(Database):
         now = utcnow()
         conn.execute(SETTLE, [
             {"b_id": item.id, "b_status": item.status, "b_outcome": item.outcome, "b_dataset_id": item.dataset_id,
-             "b_dataset_title": item.dataset_title, "b_errors": item.errors, "b_logs": item.logs, "b_now": now}
+             "b_dataset_title": item.dataset_title, "b_errors": item.errors, "b_logs": item.logs, "b_now": now,
+             "b_record": item.record}
             for item in settled
         ])
 
@@ -171,6 +175,13 @@ class Items(Database):
         query = _items_query(job_id, status).order_by(items.c.id).offset(offset).limit(limit)
         with self.begin() as conn:
             return [_item(row) for row in conn.execute(query).mappings()]
+
+    def list_items_with_records(self, job_id: str, limit: int | None = None
+                                ) -> list[tuple[HarvestItem, dict[str, Any] | None]]:
+        """The job's first items, each with the record kept with it (a preview keeps what it would write)."""
+        query = _items_query(job_id, None).order_by(items.c.id).limit(limit)
+        with self.begin() as conn:
+            return [(_item(row), row["record"]) for row in conn.execute(query).mappings()]
 
     def count_items(self, job_id: str, status: str | None = None) -> int:
         return self.count(_items_query(job_id, status))

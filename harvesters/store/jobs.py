@@ -6,9 +6,10 @@ exactly one wins, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -17,11 +18,12 @@ from sqlalchemy.sql import Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
-from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob
+from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, ItemStatus
 from harvesters.store.database import Database, chunks
 from harvesters.store.schema import items, jobs
 
 UNSETTLED = ("pending", "started")
+ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class JobRow:
     finalizing: bool
     resumed: int
     scheduled_for: datetime | None
+    stage: str | None = None
+    announced: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -102,9 +106,30 @@ class Jobs(Database):
 
     def list_jobs(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[HarvestJob]:
         """Jobs (previews excluded), newest first."""
+        return [row.to_model() for row in self.list_job_rows(source_id, limit, offset)]
+
+    def list_job_rows(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[JobRow]:
         query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
         with self.begin() as conn:
-            return [JobRow(**row).to_model() for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+            return [JobRow(**row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def item_counts(self, job_ids: Collection[str]) -> dict[str, dict[str, int]]:
+        """The number of items of each status, for each of these jobs (in one query)."""
+        counts: dict[str, dict[str, int]] = {job_id: dict.fromkeys(ITEM_STATUSES, 0) for job_id in job_ids}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(job_ids)):
+                for job_id, status, count in conn.execute(
+                    select(items.c.job_id, items.c.status, func.count()).where(items.c.job_id.in_(chunk))
+                    .group_by(items.c.job_id, items.c.status)
+                ):
+                    counts[job_id][status] = count
+        return counts
+
+    def count_jobs_by_status(self) -> dict[str, int]:
+        """How many jobs (previews excluded) have each status."""
+        with self.begin() as conn:
+            return dict(conn.execute(select(jobs.c.status, func.count()).where(jobs.c.preview.is_(False))
+                                     .group_by(jobs.c.status)).all())
 
     def count_jobs(self, source_id: str | None = None) -> int:
         return self.count(_jobs_query(source_id))

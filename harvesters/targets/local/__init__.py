@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.licenses import LicenseIndex, load_license_file
@@ -165,22 +166,32 @@ class LocalCatalog:
                 select(datasets.c.data).where((datasets.c.id == ident) | (datasets.c.slug == ident))
             ).scalar()
 
-    def list_datasets(self, source_id: str | None = None) -> list[dict[str, Any]]:
-        return self._list(datasets, source_id)
+    def list_datasets(self, source_id: str | None = None, offset: int = 0,
+                      limit: int | None = None) -> list[dict[str, Any]]:
+        """Datasets in the order they were created (of a source), a page of them with `offset` and `limit`."""
+        return self._list(datasets, source_id, offset, limit)
+
+    def count(self, source_id: str | None = None, kind: str = "dataset") -> int:
+        table = dataservices if kind == "dataservice" else datasets
+        return self.store.count(_documents_query(table, source_id))
 
     def get_dataservice(self, dataservice_id: str) -> dict[str, Any] | None:
         with self.store.begin() as conn:
             return conn.execute(select(dataservices.c.data).where(dataservices.c.id == dataservice_id)).scalar()
 
-    def list_dataservices(self, source_id: str | None = None) -> list[dict[str, Any]]:
-        return self._list(dataservices, source_id)
+    def list_dataservices(self, source_id: str | None = None, offset: int = 0,
+                          limit: int | None = None) -> list[dict[str, Any]]:
+        return self._list(dataservices, source_id, offset, limit)
 
-    def _list(self, table: Table, source_id: str | None) -> list[dict[str, Any]]:
-        query = select(table.c.data).order_by(table.c.created_at, table.c.id)
-        if source_id:
-            query = query.where(table.c.source_id == source_id)
+    def _list(self, table: Table, source_id: str | None, offset: int, limit: int | None) -> list[dict[str, Any]]:
+        query = _documents_query(table, source_id).order_by(table.c.created_at, table.c.id)
         with self.store.begin() as conn:
-            return list(conn.execute(query).scalars())
+            return list(conn.execute(query.offset(offset).limit(limit)).scalars())
+
+
+def _documents_query(table: Table, source_id: str | None) -> Select[Any]:
+    query = select(table.c.data)
+    return query.where(table.c.source_id == source_id) if source_id else query
 
 
 def _table(write: Write[Any]) -> Table:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from harvesters.metrics import BREAKER_OPEN
 from harvesters.targets.base import TargetUnavailable
 
 
@@ -35,6 +36,7 @@ class Breaker:
         with self.lock:
             self.failures = 0
             self.opened_at = None
+            BREAKER_OPEN.set(0)
 
     def failure(self, reason: str, trip: bool = False) -> bool:
         """Count a failure; True when the breaker is now open."""
@@ -42,4 +44,5 @@ class Breaker:
             self.failures += 1
             if trip or self.failures >= self.threshold:
                 self.opened_at, self.reason = time.monotonic(), reason
+                BREAKER_OPEN.set(1)
             return self.opened_at is not None

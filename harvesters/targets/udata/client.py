@@ -12,6 +12,7 @@ too). The API key is sent as X-API-KEY and never written into a message.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from harvesters.answers import TEXT_LENGTH, ErrorAnswer, field_problems
 from harvesters.http import Http, HttpError, HttpOptions, Unreachable, parse_json, retry_after
+from harvesters.metrics import PORTAL_RETRIES, PORTAL_WRITE
 from harvesters.settings import Settings
 from harvesters.targets.base import TargetError, TargetUnavailable
 from harvesters.targets.udata.breaker import Breaker
@@ -81,6 +83,8 @@ class UdataClient:
         last: Retry | None = None
         try:
             for attempt in self._retrying.copy():  # its own state: `recover` sends requests of its own
+                if attempt.retry_state.attempt_number > 1:
+                    PORTAL_RETRIES.labels(method).inc()
                 with attempt:
                     if recover is not None and last is not None and last.processed_maybe \
                             and (found := recover()) is not None:
@@ -101,14 +105,15 @@ class UdataClient:
         self.breaker.check()
         if method in WRITE_METHODS:
             self.budget.take()
+        started = time.monotonic()
         try:
             response = self.http.send(method, url, headers=headers, json=json, params=params)
         except HttpError as error:
-            self._count(method, url, "error")
+            self._count(method, url, "error", time.monotonic() - started)
             raise Retry(f"{method} request failed: {error}", None,
                         processed_maybe=not isinstance(error, Unreachable)) from None
         status = response.status_code
-        self._count(method, url, str(status))
+        self._count(method, url, str(status), time.monotonic() - started)
         problem = f"{method} {url} answered HTTP {status} {response.reason or ''}".rstrip()
         if status == 401:
             message = f"{problem}: the portal refused the API key (check HARVEST_UDATA_API_KEY)"
@@ -124,9 +129,10 @@ class UdataClient:
         self.breaker.success()
         return self._result(method, url, response)
 
-    def _count(self, method: str, url: str, outcome: str) -> None:
-        """Every write request sent, by method, collection and answer (the place to count them elsewhere too)."""
+    def _count(self, method: str, url: str, outcome: str, seconds: float) -> None:
+        """Every write request sent, by method, collection and answer, and how long it took (the metrics)."""
         if method in WRITE_METHODS:
+            PORTAL_WRITE.labels(method).observe(seconds)
             collection = url[len(self.url) + len("/api/1/"):].split("/", 1)[0]
             with self._writes_lock:
                 self.writes[f"{method} {collection} {outcome}"] += 1
