@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 
-from harvesters.answers import ErrorAnswer, field_problems, labelled
+from harvesters.answers import ErrorAnswer, field_problems, label_message
 from harvesters.http import Http, HttpError, media_type, parse_json, parse_xml, refuse_document_type
 from harvesters.licenses import LicenseIndex, license_extras
 from harvesters.models import (
@@ -59,7 +59,7 @@ __all__ = [
     "ConfigError", "GatherError", "GatherLimitReached", "HarvestException", "HttpError", "IncompleteGather",
     "SkipRecord",
     # reading answers
-    "ErrorAnswer", "Http", "field_problems", "labelled", "media_type", "parse_json", "parse_xml",
+    "ErrorAnswer", "Http", "field_problems", "label_message", "media_type", "parse_json", "parse_xml",
     "refuse_document_type",
 ]
 

@@ -30,7 +30,7 @@ from backends.base import (
     RemoteMetadata,
     Resource,
     SkipRecord,
-    labelled,
+    label_message,
     license_extras,
     parse_json,
 )
@@ -132,7 +132,7 @@ class OdsBackend(Backend):
             message = ods_message(answer.json) if answer else None
             if answer is None or message is None:
                 raise
-            raise GatherError(answer.explained(message, url)) from None
+            raise GatherError(answer.annotate(message, url)) from None
 
     def record(self, dataset: Any) -> Record:
         dataset_id = str(dataset.get("dataset_id") or "").strip() if isinstance(dataset, dict) else ""
@@ -256,7 +256,7 @@ def ods_message(body: Any) -> str | None:
     """The message of an Explore API error answer's body (`{"error_code": ..., "message": ...}`), if it is one."""
     if not isinstance(body, dict) or not body.get("message"):
         return None
-    return labelled(body.get("error_code"), body["message"])
+    return label_message(body.get("error_code"), body["message"])
 
 
 def iter_json_array(response: requests.Response, chunk_size: int = 1 << 16) -> Iterator[Any]:

@@ -4,7 +4,7 @@
 and body; its body is offered as JSON (`json`), as XML (`xml`, parsed safely) or as text, each None or empty
 when the body is not that, so reading it never raises. An API's own reader picks its message out of that
 (CKAN's `error`, OpenDataSoft's `message`, an OWS ExceptionReport, udata's `errors` by field) with the pieces
-most APIs share: `labelled` (`kind: message`) and `field_problems` (what is wrong with each field).
+most APIs share: `label_message` (`kind: message`) and `field_problems` (what is wrong with each field).
 """
 
 from __future__ import annotations
@@ -64,12 +64,12 @@ class ErrorAnswer:
         body = " ".join(self.content.decode("utf-8", "replace").split())
         return body[:TEXT_LENGTH] or self.reason
 
-    def explained(self, message: str, url: str) -> str:
+    def annotate(self, message: str, url: str) -> str:
         """An API's message, saying which answer gave it: `message (HTTP 403 from url)`."""
         return f"{message} (HTTP {self.status} from {url})"
 
 
-def labelled(kind: Any, message: Any) -> str:
+def label_message(kind: Any, message: Any) -> str:
     """`kind: message` for an error's type or code and its message, either one alone when the other is empty."""
     return ": ".join(str(part).strip() for part in (kind, message) if part and str(part).strip())
 

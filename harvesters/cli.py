@@ -56,7 +56,7 @@ from harvesters.sources import (
     validate_source,
 )
 from harvesters.store import Store
-from harvesters.store.database import shown_url
+from harvesters.store.database import mask_password
 from harvesters.store.schema import jobs, sources
 from harvesters.targets import LocalCatalog, TargetError, UdataPortal
 from harvesters.targets.local.tables import dataservices, datasets
@@ -165,7 +165,7 @@ def open_runtime() -> Runtime:
     this opening is announced, so that a mistyped HARVEST_DATABASE_URL does not go unnoticed."""
     runtime = Runtime.from_environment()
     if runtime.store.new:
-        err.print(f"Created a new, empty store: {shown_url(runtime.store.url)} (HARVEST_DATABASE_URL)",
+        err.print(f"Created a new, empty store: {mask_password(runtime.store.url)} (HARVEST_DATABASE_URL)",
                   highlight=False)
     return runtime
 
@@ -922,7 +922,7 @@ def apikey_revoke(
 def apikey_list(as_json: JsonOption = False) -> None:
     """List the keys (never the keys themselves: they are not stored)."""
     store = open_store()
-    found = ApiKeys(store).list()
+    found = ApiKeys(store).list_keys()
     if as_json:
         return print_json([key.to_json() for key in found])
     short = short_ids(store, api_keys, [key.id for key in found])

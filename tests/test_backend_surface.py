@@ -19,7 +19,7 @@ from backends.dcat.vocabularies import CONTACT_ROLES
 from backends.normalize import file_extension
 from backends.ods import file_format, ods_message
 from backends.vocabularies import UDATA_CONTACT_ROLES, is_inspire_theme_uri, is_inspire_themes_title
-from harvesters.answers import ErrorAnswer, field_problems, labelled
+from harvesters.answers import ErrorAnswer, field_problems, label_message
 from harvesters.targets.udata.client import portal_message
 from harvesters.transport import HttpError
 from tests.shared import ROOT
@@ -41,8 +41,8 @@ def test_an_error_answer_s_body_is_read_as_json_xml_or_text_without_raising() ->
 
 
 def test_the_shared_pieces_of_a_message() -> None:
-    assert labelled("Authorization Error", "Access denied") == "Authorization Error: Access denied"
-    assert labelled(None, " Access denied ") == labelled("", "Access denied") == "Access denied"
+    assert label_message("Authorization Error", "Access denied") == "Authorization Error: Access denied"
+    assert label_message(None, " Access denied ") == label_message("", "Access denied") == "Access denied"
     assert field_problems({"name": ["Missing value"], "url": ["Not a URL", "Too long"]}) == (
         "name: Missing value; url: Not a URL, Too long")
     assert field_problems({"resources": [{"url": ["Not a URL"]}]}) == "resources: url: Not a URL"

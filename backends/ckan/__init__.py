@@ -22,7 +22,7 @@ from backends.base import (
     Option,
     Record,
     field_problems,
-    labelled,
+    label_message,
     parse_json,
 )
 from backends.ckan.mapping import map_package, package_id, remote_url
@@ -149,7 +149,7 @@ class CkanBackend(Backend):
             body = answer.json if answer else None
             if answer is None or not isinstance(body, dict) or body.get("success") is not False:
                 raise
-            raise CkanError(answer.explained(ckan_message(body.get("error")), url), status=error.status) from None
+            raise CkanError(answer.annotate(ckan_message(body.get("error")), url), status=error.status) from None
         body = parse_json(response)
         if not isinstance(body, dict) or "success" not in body:
             raise GatherError(f"{response.url} did not answer like a CKAN API (no 'success' key)")
@@ -192,5 +192,5 @@ def ckan_message(error: Any) -> str:
     "Authorization Error: Access denied"; a validation error's fields are listed with their problems."""
     if isinstance(error, dict):
         fields = {key: value for key, value in error.items() if key not in ("__type", "message")}
-        return labelled(error.get("__type"), error.get("message") or field_problems(fields)) or "Unknown CKAN error"
+        return label_message(error.get("__type"), error.get("message") or field_problems(fields)) or "Unknown CKAN error"
     return str(error).strip() if error else "Unknown CKAN error"
