@@ -65,3 +65,10 @@ def test_the_demo_installs_the_program_alone(tmp_path: Path) -> None:
     installs = [line for line in planned.splitlines() if " install " in line and "--upgrade pip" not in line]
     assert installs == [f"{venv}/bin/pip install -q -e ."]
     assert f"{venv}/bin/harvest run fixtures/demo/catalog.ttl --backend dcat" in planned
+
+
+@pytest.mark.parametrize("package", ["harvesters", "backends"])
+def test_the_packages_say_they_are_typed(package: str) -> None:
+    assert (ROOT / package / "py.typed").is_file()
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "py.typed" in package_data["package-data"][package]
