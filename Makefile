@@ -1,17 +1,26 @@
 # Everything a fresh machine needs: `make demo` harvests the bundled demo catalog, `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+CHECKSUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+# What is installed, for this pyproject.toml: the program alone (the demo), or with the test extras.
+INSTALLED := $(VENV)/.installed-app-$(CHECKSUM)
+INSTALLED_TEST := $(VENV)/.installed-test-$(CHECKSUM)
 
 .PHONY: demo test system-deps benchmarks
 
-$(STAMP): pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
-	rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP)
+$(INSTALLED): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
+	rm -f $(VENV)/.installed-app-* && touch $@
+
+$(INSTALLED_TEST): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-app-* $(VENV)/.installed-test-* && touch $@ $(INSTALLED)
+
+demo: $(INSTALLED)
 	$(VENV)/bin/harvest run fixtures/demo/catalog.ttl --backend dcat
 
 # The servers the tests start themselves: redis-server and PostgreSQL, from Debian.
@@ -25,8 +34,8 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(INSTALLED_TEST) system-deps
 	$(VENV)/bin/python -m pytest -q
 
-benchmarks: $(STAMP)
+benchmarks: $(INSTALLED_TEST)
 	for script in benchmarks/*_benchmark.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$script .py) || exit 1; done

@@ -60,7 +60,7 @@ from harvesters.sources import (
     check_notifications,
     check_schedule,
     delete_source,
-    public,
+    mask_secrets,
     register_source,
     validate_source,
 )
@@ -352,18 +352,18 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
+def present_source(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
     """A source as returned: secrets masked, its last job (its item counts), what the caller may do."""
-    return shown_all(store, [source], key)[0]
+    return present_sources(store, [source], key)[0]
 
 
-def shown_all(store: Store, found: list[HarvestSource], key: ApiKey | None) -> list[HarvestSource]:
+def present_sources(store: Store, found: list[HarvestSource], key: ApiKey | None) -> list[HarvestSource]:
     """Sources as returned, their last jobs and those jobs' item counts read in two queries."""
     last = last_job_summaries(store, [source.id for source in found])
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return [public(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
+    return [mask_secrets(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
             for source in found]
 
 
@@ -400,7 +400,7 @@ def list_sources(
     total = store.count_sources(deleted, q, owner)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_sources(deleted, q, owner, offset=offset, limit=paged[1])
-    return page_of(request, shown_all(store, found, key), total, paged)
+    return page_of(request, present_sources(store, found, key), total, paged)
 
 
 ForceQuery = Annotated[bool, Query(description="Register it even when another source harvests the same catalog "
@@ -411,20 +411,20 @@ ForceQuery = Annotated[bool, Query(description="Register it even when another so
 def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: ForceQuery = False) -> HarvestSource:
     """Register a harvest source; its config is checked against its backend. A second source on a catalog
     another one harvests is refused (400, naming it) unless `force`."""
-    return shown(store, register_source(store, force=force, **body.values()), key)
+    return present_source(store, register_source(store, force=force, **body.values()), key)
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
 def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
     """A source by id or slug (a deleted source stays readable, with its `deleted` date)."""
-    return shown(store, store.get_source(ident), key)
+    return present_source(store, store.get_source(ident), key)
 
 
 @router.put("/source/{ident}/", response_model=HarvestSource, responses=WRITE_ERRORS)
 def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange, force: ForceQuery = False
                   ) -> HarvestSource:
     """Change a source: only the fields sent change; masked secrets sent back keep their stored value."""
-    return shown(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
+    return present_source(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
 
 
 @router.delete("/source/{ident}/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -438,7 +438,7 @@ def remove_source(store: StoreDep, key: Writer, ident: str) -> None:
 def validate(store: StoreDep, key: Writer, ident: str, body: ValidationBody) -> HarvestSource:
     """Accept or refuse a source (a refusal needs a comment); only accepted sources run on their schedule."""
     by = UserRef(id=key.id, first_name=key.name)
-    return shown(store, validate_source(store, ident, body.state, body.comment, by), key)
+    return present_source(store, validate_source(store, ident, body.state, body.comment, by), key)
 
 
 @router.post("/source/{ident}/run/", response_model=HarvestSource, responses=errors(401, 403, 404, 409, 503))
@@ -447,7 +447,7 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
     is that job: follow it with GET /job/{id}/. Any active source may run, validated or not."""
     source = store.get_source(ident)
     launch(store, source.id)
-    return shown(store, source, key)
+    return present_source(store, source, key)
 
 
 @router.get("/source/{ident}/preview/", response_model=HarvestJobPreview, responses=WRITE_ERRORS)
@@ -475,7 +475,7 @@ def schedule_source(
     """Schedule a source."""
     if check_schedule(cron) is None:
         raise ApiError(400, "Invalid schedule: a cron expression is required (DELETE to unschedule)")
-    return shown(store, change_source(store, ident, schedule=cron), key)
+    return present_source(store, change_source(store, ident, schedule=cron), key)
 
 
 @router.delete("/source/{ident}/schedule/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -545,7 +545,7 @@ def list_items(
 @router.get("/backends/", response_model=list[BackendInfo], responses=errors(403), openapi_extra=PUBLIC)
 def list_backends(key: Caller) -> list[dict[str, Any]]:
     """The installed backends, with the filters, features and extra configs a source may set."""
-    return [backend.describe() for backend in registry().values()]
+    return [backend.to_json() for backend in registry().values()]
 
 
 # --- operations: health and metrics (outside udata's API) -------------------------------------------------

@@ -52,15 +52,15 @@ from harvesters.sources import (
     check_launchable,
     delete_source,
     dropped_secrets,
-    public,
+    mask_secrets,
     register_source,
     rotate_secrets,
     validate_source,
 )
 from harvesters.store import Store
-from harvesters.store.database import shown_url
+from harvesters.store.database import mask_password
 from harvesters.store.schema import jobs, sources
-from harvesters.targets import LocalCatalog, PortalError, UdataPortal
+from harvesters.targets import LocalCatalog, TargetError, UdataPortal
 from harvesters.targets.local.tables import dataservices, datasets
 from harvesters.targets.udata import attach as attach_datasets
 from harvesters.terminal import Column, fitted_table
@@ -173,7 +173,7 @@ def open_runtime() -> Runtime:
     this opening is announced, so that a mistyped HARVEST_DATABASE_URL does not go unnoticed."""
     runtime = Runtime.from_environment()
     if runtime.store.new:
-        err.print(f"Created a new, empty store: {shown_url(runtime.store.url)} (HARVEST_DATABASE_URL)",
+        err.print(f"Created a new, empty store: {mask_password(runtime.store.url)} (HARVEST_DATABASE_URL)",
                   highlight=False)
     return runtime
 
@@ -306,7 +306,7 @@ def source_list(
 ) -> None:
     """List harvest sources."""
     store = open_store()
-    found = [public(source) for source in store.list_sources(deleted=deleted)]
+    found = [mask_secrets(source) for source in store.list_sources(deleted=deleted)]
     if as_json:
         return print_json([source.to_json() for source in found])
     short = short_ids(store, sources, [source.id for source in found])
@@ -383,7 +383,7 @@ def source_delete(
     deleted = delete_source(store, source)
     problems: list[str] = []
     if archive:
-        archived, problems = archive_datasets(store, runtime.portal, deleted.id)
+        archived, problems = archive_datasets(store, runtime.target, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
             err.print(f"[red]Not archived:[/red] {escape(problem)}", highlight=False)
@@ -417,7 +417,7 @@ def source_reject(source: SourceArgument, comment: CommentOption = None, by: ByO
 def show_source(store: Store, source: HarvestSource, as_json: bool) -> None:
     """A source (secrets masked) with its last job's item counts."""
     last_job = last_job_summary(store, source.id)
-    source = public(source).model_copy(update={"last_job": last_job})
+    source = mask_secrets(source).model_copy(update={"last_job": last_job})
     if as_json:
         return print_json(source.to_json())
     table = Table(show_header=False, box=None)
@@ -800,7 +800,7 @@ def datasets_list(
     catalog = LocalCatalog(store)
     source_id = store.get_source(source).id if source else None
     offset, count = paged(limit, page)
-    found = catalog.list(source_id, offset=offset, limit=count)
+    found = catalog.list_datasets(source_id, offset=offset, limit=count)
     if as_json:
         return print_json(found)
     short = short_ids(store, datasets, [dataset["id"] for dataset in found])
@@ -861,7 +861,7 @@ def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: 
     pretty-printed; exit 2 when there is none."""
     store = open_store()
     catalog = LocalCatalog(store)
-    table, get, noun = ((datasets, catalog.get, "dataset") if kind == "dataset"
+    table, get, noun = ((datasets, catalog.get_dataset, "dataset") if kind == "dataset"
                         else (dataservices, catalog.get_dataservice, "data service"))
     found = get(store.complete_id(table, ident, noun) or ident)
     if found is None:
@@ -874,7 +874,7 @@ def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: 
 @app.command("backends")
 def backends(as_json: JsonOption = False) -> None:
     """List installed backends with what their sources may configure, each option with its description."""
-    described = [backend.describe() for backend in registry().values()]
+    described = [backend.to_json() for backend in registry().values()]
     if as_json:
         return print_json(described)
     kinds = {"filters": "filter", "features": "feature", "extra_configs": "extra config"}
@@ -951,7 +951,7 @@ def apikey_revoke(
 def apikey_list(as_json: JsonOption = False) -> None:
     """List the keys (never the keys themselves: they are not stored)."""
     store = open_store()
-    found = ApiKeys(store).list()
+    found = ApiKeys(store).list_keys()
     if as_json:
         return print_json([key.to_json() for key in found])
     short = short_ids(store, api_keys, [key.id for key in found])
@@ -1001,7 +1001,7 @@ def portal_check(as_json: JsonOption = False) -> None:
     portal = open_udata(runtime)
     try:
         me, licenses = portal.me(), portal.licenses()
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     organizations = {org["id"]: org.get("name") for org in me.get("organizations") or []}
     outside = sorted({source.organization.id for source in store.list_sources()
@@ -1033,7 +1033,7 @@ def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
         portal = open_udata(runtime)
         result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
                                  runtime.store, found)
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     if as_json:
         return print_json(asdict(result))

@@ -49,13 +49,13 @@ from harvesters.shape import losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.store.failures import record_failure
 from harvesters.targets import (
-    BatchPortal,
-    Portal,
-    PortalUnavailable,
+    BatchTarget,
     Provenance,
+    Target,
+    TargetUnavailable,
     Write,
     Written,
-    open_portal,
+    open_target,
 )
 from harvesters.vault import SecretUnreadable, Vault
 
@@ -75,7 +75,7 @@ class JobScope:
     of what a mapping depends on besides the record."""
 
     source: HarvestSource
-    portal: Portal
+    target: Target
     backend: Backend
     context: bytes
     owners: OtherOwners
@@ -118,8 +118,8 @@ class Outcomes:
 
 
 class Harvester:
-    """Runs jobs, writing to `portal` (by default the target `config` names; each job works on its own
-    view of it, `portal.for_job()`, whose caches live as long as the job in this process).
+    """Runs jobs, writing to `target` (by default the one `config` names; each job works on its own
+    view of it, `target.for_job()`, whose caches live as long as the job in this process).
 
     Built once per process by the composition root (harvesters/runtime.py) with the settings, the HTTP
     client and the target it hands down; built bare (tests, scripts), it reads the environment once."""
@@ -127,7 +127,7 @@ class Harvester:
     def __init__(
         self,
         store: Store,
-        portal: Portal | None = None,
+        target: Target | None = None,
         http: Http | None = None,
         progress: Progress | None = None,
         config: Settings | None = None,
@@ -135,10 +135,10 @@ class Harvester:
         self.store = store
         self.config = config or settings()
         self.http = http or Http(HttpOptions.from_settings(self.config))
-        self.portal = portal if portal is not None else open_portal(store, self.config)
+        self.target = target if target is not None else open_target(store, self.config)
         self.progress = progress or (lambda outcome: None)
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
-        self._licenses: tuple[Portal, LicenseIndex] | None = None
+        self._licenses: tuple[Target, LicenseIndex] | None = None
         self._statistics_refreshed = 0.0
         # the records of the batch this process's gather dispatches last: processed here (an inline run),
         # they are mapped as gathered instead of read back from the store
@@ -200,14 +200,14 @@ class Harvester:
         """The job's scope in this process, opened by its first batch (the portal's licenses are read then)."""
         if (scope := self._scopes.get(job.id)) is None:
             source = self.store.get_source(job.source_id)
-            portal = self.portal.for_job()
+            target = self.target.for_job()
             backend = get_backend(source.backend)
-            licenses = self._licenses_of(portal)
+            licenses = self._licenses_of(target)
             mapping = mapping_context(source, licenses.ids)
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
             config = Vault.from_settings(self.config).open_config(source.config, backend.secret_keys(), source.name)
-            scope = JobScope(source, portal, backend(source.url, backend.validate_config(config), context), mapping,
+            scope = JobScope(source, target, backend(source.url, backend.validate_config(config), context), mapping,
                              OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
@@ -221,11 +221,11 @@ class Harvester:
             self.store.refresh_statistics()
             self._statistics_refreshed = time.monotonic()
 
-    def _licenses_of(self, portal: Portal) -> LicenseIndex:
+    def _licenses_of(self, target: Target) -> LicenseIndex:
         """The portal's licenses, read once per view of it (per job for a udata portal; once for the local
         catalog, whose view is itself)."""
-        if self._licenses is None or self._licenses[0] is not portal:
-            self._licenses = (portal, portal.licenses())
+        if self._licenses is None or self._licenses[0] is not target:
+            self._licenses = (target, target.licenses())
         return self._licenses[1]
 
     # --- gather ---------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Harvester:
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
             flush()
-            self.store.add_job_error(job_id, describe(error))
+            self.store.add_job_error(job_id, error_message(error))
         status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
@@ -311,9 +311,11 @@ class Harvester:
 
     def _item(self, record: Record) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
-        already settled (skipped)."""
+        already settled (failed with the record's error, or skipped)."""
         item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
-        if record.skip_reason:
+        if record.error:
+            item.status, item.errors = "failed", [HarvestError(message=record.error).to_json()]
+        elif record.skip_reason:
             item.status = "skipped"
             item.logs = [_log("warning", record.skip_reason), *gather_logs(vars(record))]
         elif record.data is not None or not record.digest:
@@ -380,7 +382,7 @@ class Harvester:
             return
         try:
             scope = self.scope(job)
-        except PortalUnavailable as error:  # the portal's licenses could not be read
+        except TargetUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
         except SecretUnreadable as error:  # this worker's HARVEST_SECRET_KEY does not open the source's secrets
             if self.store.fail_job(job_id, str(error)):
@@ -415,10 +417,10 @@ class Harvester:
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
             return False
-        if to_write and isinstance(scope.portal, BatchPortal):
+        if to_write and isinstance(scope.target, BatchTarget):
             try:
                 with self.store.begin() as conn:
-                    written = scope.portal.write_batch(
+                    written = scope.target.write_batch(
                         conn, [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write])
                     for plan, done in zip(to_write, written, strict=True):
                         plan.written = done
@@ -434,12 +436,12 @@ class Harvester:
                     plan.written = None
         unavailable = None
         writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write]
-        for index, result in scope.portal.write_each(writes):
+        for index, result in scope.target.write_each(writes):
             plan = to_write[index]
             if isinstance(result, Written):
                 plan.written = result
                 self.progress(result.outcome)  # as it happens: a write over HTTP takes a while
-            elif isinstance(result, PortalUnavailable):
+            elif isinstance(result, TargetUnavailable):
                 unavailable = result
             elif isinstance(result, StoreUnavailable):  # the store's failure, not the item's: the job stops
                 raise result
@@ -573,10 +575,10 @@ class Harvester:
         assert payload is not None
         return Write(payload, provenance, organization, owner)
 
-    def pause(self, job_id: str, error: PortalUnavailable) -> None:
+    def pause(self, job_id: str, error: TargetUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
         pending = self.store.count_unfinished_items(job_id)
-        message = (f"Paused: the portal is unavailable ({describe(error)}). {pending} item(s) not written stay "
+        message = (f"Paused: the portal is unavailable ({error_message(error)}). {pending} item(s) not written stay "
                    "pending; the next run writes them.")
         if self.store.pause_job(job_id, message):
             job_ended(self.store, job_id, self.http, self.config)
@@ -636,13 +638,13 @@ class Harvester:
             return
         if preview:
             return predict_archives(self.store, job_id, vanished)
-        portal = self._scopes[job_id].portal if job_id in self._scopes else self.portal.for_job()
+        target = self._scopes[job_id].target if job_id in self._scopes else self.target.for_job()
         for link in vanished:
             try:
-                portal.archive(link.dataset_id, now, link.kind)
+                target.archive(link.dataset_id, now, link.kind)
             except Exception as error:
                 self.store.add_item(job_id, link.remote_id, "failed", dataset_id=link.dataset_id, kind=link.kind,
-                                    errors=[HarvestError(message=f"Archiving failed: {describe(error)}").to_json()])
+                                    errors=[HarvestError(message=f"Archiving failed: {error_message(error)}").to_json()])
                 continue
             self.store.archive_link(source.id, link.remote_id)
             self.store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
@@ -671,7 +673,7 @@ def payload_hash(write: Write[Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def describe(error: BaseException) -> str:
+def error_message(error: BaseException) -> str:
     """A message a person understands, for any error."""
     if isinstance(error, ValidationError):
         problems = "; ".join(
@@ -687,7 +689,7 @@ def gather_logs(record: dict[str, Any] | None) -> Entries:
 
 
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:
-    return SettledItem(item.id, "failed", errors=[HarvestError(message=describe(error)).to_json()])
+    return SettledItem(item.id, "failed", errors=[HarvestError(message=error_message(error)).to_json()])
 
 
 def _log(level: str, message: str) -> dict[str, str]:

@@ -78,7 +78,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 found.append(f"{name}: {_difference(key, old.get(key), new.get(key))}")
     for key in ("organization", "owner"):
         if before.get(key) != after.get(key):
-            found.append(f"{key}: {_shown(before.get(key))} → {_shown(after.get(key))}")
+            found.append(f"{key}: {_quote(before.get(key))} → {_quote(after.get(key))}")
     return found
 
 
@@ -93,7 +93,7 @@ def _difference(key: str, old: Any, new: Any) -> str:
         parts = [f"+{k}" if k not in old else f"-{k}" if k not in new else f"{k} changed"
                  for k in keys if old.get(k) != new.get(k)]
         return ", ".join(parts)
-    return f"{_shown(old)} → {_shown(new)}"
+    return f"{_quote(old)} → {_quote(new)}"
 
 
 def _resources_difference(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
@@ -116,7 +116,7 @@ def _name(resource: dict[str, Any]) -> str:
     return str(resource.get("title") or resource.get("url"))
 
 
-def _shown(value: Any) -> str:
+def _quote(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 

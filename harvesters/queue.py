@@ -34,7 +34,7 @@ from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
-from harvesters.pipeline import Harvester, describe
+from harvesters.pipeline import Harvester, error_message
 from harvesters.reconnect import keep_working
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
@@ -56,7 +56,7 @@ def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) 
     try:
         start(store, job_id)
     except Exception as error:  # Redis unreachable: the job must not block the source
-        store.fail_job(job_id, f"The job could not be started: {describe(error)}")
+        store.fail_job(job_id, f"The job could not be started: {error_message(error)}")
         raise
     return job_id
 

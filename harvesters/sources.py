@@ -25,7 +25,7 @@ from harvesters.identity import catalog_identity, normalized_url
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.settings import settings
 from harvesters.store import Store
-from harvesters.targets import Portal
+from harvesters.targets import Target
 from harvesters.vault import SecretUnreadable, Vault
 
 SECRET_MASK = "********"
@@ -79,7 +79,7 @@ def check_lengths(values: dict[str, Any]) -> None:
             raise ConfigError(f"Invalid {name}: {len(values[name])} characters, at most {most} allowed")
 
 
-def checked(values: dict[str, Any], current: HarvestSource | None = None, vault: Vault | None = None) -> dict[str, Any]:
+def check_fields(values: dict[str, Any], current: HarvestSource | None = None, vault: Vault | None = None) -> dict[str, Any]:
     """Validate the given source fields (lengths, backend, url, config against the backend, schedule); secret
     config values come out sealed. A change of URL or backend drops the stored secrets: they were given for
     where the source pointed, and are kept only when given again."""
@@ -115,7 +115,7 @@ def changes_config(current: HarvestSource, config: dict[str, Any], vault: Vault 
     """Whether `config`, once checked, differs from the source's (secrets compared opened: each sealing differs)."""
     vault = vault or Vault.from_settings(settings())
     secrets = get_backend(current.backend).secret_keys()
-    given = checked({"config": config}, current, vault)["config"]
+    given = check_fields({"config": config}, current, vault)["config"]
     return vault.open_config(given, secrets, current.name) != vault.open_config(current.config, secrets, current.name)
 
 
@@ -157,7 +157,7 @@ def register_source(store: Store, force: bool = False, **values: Any) -> Harvest
     for required in ("name", "url", "backend"):
         if not values.get(required):
             raise ConfigError(f"Missing {required}: a source needs a name, a url and a backend")
-    values = checked(values)
+    values = check_fields(values)
     values.setdefault("config", {})
     if not force:
         refuse_same_catalog(store, values["url"], values["backend"])
@@ -179,7 +179,7 @@ def change_source(store: Store, ident: str, clear: Collection[str] = (), force: 
     """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty.
     Moving a source onto a catalog another source harvests is refused unless `force`d, as when registering."""
     current = store.get_source(ident)
-    values = checked({key: value for key, value in values.items() if value is not None}, current)
+    values = check_fields({key: value for key, value in values.items() if value is not None}, current)
     for field in clear:
         if field not in CLEARABLE_FIELDS:
             raise ConfigError(f"Invalid {field}: it cannot be null")
@@ -210,14 +210,14 @@ def delete_source(store: Store, ident: str, when: datetime | None = None) -> Har
     return store.update_source(ident, deleted=when or utcnow(), active=False, identity=None)
 
 
-def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:
-    """Archive the source's datasets (and data services) still active on the portal (they are never deleted):
+def archive_datasets(store: Store, target: Target, source_id: str) -> tuple[list[str], list[str]]:
+    """Archive the source's datasets (and data services) still active on the target (they are never deleted):
     the ids archived, and one message per dataset that could not be."""
     archived, problems = [], []
     now = utcnow()
     for link in store.active_links(source_id):
         try:
-            portal.archive(link.dataset_id, now, link.kind)
+            target.archive(link.dataset_id, now, link.kind)
         except Exception as error:  # any target's failure is reported; the others are still archived
             problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
             continue
@@ -226,7 +226,7 @@ def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list
     return archived, problems
 
 
-def public(source: HarvestSource) -> HarvestSource:
+def mask_secrets(source: HarvestSource) -> HarvestSource:
     """The source as shown to anyone: secret config values masked."""
     secrets = get_backend(source.backend).secret_keys()
     if not secrets:

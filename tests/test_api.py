@@ -120,7 +120,7 @@ def test_run_over_http_is_followed_to_done(api: ApiClient, catalog_server: Catal
     assert sorted(item["remote_id"] for item in job["items"]["data"]) == ["1", "2", "3", "4"]
     assert all(item["status"] == "done" and item["dataset"]["id"] for item in job["items"]["data"])
     assert (job["items"]["total"], job["items"]["by_status"]["done"], job["progress"]) == (4, 4, None)
-    assert len(LocalCatalog(store).list(source["id"])) == 4
+    assert len(LocalCatalog(store).list_datasets(source["id"])) == 4
     assert_documented_keys(job["items"]["data"], documented("harvest-job.json")["items"])
     shown = api.get(f"/source/{source['id']}/").json()
     assert shown["last_job"]["id"] == job["id"] and shown["last_job"]["status"] == "done"
@@ -267,7 +267,7 @@ def test_preview_writes_nothing(api: ApiClient, catalog_server: CatalogServer, s
     assert job["status"] == "done"
     assert sorted(item["remote_id"] for item in job["items"]) == ["1", "2", "3", "4"]
     assert [item["logs"][-1]["message"] for item in job["items"]] == ["Dataset created (preview)"] * 4
-    assert LocalCatalog(store).list(source["id"]) == []
+    assert LocalCatalog(store).list_datasets(source["id"]) == []
     assert api.get(f"/source/{source['id']}/jobs/").json()["total"] == 0
     assert api.get(f"/job/{job['id']}/").status_code == 404
 

@@ -113,7 +113,7 @@ def test_a_record_that_is_not_iso_fails_with_its_file_identifier_when_readable()
     document = corpus_records("owslib-iso-mi.xml")[0].replace(b"gmi:MI_Metadata", b"gmi:MI_Unknown")
     found = backend().record(4, parse_xml(document))
     assert found.remote_id == "3f342f64-9348-11df-ba6a-0014c2c00eab"
-    assert found.data["error"] == "CSW record 4 is not ISO 19139 but {http://www.isotc211.org/2005/gmi}MI_Unknown"
+    assert found.error == "CSW record 4 is not ISO 19139 but {http://www.isotc211.org/2005/gmi}MI_Unknown"
 
 
 def test_a_record_without_file_identifier_is_skipped_under_its_position() -> None:

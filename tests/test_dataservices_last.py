@@ -49,7 +49,7 @@ def check_the_service_serves_them_all(store: Store, job_id: str) -> None:
     (service,) = [item for item in job.items if item.dataservice is not None]
     assert [log.message for log in service.logs] == ["Data service created"]  # no "left out" warning
     catalog = LocalCatalog(store)
-    datasets = {dataset["harvest"]["remote_id"]: dataset["id"] for dataset in catalog.list(job.source)}
+    datasets = {dataset["harvest"]["remote_id"]: dataset["id"] for dataset in catalog.list_datasets(job.source)}
     assert sorted(datasets) == sorted(SERVED)
     assert service.dataservice is not None
     document = catalog.get_dataservice(service.dataservice.id)

@@ -73,8 +73,8 @@ def run(store: Store, source: HarvestSource, progress: Callable[[str], None] | N
         ) -> tuple[HarvestJob, Counter[str]]:
     """One inline job, and the write requests it sent ("POST datasets 201": 4, ...)."""
     harvester = Harvester(store, progress=progress)
-    assert isinstance(harvester.portal, UdataPortal)
-    return harvester.run(store.get_source(source.id)), harvester.portal.client.writes
+    assert isinstance(harvester.target, UdataPortal)
+    return harvester.run(store.get_source(source.id)), harvester.target.client.writes
 
 
 def on_portal(udata: UdataServer, catalog_url: str) -> dict[str, list[dict[str, Any]]]:
