@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test system-deps benchmarks
+.PHONY: demo test test-fast system-deps benchmarks
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest -q
+
+# The tests that start nothing (tests/tiers.py): seconds, no servers, no system packages.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not servers and not udata and not browser and not slow"
 
 benchmarks: $(STAMP)
 	for script in benchmarks/*_benchmark.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$script .py) || exit 1; done

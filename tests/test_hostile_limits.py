@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from harvesters.http import Http, HttpError
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import HostileServer, turtle
 

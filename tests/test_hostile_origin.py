@@ -14,7 +14,7 @@ from harvesters.models import Dataset, Mapped, Resource
 from harvesters.origin import RefusedUrl, SourceOrigin, is_internal_address
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import DATA_LINK, SCRIPT_LINK, HostileServer, turtle
