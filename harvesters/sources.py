@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from backends import get_backend
 from backends.base import ConfigError
+from harvesters.archiving import archive_links
 from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
@@ -184,15 +185,11 @@ def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list
     """Archive the source's datasets (and data services) still active on the portal (they are never deleted):
     the ids archived, and one message per dataset that could not be."""
     archived, problems = [], []
-    now = utcnow()
-    for link in store.active_links(source_id):
-        try:
-            portal.archive(link.dataset_id, now, link.kind)
-        except Exception as error:  # any target's failure is reported; the others are still archived
-            problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
-            continue
-        store.archive_link(source_id, link.remote_id)
-        archived.append(link.dataset_id)
+    for done in archive_links(store, portal, store.active_links(source_id), utcnow()):
+        if done.error is None:
+            archived.append(done.link.dataset_id)
+        else:
+            problems.append(f"Dataset {done.link.dataset_id} (remote id {done.link.remote_id}): {done.error}")
     return archived, problems
 
 
