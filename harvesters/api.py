@@ -44,7 +44,7 @@ from harvesters.models import (
     SourcePermissions,
     UserRef,
 )
-from harvesters.preview import HarvestJobPreview, preview_job
+from harvesters.preview import HarvestJobPreview, forgotten_preview, preview_job
 from harvesters.problems import csv_export, json_export
 from harvesters.cancel import cancel_job
 from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
@@ -460,11 +460,9 @@ async def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> Harves
 def preview(runtime: Runtime, ident: str) -> HarvestJobPreview:
     store = runtime.store
     limit = runtime.config.preview_max_items
-    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=limit, with_items=False)
-    try:
-        return preview_job(store, job.id, limit)
-    finally:
-        store.delete_job(job.id)
+    with forgotten_preview(store, store.get_source(ident).id, limit) as job_id:
+        runtime.harvester().run_job(job_id)
+        return preview_job(store, job_id, limit)
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)

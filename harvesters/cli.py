@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import wraps
@@ -41,6 +41,7 @@ from harvesters.infrastructure import explain
 from harvesters.job_views import last_job_summary, summaries
 from harvesters.logs import configure_logging
 from harvesters.models import HarvestJob, HarvestSource, Notifications
+from harvesters.preview import forgotten_preview
 from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
 from harvesters.progress import describe_progress, job_progress
 from harvesters.runtime import Runtime
@@ -524,16 +525,16 @@ def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max
     with source_to_run(store, source, backend, config, preview) as found:
         if not preview:
             check_launchable(found)
-        job_id = store.create_job(found.id, preview=preview, max_items=max_items, exclusive=not preview)
-        with progress_display(store, job_id, not as_json) as tick:
-            runtime.harvester(progress=tick).run_job(job_id)
-        job = store.get_job(job_id, with_items=False)
-        if as_json:
-            write_chunks(store.job_json(job_id))
-        else:
-            report(store, job, found, preview)
-        if preview:
-            store.delete_job(job_id)
+        created = (forgotten_preview(store, found.id, max_items) if preview
+                   else nullcontext(store.create_job(found.id, max_items=max_items, exclusive=True)))
+        with created as job_id:
+            with progress_display(store, job_id, not as_json) as tick:
+                runtime.harvester(progress=tick).run_job(job_id)
+            job = store.get_job(job_id, with_items=False)
+            if as_json:
+                write_chunks(store.job_json(job_id))
+            else:
+                report(store, job, found, preview)
     return job
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from backends import get_backend
 from backends.base import Backend, BackendContext, Record, SkipRecord
 from harvesters import __version__
+from harvesters.archiving import archive_links
 from harvesters.clock import utcnow
 from harvesters.errors import StoreUnavailable
 from harvesters.heartbeat import heartbeat
@@ -639,14 +640,13 @@ class Harvester:
         if preview:
             return predict_archives(self.store, job_id, vanished)
         target = self._scopes[job_id].target if job_id in self._scopes else self.target.for_job()
-        for link in vanished:
-            try:
-                target.archive(link.dataset_id, now, link.kind)
-            except Exception as error:
+        for done in archive_links(self.store, target, vanished, now):
+            link = done.link
+            if done.error is not None:
+                error = HarvestError(message=f"Archiving failed: {error_message(done.error)}")
                 self.store.add_item(job_id, link.remote_id, "failed", dataset_id=link.dataset_id, kind=link.kind,
-                                    errors=[HarvestError(message=f"Archiving failed: {error_message(error)}").to_json()])
+                                    errors=[error.to_json()])
                 continue
-            self.store.archive_link(source.id, link.remote_id)
             self.store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
                                 logs=[_log("info", f"{NOUNS[link.kind]} archived: no longer on the remote")])
             self.progress("archived")

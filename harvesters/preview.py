@@ -12,7 +12,8 @@ datasets it would write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from harvesters.clock import utcnow
@@ -131,6 +132,17 @@ def predict_archives(store: Store, job_id: str, vanished: Sequence[Link]) -> Non
         noun = "Data service" if link.kind == "dataservice" else "Dataset"
         store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
                        logs=[_info(f"{noun} would be archived: no longer on the remote (preview)")])
+
+
+@contextmanager
+def forgotten_preview(store: Store, source_id: str, max_items: int | None) -> Iterator[str]:
+    """A new preview job of the source, to run and read: deleted afterwards, whatever happened, since a preview
+    leaves nothing behind (the command line's and the HTTP API's alike)."""
+    job_id = store.create_job(source_id, preview=True, max_items=max_items)
+    try:
+        yield job_id
+    finally:
+        store.delete_job(job_id)
 
 
 def preview_job(store: Store, job_id: str, limit: int) -> HarvestJobPreview:

@@ -1,8 +1,8 @@
 """Registering and changing harvest sources, with every value checked before it is stored.
 
 The CLI and the HTTP API both go through here, so they accept and refuse the same things, but for the
-URL: the command line may name a catalog file (`file:`) or an internal address, the HTTP API may not
-(`check_api_url`).
+URL (one rule, `check_url`, told where the URL comes from): the command line may name a catalog file
+(`file:`) or an internal address, the HTTP API may not (`check_api_url`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from backends import get_backend
 from backends.base import ConfigError
+from harvesters.archiving import archive_links
 from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
@@ -39,27 +40,30 @@ MAX_LENGTHS = {"name": 255, "url": 2048, "description": 10_000, "backend": 64, "
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
-def check_url(url: str) -> str:
-    """An http(s) URL, or a `file:` one (a catalog file named on the command line)."""
+def check_url(url: str, files: bool = True, allow_private: bool = True, what: str = "url") -> str:
+    """An http(s) URL naming a host, or (with `files`: a catalog file named on the command line) a `file:` URL
+    naming a file by its absolute path; on an internal address (loopback, private, link-local, localhost) only
+    with `allow_private`. A refusal names the value as `what`."""
+    url = url.strip()
+    expected = "expected an http(s) URL" + (" or a file: URL with an absolute path" if files else "")
     try:
-        parsed = urlparse(url.strip())
+        parsed = urlparse(url)
+        host = parsed.hostname
     except ValueError as error:  # e.g. a malformed IPv6 host
-        raise ConfigError(f"Invalid url '{url}': {error}") from None
-    if parsed.scheme not in (*WEB_SCHEMES, "file") or not (parsed.netloc or parsed.scheme == "file"):
-        raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
-    return url.strip()
+        raise ConfigError(f"Invalid {what} '{url}': {error}") from None
+    if parsed.scheme == "file" and files and parsed.path.startswith("/"):
+        return url
+    if parsed.scheme not in WEB_SCHEMES or not host:
+        raise ConfigError(f"Invalid {what} '{url}': {expected}")
+    if not allow_private and is_internal_host(host):
+        raise ConfigError(f"Invalid {what} '{url}': {host} is an internal address; {ALLOW_PRIVATE}")
+    return url
 
 
 def check_api_url(url: str, allow_private: bool) -> str:
-    """A source URL sent over the HTTP API: http(s) only (`file:` is for the command line), and not on an internal
-    address (loopback, private, link-local, localhost) unless `allow_private` (HARVEST_ALLOW_PRIVATE_ADDRESSES)."""
-    url = check_url(url)
-    parsed = urlparse(url)
-    if parsed.scheme not in WEB_SCHEMES or not parsed.hostname:
-        raise ConfigError(f"Invalid url '{url}': expected an http(s) URL")
-    if not allow_private and is_internal_host(parsed.hostname):
-        raise ConfigError(f"Invalid url '{url}': {parsed.hostname} is an internal address; {ALLOW_PRIVATE}")
-    return url
+    """A URL sent over the HTTP API: http(s) only (`file:` is for the command line), off internal addresses
+    unless `allow_private` (HARVEST_ALLOW_PRIVATE_ADDRESSES)."""
+    return check_url(url, files=False, allow_private=allow_private)
 
 
 def check_schedule(schedule: str | None) -> str | None:
@@ -134,10 +138,8 @@ def check_notifications(value: Notifications | dict[str, Any], api: bool = False
         if not EMAIL.match(email):
             raise ConfigError(f"Invalid notification email '{email}': expected an address like ops@example.org")
     if notifications.webhook:
-        webhook = (check_api_url(notifications.webhook, allow_private) if api else check_url(notifications.webhook))
-        if urlparse(webhook).scheme not in WEB_SCHEMES:
-            raise ConfigError(f"Invalid notification webhook '{webhook}': expected an http(s) URL")
-        notifications.webhook = webhook
+        notifications.webhook = check_url(notifications.webhook, files=False, allow_private=allow_private or not api,
+                                          what="notification webhook")
     return notifications
 
 
@@ -214,15 +216,11 @@ def archive_datasets(store: Store, target: Target, source_id: str) -> tuple[list
     """Archive the source's datasets (and data services) still active on the target (they are never deleted):
     the ids archived, and one message per dataset that could not be."""
     archived, problems = [], []
-    now = utcnow()
-    for link in store.active_links(source_id):
-        try:
-            target.archive(link.dataset_id, now, link.kind)
-        except Exception as error:  # any target's failure is reported; the others are still archived
-            problems.append(f"Dataset {link.dataset_id} (remote id {link.remote_id}): {error}")
-            continue
-        store.archive_link(source_id, link.remote_id)
-        archived.append(link.dataset_id)
+    for done in archive_links(store, target, store.active_links(source_id), utcnow()):
+        if done.error is None:
+            archived.append(done.link.dataset_id)
+        else:
+            problems.append(f"Dataset {done.link.dataset_id} (remote id {done.link.remote_id}): {done.error}")
     return archived, problems
 
 

@@ -24,11 +24,12 @@ from harvesters.store import Store
 from harvesters.store.slugs import slug_of
 from harvesters.targets import LocalCatalog
 from harvesters.vault import Vault
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.shared import documented_path
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.workers import Processes
+from tests.tiers import starts
 
 JOB_TIMEOUT = 60.0
 
@@ -457,6 +458,7 @@ def test_openapi_document_and_docs_are_served(api: ApiClient) -> None:
 
 
 @pytest.fixture
+@starts("servers")
 def served(database_url: str) -> Iterator[str]:
     """`harvest serve` in its own process, on a free port: the base URL of its API (accepting sources on 127.0.0.1,
     where the tests serve their catalogs, with HARVEST_ALLOW_PRIVATE_ADDRESSES)."""

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from harvesters.api import PREFIX
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.api_server import ApiClient
 
 CHUNK = 64 * 1024

@@ -16,7 +16,7 @@ from harvesters.queue import harvest_queue
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import catalog_page, paged_source

@@ -22,7 +22,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request

@@ -24,6 +24,8 @@ from harvesters.store import Store
 from harvesters.targets import LocalCatalog
 from tests.servers.corpus import PARSER, Case, corpus_server, load_cases
 
+pytestmark = pytest.mark.servers  # every case is served by the corpus server
+
 Doc = dict[str, Any]
 
 #: How a value is read from a local catalog document (dataset or data service).

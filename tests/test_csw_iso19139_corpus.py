@@ -19,11 +19,12 @@ from backends.csw.iso19139 import CswIso19139Backend, map_metadata
 from harvesters.http import Http, parse_xml
 from harvesters.licenses import LICENSE_EXTRA, load_license_file
 from harvesters.models import HarvestConfig, Mapped
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import CSW_PATH, get_records, paged_records, start_position
 from tests.servers.pycsw_server import PycswServer, split_iso_records
 from tests.shared import CORPUS, shared
+from tests.tiers import starts
 
 ISO = CORPUS / "csw-iso-19139"
 APISO = sorted((ISO / "pycsw-apiso").glob("*.xml")) if (ISO / "pycsw-apiso").exists() else []
@@ -287,6 +288,7 @@ def test_gmi_and_geocat_records_harvest_and_a_failed_item_keeps_its_file_identif
 
 
 @pytest.fixture(scope="module")
+@starts("servers")
 def corpus_pycsw() -> Iterator[PycswServer]:
     """pycsw loaded with the apiso records (datasets, ISO 19115-2 ones and a service) and geocat.ch's profile."""
     if not APISO:

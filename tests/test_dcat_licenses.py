@@ -12,7 +12,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 
 BUNDLED = load_license_file()

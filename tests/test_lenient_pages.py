@@ -9,7 +9,7 @@ from harvesters.shape import losses, shape_of
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.hostile import HostileServer, dataset_id
 
 

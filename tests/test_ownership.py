@@ -12,9 +12,10 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 from tests.servers.udata_portal import UdataPortal as UdataServer
+from tests.tiers import starts
 
 
 def two_sources_of_one_domain(store: Store, server: CatalogServer, **values: object) -> tuple:
@@ -53,6 +54,7 @@ def test_the_second_source_of_a_domain_does_not_take_a_remote_id(store: Store, c
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def udata() -> Iterator[UdataServer]:
     with UdataServer() as server:
         yield server

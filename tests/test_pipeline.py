@@ -9,7 +9,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 
 

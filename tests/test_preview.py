@@ -12,7 +12,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.shared import documented_path

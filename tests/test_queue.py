@@ -27,11 +27,12 @@ from harvesters.store import Store
 from harvesters.store.schema import items
 from harvesters.sweeper import sweep
 from harvesters.targets import LocalCatalog, Write, Written
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids
 from tests.servers.redis_server import free_port
 from tests.servers.workers import Processes, wait_for, wait_until_finished
+from tests.tiers import starts
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+@starts("servers")
 def processes(tmp_path: Path, redis_url: str, database_url: str, fast_timings: None) -> Iterator[Processes]:
     with Processes(tmp_path) as started:
         yield started

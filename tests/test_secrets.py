@@ -16,7 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from harvesters.store import Store
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.api_server import ApiClient
 from tests.servers.hostile import HostileServer
 

@@ -14,7 +14,7 @@ import pytest
 from harvesters.identity import normalized_url
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import catalog_page

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event
 
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.hostile import HostileServer
 from tests.servers.store_faults import LockHolder, grow_tmpfs, mount_tmpfs, unmount
 from tests.servers.workers import HARVEST, wait_for

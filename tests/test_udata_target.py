@@ -19,10 +19,11 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import UdataPortal
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.shared import fixture_path
 from tests.servers.udata_portal import UdataPortal as UdataServer
+from tests.tiers import starts
 
 TIMEOUT = 30
 DCAT = "application/rdf+xml"
@@ -30,6 +31,7 @@ RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def udata() -> Iterator[UdataServer]:
     with UdataServer() as server:
         yield server
