@@ -72,6 +72,7 @@ def test_the_entry_point_makes_the_backend_known(documented_package: Path) -> No
         "description": "Sent as a bearer token: private datasets are listed too"}
 
 
+@pytest.mark.servers  # runs the documented tests in a pytest of their own, against the replay server
 def test_the_documented_tests_pass(documented_package: Path) -> None:
     """The document's tests, in a pytest of their own with this suite's fixtures (`store`, `catalog_server`)."""
     tests = documented_package / "tests" / "test_opendatahub.py"

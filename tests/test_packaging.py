@@ -61,6 +61,7 @@ def test_rdflib_and_ckanapi_are_no_runtime_dependencies() -> None:
     assert "rdflib" in {distribution(requirement) for requirement in PROJECT["optional-dependencies"]["test"]}
 
 
+@pytest.mark.servers  # runs make
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_the_demo_installs_the_program_alone(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
