@@ -35,7 +35,7 @@ from harvesters.models import (
     SourcePermissions,
     UserRef,
 )
-from harvesters.preview import HarvestJobPreview, preview_job
+from harvesters.preview import HarvestJobPreview, preview_source
 from harvesters.problems import csv_export, json_export
 from harvesters.cancel import cancel_job
 from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
@@ -391,13 +391,7 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
     """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
     the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
-    store = runtime.store
-    limit = runtime.config.preview_max_items
-    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=limit, with_items=False)
-    try:
-        return preview_job(store, job.id, limit)
-    finally:
-        store.delete_job(job.id)
+    return preview_source(runtime, runtime.store.get_source(ident))
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)
@@ -521,12 +515,19 @@ def metrics(runtime: RuntimeDep) -> Response:
 
 
 def create_app(store: Store | None = None) -> FastAPI:
+    """The API under /api/1/harvest/ (its docs at .../docs and .../redoc, served locally), /healthz, /metrics,
+    and the web console at / (harvesters/console/)."""
+    from harvesters.api_docs import install_docs
+    from harvesters.console import install_console
+
     app = FastAPI(title="udata harvesters", version="1", description=__doc__,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     app.include_router(operations)
+    install_docs(app, f"{PREFIX}/docs", f"{PREFIX}/redoc")
+    install_console(app, app.state.runtime.config)
     install_error_handlers(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -23,7 +23,9 @@ from harvesters.targets.base import Provenance, Write, resource_key
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 
 if TYPE_CHECKING:
+    from harvesters.models import HarvestSource
     from harvesters.pipeline import Plan
+    from harvesters.runtime import Runtime
 
 CHANGE = "Would change "
 NOT_AVAILABLE = "not-available"
@@ -131,6 +133,18 @@ def predict_archives(store: Store, job_id: str, vanished: Sequence[Link]) -> Non
         noun = "Data service" if link.kind == "dataservice" else "Dataset"
         store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
                        logs=[_info(f"{noun} would be archived: no longer on the remote (preview)")])
+
+
+def preview_source(runtime: Runtime, source: HarvestSource) -> HarvestJobPreview:
+    """A dry run on the source's first records (HARVEST_PREVIEW_MAX_ITEMS), nothing written, its job deleted
+    after: what the API's preview and the console's show."""
+    store = runtime.store
+    limit = runtime.config.preview_max_items
+    job = runtime.harvester().run(source, preview=True, max_items=limit, with_items=False)
+    try:
+        return preview_job(store, job.id, limit)
+    finally:
+        store.delete_job(job.id)
 
 
 def preview_job(store: Store, job_id: str, limit: int) -> HarvestJobPreview:
