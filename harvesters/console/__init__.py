@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from harvesters.console import reads, writes
+from harvesters.console import reads, writes  # noqa: F401  (their routes join the router)
+from harvesters.console.rendering import router
 from harvesters.settings import Settings
 
 STATIC_URL = "/console-static"
@@ -33,6 +34,5 @@ def install_console(app: FastAPI, config: Settings) -> None:
         secret = secrets.token_urlsafe(32)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                        max_age=int(config.console_session_hours * 3600), same_site="lax", https_only=False)
-    app.include_router(reads.router)
-    app.include_router(writes.router)
+    app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

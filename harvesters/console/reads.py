@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from backends import registry
 from harvesters.api import StoreDep, RuntimeDep, shown
@@ -17,7 +17,7 @@ from harvesters.clock import utcnow
 from harvesters.console.chart import counts_chart
 from harvesters.console.forms import SourceForm
 from harvesters.console.i18n import language, translator
-from harvesters.console.rendering import ConsoleRoute, render
+from harvesters.console.rendering import render, router
 from harvesters.console.session import Operator, operator
 from harvesters.errors import NotFound
 from harvesters.job_views import detail, summaries
@@ -34,7 +34,6 @@ NEVER = "never"  # the status filter of sources that never ran
 JOB_STATUSES = (*get_args(JobStatus), NEVER)
 OUTCOMES = ("created", "updated", "unchanged", "archived", "skipped", "failed")
 
-router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 PageQuery = Annotated[int, Query(ge=1)]
 
 

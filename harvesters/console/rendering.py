@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,11 +41,24 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
                                       headers=SECURITY_HEADERS)
 
 
+def local_path(target: str | None, origin: str | None = None) -> str:
+    """A path of this site to go back to: `target`'s, when it is a path or a URL of `origin` (never another
+    site's)."""
+    parts = urlsplit(target or "/")
+    if (parts.scheme or parts.netloc) and f"{parts.scheme}://{parts.netloc}" != origin:
+        return "/"
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def error_page(request: Request, error: Exception) -> Response:
     """The page of a refusal: its status, and the framework's message (a console's own refusal in words)."""
     t = translator(language(request))
     if isinstance(error, LoginRequired):
-        return render(request, "login.html", 401, problem=t("login.required"), next=request.url.path)
+        back = request.headers.get("referer") if request.method == "POST" else str(request.url)  # a page to GET
+        origin = str(request.base_url).rstrip("/")
+        return render(request, "login.html", 401, problem=t("login.required"), next=local_path(back, origin))
     if isinstance(error, CsrfRefused):
         return render(request, "error.html", 403, message=t("error.csrf"))
     if isinstance(error, RequestValidationError):
@@ -71,3 +85,8 @@ class ConsoleRoute(APIRoute):
                 return error_page(request, error)
 
         return handle_as_page
+
+
+# The console's one router: its GET and POST routes of a path must be in one router to answer 405 for another
+# method.
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

@@ -4,9 +4,7 @@ the matching API endpoint does, through the same function (`launch`, `cancel_job
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from backends.base import ConfigError
@@ -15,7 +13,7 @@ from harvesters.cancel import cancel_job
 from harvesters.console.forms import SourceForm, refusal_field
 from harvesters.console.i18n import COOKIE, LANGUAGES, language, translator
 from harvesters.console.reads import form_page, show_source
-from harvesters.console.rendering import ConsoleRoute, render
+from harvesters.console.rendering import local_path, render, router
 from harvesters.console.session import Operator, PostedForm, log_in, log_out
 from harvesters.errors import DuplicateSource
 from harvesters.models import UserRef
@@ -24,7 +22,6 @@ from harvesters.sources import change_source, delete_source, register_source, va
 
 LANGUAGE_COOKIE_DAYS = 365
 
-router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
 def see(url: str, request: Request | None = None, flash: str | None = None) -> RedirectResponse:
@@ -32,14 +29,6 @@ def see(url: str, request: Request | None = None, flash: str | None = None) -> R
     if request is not None and flash:
         request.session["flash"] = flash
     return RedirectResponse(url, status_code=303)
-
-
-def local_path(target: str | None) -> str:
-    """A path of this site to go back to (never another site's URL)."""
-    parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
-        return "/"
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @router.post("/login")

@@ -6,7 +6,7 @@ Every request is recorded (`requests`), and the bytes streamed to each path are 
 
 | path | answers |
 | --- | --- |
-| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies) |
+| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies); `delay=0.5`: each page answered after that many seconds (a slow catalog) |
 | `/ckan/total=..,served=../api/3/action/package_search` | CKAN's package_search, counting `total` |
 | `/ods/total=..,served=../api/explore/v2.1/catalog/datasets` | ODS Explore v2.1, `total_count` = `total` |
 | `/csw?total=..&served=..` | CSW GetRecords, `numberOfRecordsMatched` = `total` |
@@ -30,6 +30,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from tests.servers.catalog import CatalogServer, Reply, Request
@@ -87,7 +88,8 @@ class HostileServer(CatalogServer):
         query = {key: value for key, value in request.query.items() if key != "page"}
         url = f"{self.url}{request.path}?{urlencode(query)}"
         following = f"{url}&page={number + 1}" if number * size < total else None
-        return turtle(f"{url}&page={number}", indexes, next_url=following, total=total)
+        page = turtle(f"{url}&page={number}", indexes, next_url=following, total=total)
+        return replace(page, delay=min(float(params.get("delay", 0)), MAX_STREAM_SECONDS))
 
     def ckan(self, request: Request, params: dict[str, str]) -> Reply:
         total, served = int(params["total"]), int(params.get("served", params["total"]))
