@@ -881,7 +881,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
 ) -> None:
     """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs), with
-    /healthz and /metrics (Prometheus)."""
+    /healthz and /metrics (Prometheus), and the web console at /."""
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app

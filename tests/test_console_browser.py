@@ -24,7 +24,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source, validate_source
 from harvesters.store import Store
 from tests.servers.catalog import CatalogServer
-from tests.servers.console import Browser, HarvestServe, screenshot
+from tests.servers.console import CHROMIUM, Browser, HarvestServe, screenshot
 from tests.servers.hostile import HostileServer
 from tests.servers.paged_dcat import DATASET, PREFIXES
 
@@ -37,6 +37,8 @@ MISSING_TITLE = "missing title on dataset"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's Chromium is not installed ({CHROMIUM}): `make test` installs it with apt-get")
     with Browser() as browser:
         yield browser
 
@@ -324,6 +326,8 @@ def test_a_preview_tells_what_would_be_created_updated_with_the_diff_and_archive
     expect(updated).to_contain_text("title: 'Jeu de données n°1' → 'Jeu renommé'")
     archived = page.locator("section", has=page.get_by_role("heading", name=re.compile("Would be archived")))
     expect(archived).to_contain_text("nt-00000")
+    grouped = page.locator("table.problems tbody tr").filter(has_text=MISSING_TITLE)
+    expect(grouped.locator("td.count")).to_have_text(str(UNTITLED))
     console.shot("preview")
     assert console.api(f"/source/{console.untitled.id}/jobs/").json()["total"] == 1  # nothing kept of it
 
@@ -357,13 +361,13 @@ def test_the_api_docs_load_with_no_request_off_this_machine(console: Console, br
     page = console.open("/api/1/harvest/docs")
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
     expect(page.locator(".swagger-ui")).to_contain_text("/api/1/harvest/sources/")
-    console.shot("docs")
+    screenshot(page, console.shots, "docs", full=False)
     page = console.open("/api/1/harvest/redoc")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("udata harvesters"), timeout=30_000)
     expect(page.get_by_role("menuitem", name="harvest")).to_be_visible()
     logo = page.get_by_role("img", name="redocly logo")
     expect(logo).to_have_attribute("src", re.compile(r"^/api/1/harvest/redoc/logo-mini\.svg$"))
     assert logo.evaluate("image => image.complete && image.naturalWidth > 0")  # served here
-    console.shot("redoc")
+    screenshot(page, console.shots, "redoc", full=False)
     assert asked and all(url.startswith(console.url) or url.startswith(("data:", "blob:")) for url in asked), asked
     assert browser.refused == []

@@ -11,6 +11,7 @@ STATUSES = ("done", "skipped", "failed", "archived")  # stacked bottom up; pendi
 HEIGHT = 120
 BAR_WIDTH = 16
 GAP = 6
+SLOTS = 30  # bars the chart has room for: a bar keeps its width however many jobs there are
 
 
 @dataclass(frozen=True)
@@ -51,4 +52,4 @@ def counts_chart(jobs: Sequence[HarvestJobSummary]) -> Chart:
                 bottom -= height
                 parts.append(Part(status, count, round(bottom, 2), round(height, 2)))
         bars.append(Bar(index * (BAR_WIDTH + GAP), job.created.strftime("%Y-%m-%d %H:%M"), parts))
-    return Chart(bars, max(len(bars) * (BAR_WIDTH + GAP) - GAP, 1))
+    return Chart(bars, SLOTS * (BAR_WIDTH + GAP) - GAP)

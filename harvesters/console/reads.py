@@ -14,7 +14,7 @@ from fastapi import Query, Request, Response
 from backends import registry
 from harvesters.api import StoreDep, RuntimeDep, shown
 from harvesters.clock import utcnow
-from harvesters.console.chart import counts_chart
+from harvesters.console.chart import SLOTS, counts_chart
 from harvesters.console.forms import SourceForm
 from harvesters.console.i18n import language, translator
 from harvesters.console.rendering import render, router
@@ -23,13 +23,13 @@ from harvesters.errors import NotFound
 from harvesters.job_views import detail, summaries
 from harvesters.models import HarvestItem, HarvestSource, ItemStatus, JobStatus, ValidationState
 from harvesters.preview import CHANGE, HarvestItemPreview, preview_source
+from harvesters.problems import group_problems
 from harvesters.scheduler import next_due
-from harvesters.store import Store
+from harvesters.store import ItemProblem, Store
 from harvesters.targets.local import LocalCatalog
 from harvesters.targets.local.tables import dataservices, datasets
 
 PAGE_SIZE = 20
-CHART_JOBS = 30
 NEVER = "never"  # the status filter of sources that never ran
 JOB_STATUSES = (*get_args(JobStatus), NEVER)
 OUTCOMES = ("created", "updated", "unchanged", "archived", "skipped", "failed")
@@ -105,11 +105,11 @@ def show_source(request: Request, store: Store, ident: str, page: int = 1, statu
     source = shown(store, store.get_source(ident), operator(request))
     total = store.count_jobs(source.id)
     jobs = summaries(store, store.list_job_rows(source.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
-    recent = jobs if page == 1 and len(jobs) >= min(total, CHART_JOBS) else \
-        summaries(store, store.list_job_rows(source.id, limit=CHART_JOBS))
+    recent = jobs if page == 1 and len(jobs) >= min(total, SLOTS) else \
+        summaries(store, store.list_job_rows(source.id, limit=SLOTS))
     return render(request, "source.html", status, section="nav.sources", source=source,
                   next_run=next_run(source, utcnow()), jobs=jobs, total=total, page=page, size=PAGE_SIZE,
-                  link=page_link(request), chart=counts_chart(recent[:CHART_JOBS]), message=take_flash(request),
+                  link=page_link(request), chart=counts_chart(recent[:SLOTS]), message=take_flash(request),
                   **extra)
 
 
@@ -125,7 +125,8 @@ def job_page(request: Request, store: StoreDep, ident: str, page: PageQuery = 1,
         items_total = store.count_items(job.id, status)
         items = store.list_items(job.id, status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     local, t = LocalCatalog(store), translator(language(request))
-    return render(request, "job.html", status_labels={status: t(f"status.{status}") for status in get_args(JobStatus)}, section="nav.sources", job=job, source=store.get_source(job.source),
+    return render(request, "job.html", status_labels={status: t(f"status.{status}") for status in get_args(JobStatus)},
+                  item_labels={status: t(f"item.{status}") for status in get_args(ItemStatus)}, section="nav.sources", job=job, source=store.get_source(job.source),
                   finished=job.ended is not None or job.status in ("done", "done-errors", "failed"),
                   items=items, items_total=items_total, item_status=status, item_statuses=get_args(ItemStatus),
                   local_datasets={item.dataset.id for item in items
@@ -138,7 +139,6 @@ class PreviewEntry:
     item: HarvestItemPreview
     title: str | None
     changes: list[str] = field(default_factory=list)
-    problems: list[Any] = field(default_factory=list)
 
 
 def preview_outcome(item: HarvestItemPreview) -> str:
@@ -159,13 +159,14 @@ def preview_page(request: Request, runtime: RuntimeDep, key: Operator, ident: st
     groups: dict[str, list[PreviewEntry]] = {outcome: [] for outcome in OUTCOMES}
     for item in preview.items:
         document = item.dataset or item.dataservice or {}
-        groups[preview_outcome(item)].append(PreviewEntry(
-            item, document.get("title"),
-            changes=[log.message.removeprefix(CHANGE) for log in item.logs if log.message.startswith(CHANGE)],
-            problems=[*item.errors, *(log for log in item.logs if log.level != "info")]))
+        changes = [log.message.removeprefix(CHANGE) for log in item.logs if log.message.startswith(CHANGE)]
+        groups[preview_outcome(item)].append(PreviewEntry(item, document.get("title"), changes))
+    problems = group_problems(ItemProblem(item.remote_id, item.status, entry.level, entry.message)
+                              for item in preview.items
+                              for entry in [*item.errors, *(log for log in item.logs if log.level != "info")])
     return render(request, "preview.html", section="nav.sources", source=source, preview=preview, groups=groups,
                   outcomes=[outcome for outcome in OUTCOMES if groups[outcome] or outcome in OUTCOMES[:4]],
-                  limit=runtime.config.preview_max_items)
+                  problems=problems, limit=runtime.config.preview_max_items)
 
 
 @router.get("/sources/{ident}/delete")

@@ -114,12 +114,13 @@ class Browser:
         return context
 
 
-def screenshot(page: Page, folder: Path, name: str, phone: bool = False) -> Path:
-    """The whole page as a PNG under `folder` (at a phone's width when `phone`), to look at."""
+def screenshot(page: Page, folder: Path, name: str, phone: bool = False, full: bool = True) -> Path:
+    """The page (`full`: all of it, else what the window shows) as a PNG under `folder`, at a phone's width when
+    `phone`, to look at."""
     path = folder / f"{name}{'-phone' if phone else ''}.png"
     if phone:
         page.set_viewport_size(PHONE)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full)
     if phone:
         page.set_viewport_size(LAPTOP)
     return path

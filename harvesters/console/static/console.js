@@ -35,6 +35,7 @@ function followJob(section) {
       text("progress-rate", progress.rate ? progress.rate + " " + section.dataset.perSecond : unknown);
       text("progress-eta", progress.eta != null ? Math.round(progress.eta) + " s" : unknown);
     }
+    showCounts(job.items.by_status, JSON.parse(section.dataset.items));
     if (job.ended || ["done", "done-errors", "failed"].includes(job.status)) {
       window.location.reload();  // the final counts, problems and items
       return;
@@ -42,6 +43,19 @@ function followJob(section) {
     setTimeout(poll, POLL_MS);
   }
   setTimeout(poll, POLL_MS);
+}
+
+function showCounts(byStatus, labels) {
+  const list = document.querySelector("#job-counts ul.counts");
+  const entries = Object.entries(byStatus).filter(([, count]) => count > 0).sort();
+  list.replaceChildren(...entries.map(([status, count]) => {
+    const entry = document.createElement("li");
+    const badge = document.createElement("span");
+    badge.className = "badge item-" + status;
+    badge.textContent = labels[status] || status;
+    entry.append(badge, " " + count);
+    return entry;
+  }));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
