@@ -35,7 +35,7 @@ from harvesters.models import (
     SourcePermissions,
     UserRef,
 )
-from harvesters.preview import HarvestJobPreview, preview_source
+from harvesters.preview import HarvestJobPreview, preview_run
 from harvesters.problems import csv_export, json_export
 from harvesters.cancel import cancel_job
 from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
@@ -391,7 +391,7 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
     """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
     the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
-    return preview_source(runtime, runtime.store.get_source(ident))
+    return preview_run(runtime, runtime.store.get_source(ident))
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)

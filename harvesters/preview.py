@@ -135,7 +135,7 @@ def predict_archives(store: Store, job_id: str, vanished: Sequence[Link]) -> Non
                        logs=[_info(f"{noun} would be archived: no longer on the remote (preview)")])
 
 
-def preview_source(runtime: Runtime, source: HarvestSource) -> HarvestJobPreview:
+def preview_run(runtime: Runtime, source: HarvestSource) -> HarvestJobPreview:
     """A dry run on the source's first records (HARVEST_PREVIEW_MAX_ITEMS), nothing written, its job deleted
     after: what the API's preview and the console's show."""
     store = runtime.store

@@ -1,5 +1,5 @@
 """The console's pages that only read: sources, a source, a job, a preview, the local catalog. Each shows what
-the API answers, through the same functions (`shown`, `summaries`, `detail`, `preview_source`, the store's
+the API answers, through the same functions (`shown`, `summaries`, `detail`, `preview_run`, the store's
 listings)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harvesters.console.session import Operator, operator
 from harvesters.errors import NotFound
 from harvesters.job_views import detail, summaries
 from harvesters.models import HarvestItem, HarvestSource, ItemStatus, JobStatus, ValidationState
-from harvesters.preview import CHANGE, HarvestItemPreview, preview_source
+from harvesters.preview import CHANGE, HarvestItemPreview, preview_run
 from harvesters.problems import group_problems
 from harvesters.scheduler import next_due
 from harvesters.store import ItemProblem, Store
@@ -84,7 +84,7 @@ def sources_page(request: Request, store: StoreDep, page: PageQuery = 1, q: str 
     rows = [SourceRow(source, next_run(source, now)) for source in found[offset:offset + PAGE_SIZE]]
     return render(request, "sources.html", section="nav.sources", rows=rows, total=len(found), page=page,
                   size=PAGE_SIZE, link=page_link(request), filters=filters,
-                  backends=[backend.describe() for backend in registry().values()], job_statuses=JOB_STATUSES,
+                  job_statuses=JOB_STATUSES, backend_labels={name: backend.display_name for name, backend in registry().items()},
                   validation_states=get_args(ValidationState), message=take_flash(request))
 
 
@@ -155,7 +155,7 @@ def preview_outcome(item: HarvestItemPreview) -> str:
 def preview_page(request: Request, runtime: RuntimeDep, key: Operator, ident: str) -> Response:
     """What a run would create, update (field by field) and archive: the API's preview, as a page."""
     source = runtime.store.get_source(ident)
-    preview = preview_source(runtime, source)
+    preview = preview_run(runtime, source)
     groups: dict[str, list[PreviewEntry]] = {outcome: [] for outcome in OUTCOMES}
     for item in preview.items:
         document = item.dataset or item.dataservice or {}
@@ -221,9 +221,11 @@ def catalog_page(request: Request, store: Store, kind: Kind, page: int, source: 
     catalog = LocalCatalog(store)
     source_id = store.get_source(source).id if source else None
     documents = kind.list(catalog, source_id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    sources = store.list_sources()
     return render(request, "datasets.html", section=kind.heading, heading=kind.heading, kind=kind.name,
                   detail_column=kind.detail_column, documents=documents, total=catalog.count(source_id, kind.name),
-                  sources=store.list_sources(), source_id=source_id, page=page, size=PAGE_SIZE,
+                  source_labels={source.id: source.name for source in sources}, source_id=source_id,
+                  page=page, size=PAGE_SIZE,
                   link=page_link(request))
 
 
@@ -240,24 +242,21 @@ def document_page(request: Request, store: Store, kind: Kind, ident: str) -> Res
                   source=source, back=kind.path)
 
 
-@router.get("/datasets/")
-def datasets_page(request: Request, store: StoreDep, page: PageQuery = 1, source: str | None = None) -> Response:
-    return catalog_page(request, store, KINDS["dataset"], page, source or None)
+def add_catalog_pages(kind: Kind) -> None:
+    """A kind's listing (`/datasets/`) and its documents' pages (`/datasets/{ident}`)."""
+
+    def listing(request: Request, store: StoreDep, page: PageQuery = 1, source: str | None = None) -> Response:
+        return catalog_page(request, store, kind, page, source or None)
+
+    def document(request: Request, store: StoreDep, ident: str) -> Response:
+        return document_page(request, store, kind, ident)
+
+    router.add_api_route(kind.path, listing, methods=["GET"], name=f"{kind.name}s")
+    router.add_api_route(kind.path + "{ident}", document, methods=["GET"], name=kind.name)
 
 
-@router.get("/datasets/{ident}")
-def dataset_page(request: Request, store: StoreDep, ident: str) -> Response:
-    return document_page(request, store, KINDS["dataset"], ident)
-
-
-@router.get("/dataservices/")
-def dataservices_page(request: Request, store: StoreDep, page: PageQuery = 1, source: str | None = None) -> Response:
-    return catalog_page(request, store, KINDS["dataservice"], page, source or None)
-
-
-@router.get("/dataservices/{ident}")
-def dataservice_page(request: Request, store: StoreDep, ident: str) -> Response:
-    return document_page(request, store, KINDS["dataservice"], ident)
+for catalog_kind in KINDS.values():
+    add_catalog_pages(catalog_kind)
 
 
 @router.get("/login")
