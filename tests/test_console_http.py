@@ -167,3 +167,42 @@ def test_every_page_renders_in_both_languages_with_its_security_headers(
             assert page.headers["x-content-type-options"] == "nosniff"
     shown = browser_like.get(f"/jobs/{job.id}").text
     assert "Broken record" in shown and ">1</td>" in shown
+
+
+def test_validation_refuses_without_a_comment_beside_the_field_then_records_who(
+        browser_like: httpx.Client, api: ApiClient, source: HarvestSource, store: Store) -> None:
+    log_in(browser_like, api.key)
+    path = f"/sources/{source.id}/validate"
+    refused = browser_like.post(path, data={"csrf": csrf_of(browser_like), "state": "refused", "comment": " "})
+    assert refused.status_code == 400
+    assert re.search(r'id="comment-error"[^>]*>Refusing a source needs a comment saying why<', refused.text)
+    assert store.get_source(source.id).validation.state == "pending"
+    done = browser_like.post(path, data={"csrf": csrf_of(browser_like), "state": "refused", "comment": "Pas ouvert"})
+    assert done.status_code == 303
+    validation = store.get_source(source.id).validation
+    assert (validation.state, validation.comment, validation.by.first_name) == ("refused", "Pas ouvert", "tests")
+    assert "Validation saved." in browser_like.get(done.headers["location"]).text
+
+
+def test_editing_keeps_the_masked_secret_and_deleting_asks_first(browser_like: httpx.Client, api: ApiClient,
+                                                                  source: HarvestSource, store: Store) -> None:
+    log_in(browser_like, api.key)
+    form = browser_like.get(f"/sources/{source.id}/edit").text
+    assert 'name="extra:token" type="password" value="********"' in form
+    edited = browser_like.post(f"/sources/{source.id}/edit", data={
+        "csrf": csrf_of(browser_like), "backend": "jsonlist", "name": "Liste renommée", "url": source.url,
+        "active": "1", "autoarchive": "1", "extra:token": "********", "extra:page_size": "25",
+        "filter_key": ["tag", ""], "filter_type": ["exclude", "include"], "filter_value": ["env", ""]})
+    assert edited.status_code == 303, edited.text
+    changed = store.get_source(source.id)
+    assert changed.name == "Liste renommée"
+    assert changed.config["filters"] == [{"key": "tag", "value": "env", "type": "exclude"}]
+    assert {"key": "token", "value": "s3cret-token"} in changed.config["extra_configs"]  # the secret kept
+    assert {"key": "page_size", "value": 25} in changed.config["extra_configs"]
+
+    confirm = browser_like.get(f"/sources/{source.id}/delete")
+    assert confirm.status_code == 200 and "Delete Liste renommée?" in confirm.text
+    assert store.get_source(source.id).deleted is None  # asking deletes nothing
+    deleted = browser_like.post(f"/sources/{source.id}/delete", data={"csrf": csrf_of(browser_like)})
+    assert deleted.status_code == 303 and store.get_source(source.id).deleted is not None
+    assert "Source deleted." in browser_like.get("/").text

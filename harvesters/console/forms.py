@@ -66,8 +66,9 @@ class SourceForm:
         values |= {f"feature:{option.key}": form.get(f"feature:{option.key}") == "1" for option in backend.features}
         values |= {f"extra:{option.key}": str(form.get(f"extra:{option.key}") or "").strip()
                    for option in backend.accepted_extra_configs()}
-        rows = [FilterRow(str(key).strip(), str(kind), str(value).strip()) for key, kind, value in
-                zip(form.getlist("filter_key"), form.getlist("filter_type"), form.getlist("filter_value"), strict=False)]
+        columns = (form.getlist("filter_key"), form.getlist("filter_type"), form.getlist("filter_value"))
+        rows = [FilterRow(str(key).strip(), str(kind), str(value).strip())
+                for key, kind, value in zip(*columns, strict=False)]
         return cls(backend, values, [row for row in rows if row.key or row.value])
 
     def rows(self) -> list[FilterRow]:
@@ -77,7 +78,8 @@ class SourceForm:
     def config(self) -> dict[str, Any]:
         return {
             "filters": [{"key": row.key, "type": row.type, "value": row.value} for row in self.filters],
-            "features": {option.key: bool(self.values.get(f"feature:{option.key}")) for option in self.backend.features},
+            "features": {option.key: bool(self.values.get(f"feature:{option.key}"))
+                         for option in self.backend.features},
             "extra_configs": [{"key": option.key, "value": self.values[f"extra:{option.key}"]}
                               for option in self.backend.accepted_extra_configs()
                               if self.values.get(f"extra:{option.key}")],

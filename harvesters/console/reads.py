@@ -21,7 +21,7 @@ from harvesters.console.rendering import render, router
 from harvesters.console.session import Operator, operator
 from harvesters.errors import NotFound
 from harvesters.job_views import detail, summaries
-from harvesters.models import HarvestItem, HarvestSource, ItemStatus, JobStatus, ValidationState
+from harvesters.models import FINISHED_JOB_STATUSES, HarvestItem, HarvestSource, ItemStatus, JobStatus, ValidationState
 from harvesters.preview import CHANGE, HarvestItemPreview, preview_run
 from harvesters.problems import group_problems
 from harvesters.scheduler import next_due
@@ -67,9 +67,14 @@ class SourceFilters:
     validation: str | None = None
 
     def keep(self, source: HarvestSource) -> bool:
-        last = source.last_job.status if source.last_job else NEVER
-        return ((not self.backend or source.backend == self.backend) and (not self.status or last == self.status)
+        """Whether the source fits the filters on its own fields (the status filter needs its last job)."""
+        return ((not self.backend or source.backend == self.backend)
                 and (not self.validation or source.validation.state == self.validation))
+
+
+def last_status(store: Store, source_id: str) -> str:
+    rows = store.list_job_rows(source_id, limit=1)
+    return rows[0].status if rows else NEVER
 
 
 @router.get("/")
@@ -78,13 +83,16 @@ def sources_page(request: Request, store: StoreDep, page: PageQuery = 1, q: str 
     """Every live source matching the search (as GET /sources/?q=) and the filters, a page at a time."""
     filters = SourceFilters(q or None, backend or None, status or None, validation or None)
     key, now = operator(request), utcnow()
-    found = [row for source in store.list_sources(q=filters.q)
-             if filters.keep(row := shown(store, source, key))]
+    found = [source for source in store.list_sources(q=filters.q) if filters.keep(source)]
+    if filters.status:
+        found = [source for source in found if last_status(store, source.id) == filters.status]
     offset = (page - 1) * PAGE_SIZE
-    rows = [SourceRow(source, next_run(source, now)) for source in found[offset:offset + PAGE_SIZE]]
+    rows = [SourceRow(row, next_run(row, now))
+            for row in (shown(store, source, key) for source in found[offset:offset + PAGE_SIZE])]
     return render(request, "sources.html", section="nav.sources", rows=rows, total=len(found), page=page,
                   size=PAGE_SIZE, link=page_link(request), filters=filters,
-                  job_statuses=JOB_STATUSES, backend_labels={name: backend.display_name for name, backend in registry().items()},
+                  job_statuses=JOB_STATUSES,
+                  backend_labels={name: backend.display_name for name, backend in registry().items()},
                   validation_states=get_args(ValidationState), message=take_flash(request))
 
 
@@ -125,9 +133,10 @@ def job_page(request: Request, store: StoreDep, ident: str, page: PageQuery = 1,
         items_total = store.count_items(job.id, status)
         items = store.list_items(job.id, status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     local, t = LocalCatalog(store), translator(language(request))
-    return render(request, "job.html", status_labels={status: t(f"status.{status}") for status in get_args(JobStatus)},
-                  item_labels={status: t(f"item.{status}") for status in get_args(ItemStatus)}, section="nav.sources", job=job, source=store.get_source(job.source),
-                  finished=job.ended is not None or job.status in ("done", "done-errors", "failed"),
+    return render(request, "job.html", status_labels={name: t(f"status.{name}") for name in get_args(JobStatus)},
+                  item_labels={name: t(f"item.{name}") for name in get_args(ItemStatus)},
+                  section="nav.sources", job=job, source=store.get_source(job.source),
+                  finished=job.status in FINISHED_JOB_STATUSES,
                   items=items, items_total=items_total, item_status=status, item_statuses=get_args(ItemStatus),
                   local_datasets={item.dataset.id for item in items
                                   if item.dataset and local.get(item.dataset.id) is not None},

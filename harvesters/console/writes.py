@@ -72,8 +72,9 @@ def cancel(request: Request, runtime: RuntimeDep, form: PostedForm, key: Operato
 def validate(request: Request, store: StoreDep, form: PostedForm, key: Operator, ident: str) -> Response:
     state, comment = str(form.get("state") or ""), str(form.get("comment") or "")
     source = store.get_source(ident)
+    by = UserRef(id=key.id, first_name=key.name)
     try:
-        validate_source(store, source.id, state, comment, UserRef(id=key.id, first_name=key.name))  # type: ignore[arg-type]
+        validate_source(store, source.id, state, comment, by)  # type: ignore[arg-type]  # checked there
     except ConfigError as error:
         return show_source(request, store, source.id, status=400, validation_error=str(error), comment=comment)
     return see(f"/sources/{source.id}", request, "flash.validated")
