@@ -59,7 +59,10 @@ def datasets(base: str, prefix: str, count: int) -> list[str]:
 
 
 def stations_catalog(base: str) -> str:
-    return "".join([PREFIXES, f"<{base}/st> a dcat:Catalog .\n", *datasets(base, "st", STATIONS)])
+    """STATIONS datasets and a data service serving the first of them."""
+    service = (f'<{base}/st/api> a dcat:DataService ; dct:identifier "st-api" ; dct:title "API des stations" ; '
+               f'dcat:endpointURL <{base}/st/api> ; dcat:servesDataset <{base}/st/datasets/0> .\n')
+    return "".join([PREFIXES, f"<{base}/st> a dcat:Catalog .\n", *datasets(base, "st", STATIONS), service])
 
 
 def untitled_catalog(base: str) -> str:
@@ -212,7 +215,12 @@ def test_the_datasets_and_data_services_of_the_local_catalog(console: Console) -
     console.shot("datasets")
     page = console.open("/dataservices/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Data services")
-    expect(page.get_by_text("0 in the local catalog")).to_be_visible()
+    expect(page.get_by_text("1 in the local catalog")).to_be_visible()
+    page.get_by_role("link", name="API des stations").click()
+    expect(page.get_by_role("heading", level=2, name="Datasets served (1)")).to_be_visible()
+    console.shot("dataservice")
+    page.get_by_role("link", name="Jeu de données n°0").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jeu de données n°0")
 
 
 def test_without_login_the_run_button_is_refused_and_a_key_allows_a_run(console: Console) -> None:

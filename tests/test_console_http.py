@@ -206,3 +206,25 @@ def test_editing_keeps_the_masked_secret_and_deleting_asks_first(browser_like: h
     deleted = browser_like.post(f"/sources/{source.id}/delete", data={"csrf": csrf_of(browser_like)})
     assert deleted.status_code == 303 and store.get_source(source.id).deleted is not None
     assert "Source deleted." in browser_like.get("/").text
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_stylesheet_s_text_colours_contrast_at_least_4_5_to_1() -> None:
+    css = (TEMPLATES.parent / "static" / "console.css").read_text()
+    palette = dict(re.findall(r"--([\w-]+): (#[0-9a-f]{6})", css))
+    text = ("ink", "muted", "accent", "danger", "ok", "warn")
+    pairs = [(name, background) for name in text for background in ("paper", "wash")]
+    pairs += [("accent-ink", "accent"), ("paper", "danger"), ("ink", "thead"), ("paper", "header")]
+    palette |= {"thead": re.search(r"thead th \{ background: (#[0-9a-f]{6})", css).group(1),  # type: ignore[union-attr]
+                "header": re.search(r"header\.top \{[^}]*background: (#[0-9a-f]{6})", css).group(1)}  # type: ignore[union-attr]
+    ratios = {pair: contrast(palette[pair[0]], palette[pair[1]]) for pair in pairs}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios

@@ -247,8 +247,10 @@ def document_page(request: Request, store: Store, kind: Kind, ident: str) -> Res
         source = store.get_source(found["harvest"]["source_id"])
     except (NotFound, KeyError, TypeError):
         source = None
+    served = {ref["id"]: (catalog.get(ref["id"]) or {}).get("title") for ref in found.get("datasets", [])
+              if isinstance(ref, dict)} if kind.name == "dataservice" else {}
     return render(request, "dataset.html", section=kind.heading, heading=kind.heading, kind=kind.name, d=found,
-                  source=source, back=kind.path)
+                  source=source, back=kind.path, served=served)
 
 
 def add_catalog_pages(kind: Kind) -> None:
