@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends import registry
 from backends.base import ConfigError
+from harvesters.api_docs import install_docs
 from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.job_views import detail, last_job_summary, summaries
 from harvesters.models import (
@@ -540,8 +541,7 @@ def metrics(runtime: RuntimeDep) -> Response:
 def create_app(store: Store | None = None) -> FastAPI:
     """The API under /api/1/harvest/ (its docs at .../docs and .../redoc, served locally), /healthz, /metrics,
     and the web console at / (harvesters/console/)."""
-    from harvesters.api_docs import install_docs
-    from harvesters.console import install_console
+    from harvesters.console import install_console  # imported here: the console imports this module
 
     app = FastAPI(title="udata harvesters", version="1", description=__doc__,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
