@@ -23,11 +23,13 @@ $(INSTALLED_TEST): pyproject.toml | $(VENV)/bin/python
 demo: $(INSTALLED)
 	$(VENV)/bin/harvest run fixtures/demo/catalog.ttl --backend dcat
 
-# The servers the tests start themselves: redis-server and PostgreSQL, from Debian.
+# The servers the tests start themselves: redis-server and PostgreSQL, from Debian; and Debian's Chromium, which
+# the console's browser tests drive (Playwright's own browser download cannot work here).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

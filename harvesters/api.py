@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backends import registry
 from backends.base import ConfigError
 from harvesters.api_bodies import BoundedBodies
+from harvesters.api_docs import install_docs
 from harvesters.apikeys import ApiKey, ApiKeys
 from harvesters.job_views import detail, last_job_summaries, summaries
 from harvesters.models import (
@@ -44,7 +45,7 @@ from harvesters.models import (
     SourcePermissions,
     UserRef,
 )
-from harvesters.preview import HarvestJobPreview, forgotten_preview, preview_job
+from harvesters.preview import HarvestJobPreview, preview_run
 from harvesters.problems import csv_export, json_export
 from harvesters.cancel import cancel_job
 from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
@@ -454,15 +455,7 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
 async def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
     """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
     the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
-    return await to_thread.run_sync(preview, runtime, ident, limiter=PREVIEWS)
-
-
-def preview(runtime: Runtime, ident: str) -> HarvestJobPreview:
-    store = runtime.store
-    limit = runtime.config.preview_max_items
-    with forgotten_preview(store, store.get_source(ident).id, limit) as job_id:
-        runtime.harvester().run_job(job_id)
-        return preview_job(store, job_id, limit)
+    return await to_thread.run_sync(lambda: preview_run(runtime, runtime.store.get_source(ident)), limiter=PREVIEWS)
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)
@@ -595,12 +588,18 @@ async def few_threads(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(store: Store | None = None) -> FastAPI:
-    app = FastAPI(title="udata harvesters", version="1", description=__doc__, lifespan=few_threads,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
+    """The API under /api/1/harvest/ (its docs at .../docs and .../redoc, served locally), /healthz, /metrics,
+    and the web console at / (harvesters/console/)."""
+    from harvesters.console import install_console  # imported here: the console imports this module
+
+    app = FastAPI(title="udata harvesters", version="1", description=__doc__,
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None, lifespan=few_threads)
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     app.include_router(operations)
+    install_docs(app, f"{PREFIX}/docs", f"{PREFIX}/redoc")
+    install_console(app, app.state.runtime.config)
     install_error_handlers(app)
     app.add_middleware(BoundedBodies, max_bytes=app.state.runtime.config.api_max_body_bytes,
                        authenticate=lambda headers: refused_write(app.state.keys, headers), refuse=error_response)

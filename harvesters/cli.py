@@ -898,7 +898,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes (one per CPU serves the most)")] = 1,
 ) -> None:
     """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs), with
-    /healthz and /metrics (Prometheus)."""
+    /healthz and /metrics (Prometheus), and the web console at /."""
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app

@@ -24,7 +24,9 @@ from harvesters.targets.base import Provenance, Write, resource_key
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 
 if TYPE_CHECKING:
+    from harvesters.models import HarvestSource
     from harvesters.pipeline import Plan
+    from harvesters.runtime import Runtime
 
 CHANGE = "Would change "
 NOT_AVAILABLE = "not-available"
@@ -143,6 +145,16 @@ def forgotten_preview(store: Store, source_id: str, max_items: int | None) -> It
         yield job_id
     finally:
         store.delete_job(job_id)
+
+
+def preview_run(runtime: Runtime, source: HarvestSource) -> HarvestJobPreview:
+    """A dry run on the source's first records (HARVEST_PREVIEW_MAX_ITEMS), nothing written, its job deleted
+    after: what the API's preview and the console's show."""
+    store = runtime.store
+    limit = runtime.config.preview_max_items
+    with forgotten_preview(store, source.id, limit) as job_id:
+        runtime.harvester().run_job(job_id)
+        return preview_job(store, job_id, limit)
 
 
 def preview_job(store: Store, job_id: str, limit: int) -> HarvestJobPreview:

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "harvest@localhost"  # the From of notification emails
     smtp_timeout: float = Field(30.0, gt=0)  # seconds for the whole exchange with the SMTP server
+    # the web console (harvesters/console/)
+    console_secret: SecretStr | None = None  # signs its session cookies; unset: a random one per `harvest serve`
+    console_session_hours: float = Field(8.0, gt=0)  # a login lasts this long
 
     @field_validator("log_level", mode="before")
     @classmethod

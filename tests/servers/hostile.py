@@ -31,6 +31,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from tests.servers.catalog import CatalogServer, Reply, Request
