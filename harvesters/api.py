@@ -601,7 +601,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     install_docs(app, f"{PREFIX}/docs", f"{PREFIX}/redoc")
     install_console(app, app.state.runtime.config)
     install_error_handlers(app)
-    app.add_middleware(BoundedBodies, max_bytes=app.state.runtime.config.api_max_body_bytes,
+    app.add_middleware(BoundedBodies, max_bytes=app.state.runtime.config.api_max_body_bytes, keyed=PREFIX,
                        authenticate=lambda headers: refused_write(app.state.keys, headers), refuse=error_response)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -18,12 +18,14 @@ Refuse = Callable[[int, str], Response]
 
 
 class BoundedBodies:
-    """`authenticate(headers)` (run in a thread: it reads the store) answers a write refused (no key, a wrong one)
-    with a response, or None; `refuse(status, message)` makes the error response of this API."""
+    """`authenticate(headers)` (run in a thread: it reads the store) answers a write under `keyed` (the API's
+    prefix; the console's forms go by its session instead) refused (no key, a wrong one) with a response, or None;
+    `refuse(status, message)` makes the error response of this API. Every body is bounded."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, authenticate: Callable[[Headers], Response | None],
+    def __init__(self, app: ASGIApp, max_bytes: int, keyed: str, authenticate: Callable[[Headers], Response | None],
                  refuse: Refuse) -> None:
         self.app = app
+        self.keyed = keyed
         self.max_bytes = max_bytes
         self.authenticate = authenticate
         self.refuse = refuse
@@ -32,7 +34,8 @@ class BoundedBodies:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
-        if scope["method"] in WRITES and (refused := await run_in_threadpool(self.authenticate, headers)):
+        if (scope["method"] in WRITES and scope["path"].startswith(self.keyed)
+                and (refused := await run_in_threadpool(self.authenticate, headers))):
             return await refused(scope, receive, send)
         if not _has_body(headers):
             return await self.app(scope, receive, send)

@@ -8,6 +8,8 @@ an id accepts, as it accepts any unique start of one.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import signal
 import sys
 import threading
@@ -907,7 +909,9 @@ def serve(
     if workers == 1:
         configure_logging(settings(), default_level="INFO")
         uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **fast)
-    else:  # each process builds its app from the environment
+    else:  # each process builds its app from the environment; one console secret for all (a login works on each)
+        if not settings().console_secret:
+            os.environ["HARVEST_CONSOLE_SECRET"] = secrets.token_urlsafe(32)
         uvicorn.run("harvesters.cli:served_app", factory=True, workers=workers, host=host, port=port, log_config=None,
                     **fast)
 

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     # the web console (harvesters/console/)
     console_secret: SecretStr | None = None  # signs its session cookies; unset: a random one per `harvest serve`
     console_session_hours: float = Field(8.0, gt=0)  # a login lasts this long
+    console_secure_cookie: bool = False  # served over HTTPS (behind a proxy): the session cookie goes over HTTPS only
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -15,9 +15,11 @@ from harvesters.console.i18n import LANGUAGES, negotiated
 from harvesters.console.messages import MESSAGES
 from harvesters.models import HarvestSource
 from harvesters.pipeline import Harvester
+from harvesters.settings import settings
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import datasets_page
+from harvesters.vault import Vault
+from tests.helpers import datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 
@@ -74,7 +76,7 @@ def test_the_session_is_a_signed_http_only_lax_cookie_that_never_holds_the_key(
     logged = log_in(browser_like, api.key)
     cookie = logged.headers["set-cookie"]
     assert cookie.startswith("harvest_console=") and "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
-    assert api.key not in cookie
+    assert api.key not in cookie and "secure" not in cookie.lower()  # plain http on 127.0.0.1 must keep working
     for path in ("/", f"/sources/{source.id}", f"/sources/{source.id}/edit", "/login"):
         page = browser_like.get(path)
         assert page.status_code == 200 and "Logged in as tests" in page.text
@@ -90,6 +92,18 @@ def test_the_session_is_a_signed_http_only_lax_cookie_that_never_holds_the_key(
     assert refused.status_code == 401
     assert "Logged in as" not in browser_like.get("/").text
     assert store.count_jobs(source.id) == 1
+
+
+@pytest.fixture
+def over_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console served behind an HTTPS proxy (set before the `api` fixture builds the app)."""
+    monkeypatch.setenv("HARVEST_CONSOLE_SECURE_COOKIE", "true")
+
+
+def test_behind_https_the_session_cookie_is_secure(over_https: None, api: ApiClient) -> None:
+    with httpx.Client(base_url=api.server_url, timeout=30) as client:
+        cookie = log_in(client, api.key).headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie
 
 
 def test_logging_out_ends_the_session_and_a_wrong_key_logs_nobody_in(browser_like: httpx.Client, api: ApiClient,
@@ -197,7 +211,8 @@ def test_editing_keeps_the_masked_secret_and_deleting_asks_first(browser_like: h
     changed = store.get_source(source.id)
     assert changed.name == "Liste renommée"
     assert changed.config["filters"] == [{"key": "tag", "value": "env", "type": "exclude"}]
-    assert {"key": "token", "value": "s3cret-token"} in changed.config["extra_configs"]  # the secret kept
+    token = next(extra["value"] for extra in changed.config["extra_configs"] if extra["key"] == "token")
+    assert Vault.from_settings(settings()).open(token, changed.name, "token") == "s3cret-token"  # the secret kept
     assert {"key": "page_size", "value": 25} in changed.config["extra_configs"]
 
     confirm = browser_like.get(f"/sources/{source.id}/delete")

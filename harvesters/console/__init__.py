@@ -33,6 +33,7 @@ def install_console(app: FastAPI, config: Settings) -> None:
         log.info("HARVEST_CONSOLE_SECRET is not set: console logins last until this server stops")
         secret = secrets.token_urlsafe(32)
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
-                       max_age=int(config.console_session_hours * 3600), same_site="lax", https_only=False)
+                       max_age=int(config.console_session_hours * 3600), same_site="lax",
+                       https_only=config.console_secure_cookie)
     app.include_router(router)
     app.mount(STATIC_URL, StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

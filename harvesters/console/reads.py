@@ -138,7 +138,7 @@ def job_page(request: Request, store: StoreDep, ident: str, page: PageQuery = 1,
                   finished=job.status in FINISHED_JOB_STATUSES,
                   items=items, items_total=items_total, item_status=status, item_statuses=get_args(ItemStatus),
                   local_datasets={item.dataset.id for item in items
-                                  if item.dataset and local.get(item.dataset.id) is not None},
+                                  if item.dataset and local.get_dataset(item.dataset.id) is not None},
                   page=page, size=PAGE_SIZE, link=page_link(request), message=take_flash(request))
 
 
@@ -246,7 +246,7 @@ def document_page(request: Request, store: Store, kind: Kind, ident: str) -> Res
         source = store.get_source(found["harvest"]["source_id"])
     except (NotFound, KeyError, TypeError):
         source = None
-    served = {ref["id"]: (catalog.get(ref["id"]) or {}).get("title") for ref in found.get("datasets", [])
+    served = {ref["id"]: (catalog.get_dataset(ref["id"]) or {}).get("title") for ref in found.get("datasets", [])
               if isinstance(ref, dict)} if kind.name == "dataservice" else {}
     return render(request, "dataset.html", section=kind.heading, heading=kind.heading, kind=kind.name, d=found,
                   source=source, back=kind.path, served=served)
