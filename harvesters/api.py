@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from anyio import CapacityLimiter, to_thread
-
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +33,11 @@ from backends.base import ConfigError
 from harvesters.api_bodies import BoundedBodies
 from harvesters.api_docs import install_docs
 from harvesters.apikeys import ApiKey, ApiKeys
+from harvesters.cancel import cancel_job
+from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
+from harvesters.infrastructure import explain
 from harvesters.job_views import detail, last_job_summaries, summaries
+from harvesters.metrics import CONTENT_TYPE, render
 from harvesters.models import (
     HarvestItem,
     HarvestJobDetail,
@@ -47,10 +50,6 @@ from harvesters.models import (
 )
 from harvesters.preview import HarvestJobPreview, preview_run
 from harvesters.problems import csv_export, json_export
-from harvesters.cancel import cancel_job
-from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
-from harvesters.infrastructure import explain
-from harvesters.metrics import CONTENT_TYPE, render
 from harvesters.queue import launch, redis_connection
 from harvesters.runtime import Runtime
 from harvesters.settings import settings

@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from backends import get_backend
 from backends.base import ConfigError
 from harvesters.archiving import archive_links
-from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
 from harvesters.identity import catalog_identity, normalized_url
+from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.settings import settings
 from harvesters.store import Store

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pyoxigraph import RdfFormat
 
 from backends.dcat.mapping import Node, choose_language, map_dataservice, map_dataset

@@ -11,10 +11,10 @@ import pytest
 
 from harvesters.clock import utcnow
 from harvesters.errors import JobAlreadyRunning
+from harvesters.identity import catalog_identity
 from harvesters.models import Dataset
 from harvesters.pipeline import Harvester
 from harvesters.sources import change_source, register_source
-from harvesters.identity import catalog_identity
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog, Provenance, Write
 from tests.servers.catalog import CatalogServer

@@ -21,8 +21,8 @@ from harvesters.store import Store
 from harvesters.targets import UdataPortal
 from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
-from tests.shared import fixture_path
 from tests.servers.udata_portal import UdataPortal as UdataServer
+from tests.shared import fixture_path
 from tests.tiers import starts
 
 TIMEOUT = 30

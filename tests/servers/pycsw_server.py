@@ -13,10 +13,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
-from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 import requests
