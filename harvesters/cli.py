@@ -377,7 +377,8 @@ def source_update(
 @reports_errors
 def source_delete(
     source: SourceArgument,
-    archive: Annotated[bool, typer.Option("--archive-datasets", help="Also archive its datasets on the portal.")] = False,
+    archive: Annotated[bool, typer.Option("--archive-datasets",
+                                          help="Also archive its datasets on the portal.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Mark a source deleted. Its jobs and harvested datasets are kept (never deleted from the portal)."""
@@ -587,7 +588,8 @@ def report(store: Store, job: HarvestJob, source: HarvestSource, preview: bool) 
     report_progress(store, job.id)
     groups = group_problems(store.item_problems(job.id))
     if groups:
-        show_table([Column("items", justify="right"), Column("status"), Column("level", 3), Column("message", fold=True)],
+        show_table([Column("items", justify="right"), Column("status"), Column("level", 3),
+                    Column("message", fold=True)],
                    [[str(group.count), group.status, group.level, group.message] for group in groups[:PROBLEMS_SHOWN]],
                    title="Item problems, by message")
         if not preview:

@@ -3,9 +3,9 @@
 Every request has a connect and a read timeout, a total deadline and a body size cap (see
 `harvesters.transport`); network failures and 429/502/503/504 answers to GET and HEAD are retried a few times
 (tenacity), waiting the server's Retry-After up to a cap, else an exponential backoff. Errors come back as
-HttpError with a message that names the URL and what went wrong, in words an operator understands. A backend gets the client held to its source
-(`Http.for_source`): links and redirects stay on the source's origin, connections off internal addresses,
-and every request counts against the gather's page budget.
+HttpError with a message that names the URL and what went wrong, in words an operator understands. A backend
+gets the client held to its source (`Http.for_source`): links and redirects stay on the source's origin,
+connections off internal addresses, and every request counts against the gather's page budget.
 """
 
 from __future__ import annotations

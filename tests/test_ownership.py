@@ -44,8 +44,8 @@ def test_the_second_source_of_a_domain_does_not_take_a_remote_id(store: Store, c
     assert items["second-only"].status == "done"
     assert items["shared"].status == "failed"
     assert items["shared"].errors[0].message.startswith(owner_message(first.id))
-    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets()) == ["first-only", "second-only",
-                                                                                    "shared"]
+    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets()) == [
+        "first-only", "second-only", "shared"]
     preview = Harvester(store).run(second, preview=True)  # a preview tells it too
     assert {item.remote_id: item.status for item in preview.items}["shared"] == "failed"
     other_domain = register_source(store, name="Elsewhere", url=first.url.replace("127.0.0.1", "localhost"),

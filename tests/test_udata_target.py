@@ -216,7 +216,8 @@ def test_data_service_created_with_its_datasets_then_unchanged_archived_and_back
 
     catalog_server.serve("/bnodes.xml", bnodes(with_service=False), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1}) and statuses(job)[api] == "archived"
+    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1})
+    assert statuses(job)[api] == "archived"
     assert session.get(service_url, timeout=TIMEOUT).json()["archived_at"] is not None
 
     catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
@@ -421,11 +422,13 @@ CONTACTS_CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 <{base}/datasets/schools> a dcat:Dataset ;
     dct:identifier "schools" ; dct:title "Rated schools" ; dct:description "Schools and their ratings." ;
     dct:publisher [ a foaf:Organization ; foaf:name "GreatSchools.org" ] ;
-    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ;
+                        vcard:hasEmail <mailto:opendata@example.org> ] .
 <{base}/datasets/parks> a dcat:Dataset ;
     dct:identifier "parks" ; dct:title "City parks" ; dct:description "The parks of the city." ;
     dct:publisher [ a foaf:Organization ; foaf:name "City of Example" ] ;
-    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ;
+                        vcard:hasEmail <mailto:opendata@example.org> ] .
 <{base}/api> a dcat:DataService ;
     dct:identifier "api" ; dct:title "Parks API" ; dcat:endpointURL <https://api.example.org/parks/> ;
     dcat:servesDataset <{base}/datasets/parks> ;

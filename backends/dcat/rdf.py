@@ -92,8 +92,9 @@ MISSPELT_DCT = DCT + "#"
 
 
 #: Prefixes of the names a person reads in messages.
-PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/2006/vcard/ns#": "vcard:",
-            "http://www.w3.org/2004/02/skos/core#": "skos:", HYDRA: "hydra:", "http://schema.org/": "schema:"}
+PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:",
+            "http://www.w3.org/2006/vcard/ns#": "vcard:", "http://www.w3.org/2004/02/skos/core#": "skos:",
+            HYDRA: "hydra:", "http://schema.org/": "schema:"}
 
 
 def compact(iri: str) -> str:
@@ -210,7 +211,8 @@ class Page:
     def summary(self) -> str:
         """What the page holds, for a person: its triple count and the types it uses (most used first)."""
         triples = sum(len(objects) for predicates in self.graph.values() for objects in predicates.values())
-        types = Counter(obj.get("@id", "") for predicates in self.graph.values() for obj in predicates.get(RDF_TYPE, ()))
+        types = Counter(obj.get("@id", "") for predicates in self.graph.values()
+                        for obj in predicates.get(RDF_TYPE, ()))
         seen = ", ".join(f"{compact(name)} ({count})" for name, count in types.most_common(8))
         return f"{triples} triples, types seen: {seen or 'none'}"
 

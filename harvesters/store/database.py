@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 #: Rows per statement when a list of values is sent at once (SQLite allows 32,766 parameters a statement).
 CHUNK = 500
 #: Tables whose rows changed by more than half (and more than a thousand) since their last statistics.
-STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
+STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables"
+                    " WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
 
 
 class Database:
