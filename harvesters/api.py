@@ -156,7 +156,8 @@ def http_error(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for kind in (ApiError, *STATUS_OF):
+    handled: tuple[type[Exception], ...] = (ApiError, *STATUS_OF)
+    for kind in handled:
         app.add_exception_handler(kind, known_error)
 
 
@@ -269,11 +270,11 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
 
 
 async def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.runtime.store  # type: ignore[no-any-return]
+    return request.app.state.runtime.store
 
 
 def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
@@ -362,7 +363,7 @@ def present_sources(store: Store, found: list[HarvestSource], key: ApiKey | None
     last = last_job_summaries(store, [source.id for source in found])
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
-                                    validate=allowed)
+                                    validate_=allowed)
     return [mask_secrets(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
             for source in found]
 

@@ -107,10 +107,10 @@ class Http:
         if response.status_code < 400:
             return response
         status = f"HTTP {response.status_code} {response.reason or ''}".strip()
-        error = HttpError(f"{status} from {url}", status=response.status_code, response=response)
+        failure = HttpError(f"{status} from {url}", status=response.status_code, response=response)
         if response.status_code not in RETRIED_STATUSES:
-            raise error
-        raise Retryable(url, error, retry_after(response.headers.get("Retry-After")))
+            raise failure
+        raise Retryable(url, failure, retry_after(response.headers.get("Retry-After")))
 
     def _before_retry(self, state: RetryCallState) -> None:
         """Let the failed answer go; a server asking to wait longer than HARVEST_HTTP_RETRY_AFTER_MAX fails the

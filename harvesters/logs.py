@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s %(message)s"
 
 
-class HarvestHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class HarvestHandler(logging.StreamHandler):
     """Our stderr handler: configuring again replaces it instead of adding a second one."""
 
 

@@ -400,7 +400,7 @@ class Mapped(Payload):
                     self.warnings.append(f"Resource '{resource.title}' left out: {_quote_url(resource.url)} is not "
                                          "a web link (http, https, ftp)")
             self.dataset.resources = kept
-        links = [(self.remote, "remote_url")]
+        links: list[tuple[BaseModel, str]] = [(self.remote, "remote_url")]
         if self.dataservice is not None:
             links += [(self.dataservice, "base_api_url"), (self.dataservice, "machine_documentation_url")]
         for owner, name in links:

@@ -155,6 +155,8 @@ class Page:
         graph = self.graph
         blanks: dict[str, str] = {}
         triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
+        node: str | None
+        predicates: dict[str, list[dict[str, str]]] | None
         last_subject, predicates = None, {}
         for subject, predicate, obj, _ in triples:
             if subject != last_subject:  # a document's triples come grouped by subject: look it up once
@@ -369,7 +371,7 @@ def repair_rdf_xml(content: bytes, base_iri: str) -> bytes:
     for element in root.iter():
         labelled = isinstance(element.tag, str) and element.get(resource) and (element.text or "").strip()
         if labelled and len(element) == 0:
-            label = element.text.strip()
+            label = (element.text or "").strip()
             element.text = None
             description = etree.SubElement(element, f"{{{RDF}}}Description")
             description.set(f"{{{RDF}}}about", element.attrib.pop(resource))

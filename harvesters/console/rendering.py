@@ -69,7 +69,8 @@ def error_page(request: Request, error: Exception) -> Response:
     return render(request, "error.html", status, message=explain(error) or str(error))
 
 
-HANDLED = (LoginRequired, CsrfRefused, RequestValidationError, StarletteHTTPException, *STATUS_OF)
+HANDLED: tuple[type[Exception], ...] = (LoginRequired, CsrfRefused, RequestValidationError, StarletteHTTPException,
+                                        *STATUS_OF)
 
 
 class ConsoleRoute(APIRoute):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    DefaultClause,
     Engine,
     Index,
     Integer,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
 
@@ -236,9 +238,9 @@ def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
             if column.name in existing:
                 continue
             ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
-            if column.server_default is not None:
+            if isinstance(column.server_default, DefaultClause):
                 ddl += f" DEFAULT '{column.server_default.arg}'"
-            elif column.default is not None and column.default.is_scalar:
+            elif isinstance(column.default, ScalarElementColumnDefault):
                 ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
             conn.exec_driver_sql(ddl)
             if column.unique:
