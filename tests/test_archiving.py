@@ -33,7 +33,7 @@ def lose(store: Store, source: HarvestSource, remote_id: str) -> str:
 
 
 def archived_remote_ids(store: Store, source: HarvestSource) -> list[str]:
-    return sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list(source.id) if d["archived"])
+    return sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets(source.id) if d["archived"])
 
 
 def test_autoarchive_fails_the_item_it_cannot_archive_and_archives_the_others(

@@ -22,7 +22,7 @@ def log_messages(item: dict[str, Any], level: str = "warning") -> list[str]:
 
 
 def formats(store: Store, remote_id: str) -> list[str | None]:
-    [dataset] = [found for found in LocalCatalog(store).list() if found["harvest"]["remote_id"] == remote_id]
+    [dataset] = [found for found in LocalCatalog(store).list_datasets() if found["harvest"]["remote_id"] == remote_id]
     return [resource["format"] for resource in dataset["resources"]]
 
 

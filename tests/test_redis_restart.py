@@ -56,7 +56,7 @@ def test_workers_ride_out_a_redis_restart_and_the_job_ends_done_with_every_datas
         logs = processes.logs(lines=400)
     job = store.get_job(job_id)
     assert job.status == "done", (job.errors, logs)
-    counts = Counter(dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list())
+    counts = Counter(dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list_datasets())
     assert len(counts) == DATASETS and set(counts.values()) == {1}
     summary = store.summary(job_id)
     assert summary["created"] + summary["unchanged"] == DATASETS and summary["failed"] == 0

@@ -78,7 +78,7 @@ def catalog(server: HostileServer, delay: float = 0) -> str:
 
 
 def assert_each_dataset_once(store: Store) -> None:
-    counts = Counter(dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list())
+    counts = Counter(dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list_datasets())
     assert len(counts) == DATASETS and set(counts.values()) == {1}
 
 
