@@ -23,18 +23,10 @@ from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.udata_portal import UdataPortal as UdataServer
 from tests.shared import fixture_path
-from tests.tiers import starts
 
 TIMEOUT = 30
 DCAT = "application/rdf+xml"
 RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
-
-
-@pytest.fixture(scope="module")
-@starts("servers", "udata")
-def udata() -> Iterator[UdataServer]:
-    with UdataServer() as server:
-        yield server
 
 
 @pytest.fixture
