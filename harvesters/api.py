@@ -8,9 +8,10 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, ParamSpec, TypeVar, get_type_hints
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
@@ -20,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -70,6 +71,7 @@ PREFIX = "/api/1/harvest"
 PREVIEWS = CapacityLimiter(4)  # previews at once (each reads a remote catalog), apart from the other requests' threads
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 # --- errors --------------------------------------------------------------------------------------------
@@ -379,6 +381,20 @@ def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int])
                 previous_page=link(page - 1) if page > 1 else None)
 
 
+def answered_from_a_thread(operation: Callable[P, Any]) -> Callable[P, Awaitable[Response]]:
+    """An operation that reads the store, run in a thread with its result made into JSON there as FastAPI would
+    (its return type, by alias): one hop to a thread a request, where FastAPI hops a second time to validate the
+    result once more. FastAPI still reads the parameters and the documented answer from `operation`."""
+    adapter: TypeAdapter[Any] = TypeAdapter(get_type_hints(operation)["return"])
+
+    @functools.wraps(operation)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        body = await run_in_threadpool(lambda: adapter.dump_json(operation(*args, **kwargs), by_alias=True))
+        return Response(body, media_type="application/json")
+
+    return answer
+
+
 def offset_of(paged: tuple[int, int], total: int) -> int | None:
     """The first row of the page, or None when the page is past the end."""
     offset = (paged[0] - 1) * paged[1]
@@ -391,6 +407,7 @@ router = APIRouter(tags=["harvest"], dependencies=[Depends(known_query)])
 
 
 @router.get("/sources/", response_model=Page[HarvestSource], responses=errors(403), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_sources(
     request: Request, store: StoreDep, key: Caller, paged: Paging,
     q: Annotated[str | None, Query(description="Searched in the name and URL")] = None,
@@ -416,6 +433,7 @@ def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: Force
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
     """A source by id or slug (a deleted source stays readable, with its `deleted` date)."""
     return present_source(store, store.get_source(ident), key)
@@ -477,6 +495,7 @@ def unschedule_source(store: StoreDep, key: Writer, ident: str) -> None:
 
 @router.get("/source/{ident}/jobs/", response_model=Page[HarvestJobSummary], responses=errors(403, 404),
             openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJobSummary]:
     """A source's jobs, newest first, each with its item counts by status and, while it runs, its progress (its
     items: GET /job/{ident}/)."""
@@ -488,6 +507,7 @@ def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged:
 
 
 @router.get("/job/{ident}/", response_model=HarvestJobDetail, responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def get_job(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> HarvestJobDetail:
     """A job (by its id or a unique start of it): its errors, a page of its items with their counts by status,
     its item problems grouped by message, and its progress while it runs."""
@@ -521,6 +541,7 @@ def export_errors(
 
 
 @router.get("/job/{ident}/items/", response_model=Page[HarvestItem], responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_items(
     request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging,
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
