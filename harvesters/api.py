@@ -306,13 +306,17 @@ def query_names(dependant: Dependant) -> Iterator[str]:
         yield from query_names(dependency)
 
 
+TAKEN: dict[Callable[..., Any], frozenset[str]] = {}  # the query parameters of each operation, by its endpoint
+
+
 async def known_query(request: Request) -> None:
     """Refuse a query parameter the operation does not take (400 naming it): a misspelt `?forse=true` or
     `?page_sise=` would otherwise be ignored without a word."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or not request.scope["query_string"]:
         return
-    taken = set(query_names(route.dependant))
+    if (taken := TAKEN.get(route.endpoint)) is None:
+        taken = TAKEN[route.endpoint] = frozenset(query_names(route.dependant))
     unknown = sorted(set(request.query_params) - taken)
     if unknown:
         raise ApiError(400, f"Unknown query parameter '{unknown[0]}'"
@@ -601,9 +605,11 @@ def metrics(runtime: RuntimeDep) -> Response:
 
 @asynccontextmanager
 async def few_threads(app: FastAPI) -> AsyncIterator[None]:
-    """Requests run in HARVEST_API_THREADS threads (8), not anyio's 40: the store's queries hold the interpreter,
-    and on a machine of a few cores more threads only take turns, each answer waiting longer. Previews, which read
-    a remote catalog for seconds, run in threads of their own (PREVIEWS_AT_ONCE), never holding those."""
+    """Requests run in HARVEST_API_THREADS threads (2), not anyio's 40: the store's queries hold the interpreter,
+    and more threads only take turns on it, handing it over at every row SQLite reads: with 8 threads a listing
+    took twice the CPU of one with 1 or 2 (benchmarks/listings_benchmark.py), and two let one slow request not hold
+    up the others. Previews, which read a remote catalog for seconds, run in threads of their own
+    (PREVIEWS_AT_ONCE), never holding those."""
     to_thread.current_default_thread_limiter().total_tokens = app.state.runtime.config.api_threads
     yield
 

@@ -7,7 +7,7 @@ exactly one wins, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import Any, get_args
@@ -27,8 +27,6 @@ UNSETTLED = ("pending", "started")
 ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
 _NEWEST = (select(jobs.c.id).where(jobs.c.source_id == sources.c.id, jobs.c.preview.is_(False))
            .order_by(jobs.c.created.desc(), jobs.c.id).limit(1).correlate(sources).scalar_subquery())
-LAST_JOBS = select(jobs).where(jobs.c.id.in_(
-    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
 ITEM_COUNTS = (select(items.c.job_id, items.c.status, func.count())
                .where(items.c.job_id.in_(bindparam("job_ids", expanding=True)))
                .group_by(items.c.job_id, items.c.status))
@@ -69,6 +67,12 @@ class JobRow:
 
     def to_model(self) -> HarvestJob:
         return HarvestJob(**self.fields())
+
+
+#: A job's columns in JobRow's order: its rows make JobRows positionally (a listing makes many).
+JOB_ROWS = select(*(jobs.c[field.name] for field in fields(JobRow)))
+LAST_JOBS = JOB_ROWS.where(jobs.c.id.in_(
+    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
 
 
 class Jobs(Database):
@@ -121,8 +125,8 @@ class Jobs(Database):
     def list_job_rows(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[JobRow]:
         query = _job_rows_query(bool(source_id), limit is not None)
         with self.begin() as conn:
-            return [JobRow(**row) for row in conn.execute(
-                query, {"source_id": source_id, "offset": offset, "limit": limit}).mappings()]
+            return [JobRow(*row) for row in conn.execute(
+                query, {"source_id": source_id, "offset": offset, "limit": limit})]
 
     def item_counts(self, job_ids: Collection[str]) -> dict[str, dict[str, int]]:
         """The number of items of each status, for each of these jobs (in one query)."""
@@ -145,8 +149,7 @@ class Jobs(Database):
         found: dict[str, JobRow] = {}
         with self.begin() as conn:
             for chunk in chunks(sorted(set(source_ids))):
-                found |= {row["source_id"]: JobRow(**row)
-                          for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)}).mappings()}
+                found |= {row.source_id: JobRow(*row) for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)})}
         return found
 
     def count_jobs(self, source_id: str | None = None) -> int:
@@ -270,7 +273,7 @@ def _unsettled_datasets(conn: Connection, job_id: str) -> int:
 @cache
 def _jobs_query(of_source: bool) -> Select[Any]:
     """The jobs (previews excluded) of the source `source_id`, or of every source."""
-    query = select(jobs).where(jobs.c.preview.is_(False))
+    query = JOB_ROWS.where(jobs.c.preview.is_(False))
     return query.where(jobs.c.source_id == bindparam("source_id")) if of_source else query
 
 
