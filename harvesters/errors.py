@@ -1,6 +1,9 @@
-"""The framework's refusals: what callers (CLI, HTTP API, scheduler) turn into a clear message and status."""
+"""The framework's refusals: what callers (CLI, HTTP API, scheduler) turn into a clear message and status; and
+the message a person reads for any error (`describe`)."""
 
 from __future__ import annotations
+
+from pydantic import ValidationError
 
 
 class NotFound(LookupError):
@@ -23,3 +26,13 @@ class JobAlreadyRunning(Refused):
 
 class NotLaunchable(Refused):
     """The source may not run: inactive or deleted."""
+
+
+def describe(error: BaseException) -> str:
+    """A message a person understands, for any error."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        return f"Invalid dataset: {problems}"
+    return str(error) or type(error).__name__

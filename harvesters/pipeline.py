@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -25,17 +26,18 @@ from typing import Any
 from urllib.parse import urlparse
 
 import orjson
-from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from backends import get_backend
-from backends.base import Backend, BackendContext, Record, SkipRecord
+from backends.base import BackendContext, Record
 from harvesters import __version__
 from harvesters.clock import utcnow
+from harvesters.errors import describe
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
-from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.mapper import GatheredBatch, MappingAhead, MappingOutcome, map_record
+from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
@@ -80,7 +82,7 @@ class Plan:
     """One claimed item on its way: mapped, then what to write and what the store knows of it."""
 
     item: ClaimedItem
-    mapped: Mapped | None = None
+    mapped: dict[str, Any] | None = None  # Mapped's JSON shape
     logs: Entries = field(default_factory=list)
     write: Write | None = None
     digest: str = ""
@@ -125,9 +127,9 @@ class Harvester:
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
         self._licenses: tuple[Portal, LicenseIndex] | None = None
         self._statistics_refreshed = 0.0
-        # the records of the batch this process's gather dispatches last: processed here (an inline run),
-        # they are mapped as gathered instead of read back from the store
-        self._dispatched: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
+        # the batch this process's gather dispatches: processed here (an inline run), its records are mapped
+        # as gathered instead of read back from the store
+        self._dispatched: GatheredBatch | None = None
 
     # --- the whole job, inline ------------------------------------------------------------------------
 
@@ -142,18 +144,31 @@ class Harvester:
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
         Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
+        dispatch = MappingAhead(self, job_id, ahead=self._maps_ahead())
         with heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
-                    self.resume(job_id, dispatch=self.process)
+                    self.resume(job_id, dispatch)
                 else:
-                    self.gather(job_id, dispatch=self.process)
+                    self.gather(job_id, dispatch)
+                dispatch.finish()
                 self.finalize(job_id)
             except KeyboardInterrupt:
                 self.store.fail_job(job_id, "Interrupted before its end; the next run carries on")
                 raise
             finally:
+                dispatch.close()
                 self._scopes.pop(job_id, None)
+
+    def _maps_ahead(self) -> bool:
+        """Whether an inline run maps its batches ahead in a helper process (harvesters/mapper.py): with a second
+        CPU, when writes go to the store (the local catalog), unless HARVEST_MAP_AHEAD says no."""
+        return self.config.map_ahead and (os.cpu_count() or 1) > 1 and isinstance(self.portal, BatchPortal)
+
+    def gathered(self, item_ids: Sequence[int]) -> GatheredBatch | None:
+        """The records of the batch this process's gather dispatches, when these are its items."""
+        batch = self._dispatched
+        return batch if batch is not None and list(batch.items) == list(item_ids) else None
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
@@ -223,11 +238,11 @@ class Harvester:
             pending = self.store.add_items(job_id, fresh)
             batch.clear()
             digests.clear()
-            self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in
-                                zip(pending, (item for item in fresh if item.status == "pending"), strict=True)}
+            self._dispatched = GatheredBatch(dict(zip(pending, (item for item in fresh if item.status == "pending"),
+                                                      strict=True)), hashes)
             if pending:
                 dispatch(job_id, pending)
-            self._dispatched = {}
+            self._dispatched = None
 
         truncated = failed = False
         try:
@@ -262,6 +277,7 @@ class Harvester:
             item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
         elif record.data is not None or not record.digest:
             item.record = dict(vars(record))
+            item.record_json = item.stored_record()  # serialized once: stored, and sent to a mapping process
         return item
 
     def _new_items(self, job: JobRow, batch: list[NewItem], known: int) -> list[NewItem]:
@@ -316,9 +332,10 @@ class Harvester:
 
     # --- process --------------------------------------------------------------------------------------
 
-    def process(self, job_id: str, item_ids: Iterable[int]) -> None:
+    def process(self, job_id: str, item_ids: Iterable[int], gathered: GatheredBatch | None = None) -> None:
         """Map and write a batch of pending items; an item's failure is recorded on it and never stops the
-        job, but an unavailable portal pauses it: the items not written stay pending for the next run."""
+        job, but an unavailable portal pauses it: the items not written stay pending for the next run.
+        `gathered` holds their records when this process gathered them (and maybe what mapping them gave)."""
         job = self.store.job_row(job_id)
         if job.finished:  # paused, or ended otherwise: nothing more to write
             return
@@ -327,25 +344,31 @@ class Harvester:
         except PortalUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
         item_ids = list(item_ids)
-        known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
         self._refresh_statistics()
-        claimed = self.store.claim_items(item_ids, records=not known)
-        if known:
-            claimed = [replace(item, record=known[item.id][0], record_hash=known[item.id][1]) for item in claimed]
+        claimed = self.store.claim_items(item_ids, records=gathered is None)
+        if gathered is not None:
+            known, hashes = gathered.items, gathered.hashes
+            claimed = [replace(item, record=known[item.id].record, record_hash=hashes.get(item.remote_id))
+                       for item in claimed]
+        mappings = gathered.mappings if gathered is not None else {}
         # datasets first: a data service names the datasets it serves by their links
         for kind in ("dataset", "dataservice"):
             part = [item for item in claimed if item.kind == kind]
-            if part and not self._process_part(job, scope, part):
+            if part and not self._process_part(job, scope, part, mappings):
                 return
 
-    def _process_part(self, job: JobRow, scope: JobScope, claimed: list[ClaimedItem]) -> bool:
-        """Process items of one kind; False when the portal became unavailable (the job is paused)."""
-        plans = [self._map(scope.backend, item) for item in claimed]
+    def _process_part(self, job: JobRow, scope: JobScope, claimed: list[ClaimedItem],
+                      mappings: dict[int, MappingOutcome]) -> bool:
+        """Process items of one kind (mapped ahead where `mappings` say); False when the portal became
+        unavailable (the job is paused)."""
+        plans = [self._plan_of(item, mappings.get(item.id) or map_record(scope.backend, item.record))
+                 for item in claimed]
         mapped = [plan for plan in plans if plan.mapped is not None]
         wanted = {plan.item.remote_id for plan in mapped}
-        wanted |= {served for plan in mapped if plan.mapped and plan.mapped.dataservice
-                   for served in plan.mapped.dataservice.datasets}
+        wanted |= {served for plan in mapped if plan.mapped and plan.mapped["dataservice"]
+                   for served in plan.mapped["dataservice"]["datasets"]}
         links = self.store.links_of(scope.source.id, wanted) if wanted else {}
+        links |= self._served_by_uri(scope, mapped, links)
         for plan in mapped:
             self._plan(scope.source, plan, links)
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
@@ -385,14 +408,19 @@ class Harvester:
             return False
         return True
 
-    def _map(self, backend: Backend, item: ClaimedItem) -> Plan:
-        try:
-            mapped = backend.map(Record(**item.record or {}))
-        except SkipRecord as skip:
-            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", str(skip))]))
-        except Exception as error:
-            return Plan(item, settled=_failed(item, error))
-        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings])
+    def _served_by_uri(self, scope: JobScope, mapped: Sequence[Plan], links: dict[str, Link]) -> dict[str, Link]:
+        """The links of the datasets data services name by URI (a dataset of another page), by that URI."""
+        uris = {served for plan in mapped if plan.mapped and plan.mapped["dataservice"]
+                for served in plan.mapped["dataservice"]["datasets"] if served not in links}
+        return self.store.links_of_uris(scope.source.id, uris) if uris else {}
+
+    @staticmethod
+    def _plan_of(item: ClaimedItem, outcome: MappingOutcome) -> Plan:
+        if outcome.skipped is not None:
+            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", outcome.skipped)]))
+        if outcome.mapped is None:
+            return Plan(item, settled=_failure(item, outcome.failed or "Mapping failed"))
+        return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]])
 
     def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
@@ -416,11 +444,13 @@ class Harvester:
                 continue
             assert plan.write is not None
             link, noun, logs = plan.link, NOUNS[plan.write.kind], list(plan.logs)
-            title = plan.write.payload.title
+            title = plan.write.title
             saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
                      "summary": {"title": title, "logs": plan.logs}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
+                if (uri := plan.write.harvest["uri"]) and uri != plan.item.remote_id:
+                    saved["uri"] = uri  # a data service may name the dataset by it
             if plan.unchanged:
                 assert link is not None
                 outcome, dataset_id = "unchanged", link.dataset_id
@@ -461,21 +491,21 @@ class Harvester:
             return Written(portal.update(dataset_id, write).id, "updated")
         return Written(portal.create(write).id, "created")
 
-    def _served(self, dataservice: Dataservice, links: dict[str, Link], logs: Entries) -> Dataservice:
-        """The data service with our ids of the datasets it serves (remote ids, exact match); a dataset this
-        source has not harvested is left out, with a warning."""
+    def _served(self, dataservice: dict[str, Any], links: dict[str, Link], logs: Entries) -> dict[str, Any]:
+        """The data service (as JSON) with our ids of the datasets it serves (remote ids, exact match); a dataset
+        this source has not harvested is left out, with a warning."""
         served = []
-        for remote_id in dataservice.datasets:
+        for remote_id in dataservice["datasets"]:
             link = links.get(remote_id)
             if link is not None and link.kind == "dataset":
                 served.append(link.dataset_id)
             else:
                 logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
-        return dataservice.model_copy(update={"datasets": served})
+        return {**dataservice, "datasets": served}
 
-    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: Mapped, logs: Entries,
+    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
                    links: dict[str, Link]) -> Write:
-        remote = mapped.remote.model_dump(mode="json")
+        remote = mapped["remote"]
         harvest = {
             "archived": None,
             "archived_at": None,
@@ -493,10 +523,10 @@ class Harvester:
         }
         organization = source.organization.id if source.organization else None
         owner = source.owner.id if source.owner else None
-        if mapped.dataservice is not None:
-            dataservice = self._served(mapped.dataservice, links, logs)
-            return DataserviceWrite(dataservice=dataservice, harvest=harvest, organization=organization, owner=owner)
-        return DatasetWrite(dataset=mapped.dataset, harvest=harvest, organization=organization, owner=owner)
+        if mapped["dataservice"] is not None:
+            dataservice = self._served(mapped["dataservice"], links, logs)
+            return DataserviceWrite(document=dataservice, harvest=harvest, organization=organization, owner=owner)
+        return DatasetWrite(document=mapped["dataset"], harvest=harvest, organization=organization, owner=owner)
 
     def pause(self, job_id: str, error: PortalUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -581,18 +611,12 @@ def payload_hash(write: Write) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def describe(error: BaseException) -> str:
-    """A message a person understands, for any error."""
-    if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
-        )
-        return f"Invalid dataset: {problems}"
-    return str(error) or type(error).__name__
-
-
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:
-    return SettledItem(item.id, "failed", errors=[HarvestError(message=describe(error)).to_json()])
+    return _failure(item, describe(error))
+
+
+def _failure(item: ClaimedItem, message: str) -> SettledItem:
+    return SettledItem(item.id, "failed", errors=[HarvestError(message=message).to_json()])
 
 
 def _log(level: str, message: str) -> dict[str, str]:

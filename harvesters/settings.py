@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     autoarchive_max_share: float = Field(0.5, ge=0, le=1)
     licenses_file: str | None = None
     batch_size: int = Field(100, ge=1)
+    map_ahead: bool = True  # inline runs into the local catalog map the next batch in a helper process meanwhile
     preview_max_items: int = Field(20, ge=1)
     # distributed jobs (harvesters/queue.py, scheduler.py, sweeper.py)
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; without it, jobs run inline

@@ -154,6 +154,7 @@ class Page:
         parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
         blanks: dict[str, str] = {}
+        names: dict[NamedNode, str] = {}  # predicates and datatypes, a few per page: their IRI read once
         triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
         last_subject, predicates = None, {}
         for subject, predicate, obj, _ in triples:
@@ -166,7 +167,8 @@ class Page:
                 predicates = graph.get(node)
                 if predicates is None:
                     predicates = graph[node] = {}
-            key = predicate.value
+            if (key := names.get(predicate)) is None:
+                key = names[predicate] = predicate.value
             objects = predicates.get(key)
             if objects is None:
                 objects = predicates[key] = []
@@ -179,10 +181,13 @@ class Page:
                 objects.append({"@id": name})
             elif language := obj.language:
                 objects.append({"@value": obj.value, "@language": language})
-            elif (datatype := obj.datatype.value) != XSD_STRING:
-                objects.append({"@value": obj.value, "@type": datatype})
             else:
-                objects.append({"@value": obj.value})
+                if (datatype := names.get(obj.datatype)) is None:
+                    datatype = names[obj.datatype] = obj.datatype.value
+                if datatype != XSD_STRING:
+                    objects.append({"@value": obj.value, "@type": datatype})
+                else:
+                    objects.append({"@value": obj.value})
 
     def _recover(self, content: bytes, fmt: RdfFormat, error: SyntaxError) -> None:
         """Read an invalid page: RDF/XML's known defect repaired (nothing is lost), else leniently, with a warning."""

@@ -1,12 +1,17 @@
-"""Harvest items: recorded as gathered, claimed and settled a batch at a time, listed and counted."""
+"""Harvest items: recorded as gathered, claimed and settled a batch at a time, listed and counted.
+
+A pending item's record lives beside it (the `records` table) until the item is settled: written once,
+as the gather serialized it, read once by the process that claims the item.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, func, insert, select, update
+import orjson
+from sqlalchemy import JSON, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql import Select
 
@@ -14,25 +19,32 @@ from harvesters.clock import utcnow
 from harvesters.models import DataserviceRef, DatasetRef, HarvestError, HarvestItem, HarvestLog
 from harvesters.store.database import Database, chunks
 from harvesters.store.jobs import UNSETTLED
-from harvesters.store.schema import items
+from harvesters.store.schema import items, records
 
 Entries = list[dict[str, str]]  # errors or logs, in their documented JSON shape
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # as the store writes JSON
 
 
 @dataclass(slots=True)
 class NewItem:
-    """A gathered record to record: pending (with its record, to be processed) or already settled."""
+    """A gathered record to record: pending (with its record, to be processed) or already settled. The record
+    comes with its JSON when the gather serialized it already (it is stored as it is)."""
 
     remote_id: str
     status: str
     remote_url: str | None = None
     kind: str = "dataset"
     record: dict[str, Any] | None = None
+    record_json: bytes | None = None
     errors: Entries = field(default_factory=list)
     logs: Entries = field(default_factory=list)
     outcome: str | None = None
     dataset_id: str | None = None
     dataset_title: str | None = None
+
+    def stored_record(self) -> bytes:
+        """The record's JSON as the store keeps it: the gather's own serialization, when it made one."""
+        return self.record_json if self.record_json is not None else orjson.dumps(self.record, option=JSON_OPTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +72,25 @@ class SettledItem:
     logs: Entries = field(default_factory=list)
 
 
-def _claim_statement(*returned: Any) -> Any:
+def _claim_statement() -> Any:
     """Pending items of a list marked started, in one statement; on PostgreSQL their rows are locked in id
     order first, so that processes claiming overlapping lists wait for each other instead of deadlocking."""
     wanted = (select(items.c.id).where(items.c.id.in_(bindparam("ids", expanding=True)), items.c.status == "pending")
               .order_by(items.c.id).with_for_update())
     return (update(items).where(items.c.id.in_(wanted.scalar_subquery()), items.c.status == "pending")
             .values(status="started", started=bindparam("now"))
-            .returning(items.c.id, items.c.remote_id, items.c.remote_url, items.c.kind, *returned))
+            .returning(items.c.id, items.c.remote_id, items.c.remote_url, items.c.kind))
 
 
 # Statements run for every batch, built once (building a statement costs more than running it on SQLite).
-CLAIM = _claim_statement(items.c.record)
-CLAIM_WITHOUT_RECORDS = _claim_statement()
+CLAIM = _claim_statement()
+RECORDS_OF = select(records.c.item_id, records.c.record).where(
+    records.c.item_id.in_(bindparam("ids", expanding=True)))
+FORGET_RECORDS = delete(records).where(records.c.item_id.in_(bindparam("ids", expanding=True)))
 SETTLE = update(items).where(items.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), outcome=bindparam("b_outcome"), dataset_id=bindparam("b_dataset_id"),
     dataset_title=bindparam("b_dataset_title"), errors=bindparam("b_errors", type_=JSON),
-    logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"), record=None,
+    logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"),
 )
 ADD = insert(items).returning(items.c.id, items.c.status, sort_by_parameter_order=True)
 
@@ -89,7 +103,7 @@ class Items(Database):
         now = utcnow()
         rows = [
             {"job_id": job_id, "remote_id": entry.remote_id, "remote_url": entry.remote_url, "kind": entry.kind,
-             "status": entry.status, "record": entry.record, "errors": entry.errors, "logs": entry.logs,
+             "status": entry.status, "errors": entry.errors, "logs": entry.logs,
              "outcome": entry.outcome, "dataset_id": entry.dataset_id, "dataset_title": entry.dataset_title,
              "created": now, "started": None if entry.status == "pending" else now,
              "ended": None if entry.status == "pending" else now}
@@ -97,6 +111,10 @@ class Items(Database):
         ]
         with self.begin() as conn:
             inserted = conn.execute(ADD, rows).all()
+            stored = [{"item_id": item_id, "record": entry.stored_record()}
+                      for (item_id, _), entry in zip(inserted, entries, strict=True) if entry.record is not None]
+            if stored:
+                conn.execute(insert(records), stored)
         return [item_id for item_id, status in inserted if status == "pending"]
 
     def recorded_remote_ids(self, job_id: str, remote_ids: Collection[str]) -> dict[str, int]:
@@ -128,9 +146,12 @@ class Items(Database):
         left out."""
         if not item_ids:
             return []
-        statement = CLAIM if records else CLAIM_WITHOUT_RECORDS
         with self.begin() as conn:
-            claimed = [ClaimedItem(*row) for row in conn.execute(statement, {"ids": list(item_ids), "now": utcnow()})]
+            claimed = [ClaimedItem(*row) for row in conn.execute(CLAIM, {"ids": list(item_ids), "now": utcnow()})]
+            if records and claimed:
+                stored = dict(conn.execute(RECORDS_OF, {"ids": [item.id for item in claimed]}).all())
+                claimed = [replace(item, record=orjson.loads(stored[item.id]) if item.id in stored else None)
+                           for item in claimed]
         return sorted(claimed, key=lambda item: item.id)
 
     def release_items(self, item_ids: Sequence[int]) -> None:
@@ -142,7 +163,7 @@ class Items(Database):
                              .values(status="pending", started=None))
 
     def settle_items(self, conn: Connection, settled: Sequence[SettledItem]) -> None:
-        """Record how these items ended, in one statement, within the caller's transaction."""
+        """Record how these items ended (and forget their records), within the caller's transaction."""
         if not settled:
             return
         now = utcnow()
@@ -151,6 +172,7 @@ class Items(Database):
              "b_dataset_title": item.dataset_title, "b_errors": item.errors, "b_logs": item.logs, "b_now": now}
             for item in settled
         ])
+        conn.execute(FORGET_RECORDS, {"ids": [item.id for item in settled]})
 
     def pending_item_ids(self, job_id: str) -> list[int]:
         with self.begin() as conn:

@@ -27,6 +27,7 @@ class Link:
     kind: str
     record_hash: str | None = None
     summary: dict[str, Any] | None = None  # {"title", "logs"} of the last mapping of that record
+    uri: str | None = None  # the dataset's URI upstream, where it is not its remote id
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +41,14 @@ class NewLink:
     kind: str = "dataset"
     record_hash: str | None = None
     summary: dict[str, Any] | None = None
+    uri: str | None = None
 
 
 LINKS_OF = select(links).where(links.c.source_id == bindparam("source_id"),
                                links.c.remote_id.in_(bindparam("remote_ids", expanding=True)))
+# by URI: rare (a data service naming a dataset of another page), so without an index of its own
+LINKS_OF_URIS = select(links).where(links.c.source_id == bindparam("source_id"),
+                                    links.c.uri.in_(bindparam("uris", expanding=True)))
 TOUCH = (update(links).where(links.c.source_id == bindparam("b_source"),
                              links.c.remote_id.in_(bindparam("b_remotes", expanding=True)))
          .values(last_seen=bindparam("now")))
@@ -62,15 +67,25 @@ class Links(Database):
                     LINKS_OF, {"source_id": source_id, "remote_ids": list(chunk)})}
         return found
 
+    def links_of_uris(self, source_id: str, uris: Collection[str]) -> dict[str, Link]:
+        """The links of the source's datasets known upstream by these URIs (that are not their remote ids)."""
+        found: dict[str, Link] = {}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(set(uris))):
+                found |= {row.uri: Link(*row) for row in conn.execute(
+                    LINKS_OF_URIS, {"source_id": source_id, "uris": list(chunk)})}
+        return found
+
     def save_links(self, conn: Connection, source_id: str, saved: Sequence[NewLink]) -> None:
         """Insert or update these links (not archived, seen now) in one statement, in the caller's transaction."""
         now = utcnow()
         upsert(conn, links, [
             {"source_id": source_id, "remote_id": link.remote_id, "dataset_id": link.dataset_id,
              "payload_hash": link.payload_hash, "last_seen": now, "archived_at": None, "kind": link.kind,
-             "record_hash": link.record_hash, "summary": link.summary}
+             "record_hash": link.record_hash, "summary": link.summary, "uri": link.uri}
             for link in saved
-        ], updated=("dataset_id", "payload_hash", "last_seen", "archived_at", "kind", "record_hash", "summary"))
+        ], updated=("dataset_id", "payload_hash", "last_seen", "archived_at", "kind", "record_hash", "summary",
+                    "uri"))
 
     def save_link(self, source_id: str, remote_id: str, dataset_id: str, payload_hash: str | None,
                   kind: str = "dataset") -> None:

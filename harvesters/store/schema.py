@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -114,9 +115,17 @@ items = Table(
     Column("logs", JSON, nullable=False, default=list),
     Column("dataset_id", String(64)),
     Column("dataset_title", Text),
-    Column("record", JSON),
     Index("ix_items_job_remote", "job_id", "remote_id"),
     Index("ix_items_job_status", "job_id", "status"),
+)
+
+# The record of each pending item, as gathered (its JSON, written as the gather serialized it), read by the
+# process that claims the item and deleted once the item is settled: in a table of its own, so that claiming
+# and settling items rewrites small rows only.
+records = Table(
+    "records", metadata,
+    Column("item_id", Integer, primary_key=True, autoincrement=False),
+    Column("record", LargeBinary, nullable=False, info={"compression": "lz4"}),
 )
 
 links = Table(
@@ -132,6 +141,9 @@ links = Table(
     # ({"title", "logs"}): a record gathered again unchanged is settled without being mapped again
     Column("record_hash", String(64)),
     Column("summary", JSON),
+    # the dataset's URI upstream, where it is not its remote id: how a data service may name it. Added to an
+    # older store, its links forget their record hash, so that the next run maps them again and records it.
+    Column("uri", Text, info={"when_added": "UPDATE links SET record_hash = NULL"}),
 )
 
 
@@ -194,6 +206,8 @@ def create_tables(engine: Engine, tables: MetaData) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         tables.create_all(conn)
         _add_missing_columns(conn, tables)
+        _move_records_out_of_items(conn, tables)
+        _compress_with_lz4(conn, tables)
         conn.commit()
 
 
@@ -211,11 +225,36 @@ def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
             elif column.default is not None and column.default.is_scalar:
                 ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
             conn.exec_driver_sql(ddl)
+            if when_added := column.info.get("when_added"):
+                conn.exec_driver_sql(when_added)
             if column.unique:
                 conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS uq_{table.name}_{column.name} "
                                      f"ON {table.name} ({column.name})")
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _move_records_out_of_items(conn: Connection, tables: MetaData) -> None:
+    """A store made before records had a table of their own keeps them in `items.record`: moved to `records`,
+    and the column dropped."""
+    if "records" not in tables.tables or "record" not in {column["name"] for column in inspect(conn).get_columns("items")}:
+        return
+    as_bytes = "convert_to(record::text, 'UTF8')" if conn.dialect.name == "postgresql" else "CAST(record AS BLOB)"
+    conn.exec_driver_sql(f"INSERT INTO records (item_id, record) SELECT id, {as_bytes} FROM items "
+                         "WHERE record IS NOT NULL")
+    conn.exec_driver_sql("ALTER TABLE items DROP COLUMN record")
+
+
+def _compress_with_lz4(conn: Connection, tables: MetaData) -> None:
+    """On PostgreSQL, the large values (records, documents) compressed with lz4, much cheaper than the default
+    (where the server has it: PostgreSQL 14 and later, built with lz4)."""
+    if conn.dialect.name != "postgresql" or "lz4" not in str(conn.exec_driver_sql(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar()):
+        return
+    for table in tables.sorted_tables:
+        for column in table.columns:
+            if column.info.get("compression") == "lz4":
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} SET COMPRESSION lz4")
 
 
 def _sql_literal(value: Any) -> str:

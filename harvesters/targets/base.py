@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -17,44 +17,55 @@ if TYPE_CHECKING:
 Kind = Literal["dataset", "dataservice"]
 
 
-@dataclass
-class DatasetWrite:
-    """One dataset to write: the mapped payload, its complete `harvest` block and its publisher."""
+@dataclass(kw_only=True)
+class PayloadWrite:
+    """What a dataset write and a data service write share: the mapped payload as JSON (`document`, hashed then
+    written: dumped once), its complete `harvest` block and its publisher. Built from the payload's model, or
+    from its JSON alone (as a helper process maps it, see harvesters/mapper.py): `payload` is then validated
+    from the JSON when first asked for."""
+
+    model: ClassVar[type[Dataset] | type[Dataservice]]
+    harvest: dict[str, Any]
+    organization: str | None = None
+    owner: str | None = None
+    document: dict[str, Any] = field(default_factory=dict)
+
+    def dump(self, payload: Dataset | Dataservice | None) -> None:
+        if payload is not None:
+            self.document = payload.model_dump(mode="json")
+            self.__dict__["payload"] = payload
+
+    @property
+    def title(self) -> str:
+        return self.document["title"]
+
+    @cached_property
+    def payload(self) -> Dataset | Dataservice:
+        return self.model.model_validate(self.document)
+
+
+@dataclass(kw_only=True)
+class DatasetWrite(PayloadWrite):
+    """One dataset to write."""
 
     kind: ClassVar[Kind] = "dataset"
-    dataset: Dataset
-    harvest: dict[str, Any]
-    organization: str | None = None
-    owner: str | None = None
+    model: ClassVar[type[Dataset]] = Dataset
+    dataset: InitVar[Dataset | None] = None
 
-    @property
-    def payload(self) -> Dataset:
-        return self.dataset
-
-    @cached_property
-    def document(self) -> dict[str, Any]:
-        """The payload as JSON, dumped once (hashed, then written)."""
-        return self.dataset.model_dump(mode="json")
+    def __post_init__(self, dataset: Dataset | None) -> None:
+        self.dump(dataset)
 
 
-@dataclass
-class DataserviceWrite:
-    """One data service to write, like DatasetWrite; its `datasets` are our ids of the datasets it serves."""
+@dataclass(kw_only=True)
+class DataserviceWrite(PayloadWrite):
+    """One data service to write; its `datasets` are our ids of the datasets it serves."""
 
     kind: ClassVar[Kind] = "dataservice"
-    dataservice: Dataservice
-    harvest: dict[str, Any]
-    organization: str | None = None
-    owner: str | None = None
+    model: ClassVar[type[Dataservice]] = Dataservice
+    dataservice: InitVar[Dataservice | None] = None
 
-    @property
-    def payload(self) -> Dataservice:
-        return self.dataservice
-
-    @cached_property
-    def document(self) -> dict[str, Any]:
-        """The payload as JSON, dumped once (hashed, then written)."""
-        return self.dataservice.model_dump(mode="json")
+    def __post_init__(self, dataservice: Dataservice | None) -> None:
+        self.dump(dataservice)
 
 
 Write = DatasetWrite | DataserviceWrite
@@ -121,24 +132,30 @@ def resource_key(resource: dict[str, Any]) -> tuple[str, str]:
     return ("uri", uri) if uri else ("url", f"{resource.get('url')}\n{resource.get('title')}")
 
 
-def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
-    """Give each new resource the id of the previous resource it matches (by identity, else by URL)."""
+def kept_resource_ids(previous: list[dict[str, Any]], resources: list[dict[str, Any]]) -> list[str | None]:
+    """The id each new resource (as JSON) keeps: that of the previous resource it matches, by identity, else by
+    URL; None for a new one."""
     if not previous:  # a new dataset: every resource gets a new id
-        return [resource if resource.id is None else resource.model_copy(update={"id": None})
-                for resource in resources]
+        return [None] * len(resources)
     by_key = {resource_key(old): old["id"] for old in previous if old.get("id")}
     by_url: dict[str, str] = {}
     for old in previous:
         if old.get("id"):
             by_url.setdefault(old.get("url", ""), old["id"])
     used: set[str] = set()
-    kept = []
+    kept: list[str | None] = []
     for resource in resources:
-        data = resource.model_dump(mode="json")
-        rid = by_key.get(resource_key(data))
+        rid = by_key.get(resource_key(resource))
         if rid is None or rid in used:
-            rid = by_url.get(resource.url)
-        kept.append(resource.model_copy(update={"id": rid if rid not in used else None}))
+            rid = by_url.get(resource["url"])
+        kept.append(rid if rid not in used else None)
         if rid:
             used.add(rid)
     return kept
+
+
+def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
+    """Give each new resource the id of the previous resource it matches (see `kept_resource_ids`)."""
+    ids = kept_resource_ids(previous, [resource.model_dump(mode="json") for resource in resources])
+    return [resource if resource.id == rid else resource.model_copy(update={"id": rid})
+            for resource, rid in zip(resources, ids, strict=True)]

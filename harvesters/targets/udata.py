@@ -473,7 +473,7 @@ def dataset_body(
     does not know (license, frequency) kept in `harvest:*` extras instead, the title standing for a missing
     description (which udata requires), provenance in extras (with the source's URL, so that `attach`
     recognises the catalog after our database is lost)."""
-    data = write.dataset.model_dump(mode="json")
+    data = write.document
     extras = provenance_extras(data["extras"], write.harvest, source_url)
     body: dict[str, Any] = {
         "title": data["title"],
@@ -489,7 +489,7 @@ def dataset_body(
         "private": data["private"],
         "extras": extras,
         "resources": [resource_body(resource) for resource in
-                      keep_resource_ids([_with_uri(old) for old in previous_resources], write.dataset.resources)],
+                      keep_resource_ids([_with_uri(old) for old in previous_resources], write.payload.resources)],
         "archived": None,
     }
     for key, known in (("license", licenses.ids), ("frequency", frequencies)):
@@ -505,7 +505,8 @@ def dataset_body(
 def dataservice_body(write: DataserviceWrite, source_url: str) -> dict[str, Any]:
     """The body of POST/PATCH /api/1/dataservices/: every mapped field (its `datasets` are portal dataset
     ids), provenance in extras as for datasets, `archived_at` null (an update un-archives)."""
-    data = write.dataservice.model_dump(mode="json", exclude={"contact_points"})  # udata references them by id
+    # udata references contact points by id
+    data = {key: value for key, value in write.document.items() if key != "contact_points"}
     body = {**data, "extras": provenance_extras(data["extras"], write.harvest, source_url), "archived_at": None}
     if write.organization:
         body["organization"] = write.organization

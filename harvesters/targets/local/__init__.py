@@ -91,11 +91,11 @@ class LocalCatalog:
             return []
         now = utcnow()
         ids = [new_id() for _ in writes]
-        slugs = free_slugs(conn, datasets.c.slug, [write.payload.title for write in writes]) \
+        slugs = free_slugs(conn, datasets.c.slug, [write.title for write in writes]) \
             if table is datasets else [None] * len(writes)
         rows = [
             {"id": object_id, "source_id": write.harvest["source_id"], "remote_id": write.harvest["remote_id"],
-             "title": write.payload.title, "archived": None, "created_at": now, "last_modified": now,
+             "title": write.title, "archived": None, "created_at": now, "last_modified": now,
              "data": _document(object_id, slug, write, [], created_at=now, modified_at=now)}
             | ({"slug": slug} if slug else {})
             for object_id, slug, write in zip(ids, slugs, writes, strict=True)
@@ -120,26 +120,26 @@ class LocalCatalog:
                 raise LookupError(f"No {write.kind} {object_id} in the local catalog")
             document = _document(object_id, getattr(row, "slug", None), write, row.data.get("resources", []),
                                  created_at=row.created_at, modified_at=now)
-            rows.append({"b_id": object_id, "b_title": write.payload.title, "b_data": document, "b_now": now})
+            rows.append({"b_id": object_id, "b_title": write.title, "b_data": document, "b_now": now})
         conn.execute(UPDATE_ROW[table.name], rows)
 
     # --- writes, one at a time (the Portal protocol) ----------------------------------------------------
 
     def create(self, write: DatasetWrite) -> DatasetRef:
-        return DatasetRef(id=self._create_one(write), title=write.dataset.title, page=None)
+        return DatasetRef(id=self._create_one(write), title=write.title, page=None)
 
     def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef:
         with self.store.begin() as conn:
             self._update(conn, datasets, [(write, dataset_id)])
-        return DatasetRef(id=dataset_id, title=write.dataset.title)
+        return DatasetRef(id=dataset_id, title=write.title)
 
     def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef:
-        return DataserviceRef(id=self._create_one(write), title=write.dataservice.title)
+        return DataserviceRef(id=self._create_one(write), title=write.title)
 
     def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef:
         with self.store.begin() as conn:
             self._update(conn, dataservices, [(write, dataservice_id)])
-        return DataserviceRef(id=dataservice_id, title=write.dataservice.title)
+        return DataserviceRef(id=dataservice_id, title=write.title)
 
     def _create_one(self, write: Write) -> str:
         """Create, or update what another worker created first (writes are keyed on (source, remote id));

@@ -7,7 +7,7 @@ from typing import Any
 
 from harvesters.clock import new_id
 from harvesters.models import OrganizationRef, UserRef
-from harvesters.targets.base import DataserviceWrite, DatasetWrite, keep_resource_ids
+from harvesters.targets.base import DataserviceWrite, DatasetWrite, kept_resource_ids
 
 
 def dataset_document(
@@ -23,9 +23,9 @@ def dataset_document(
     """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
     payload = write.document
     stamp = last_modified.isoformat()
-    kept = keep_resource_ids(previous_resources, write.dataset.resources)  # in the same order
-    resources = [_resource_document(data | {"id": resource.id}, created_at, stamp)
-                 for resource, data in zip(kept, payload["resources"], strict=True)]
+    kept = kept_resource_ids(previous_resources, payload["resources"])  # in the same order
+    resources = [_resource_document(data, resource_id, created_at, stamp)
+                 for resource_id, data in zip(kept, payload["resources"], strict=True)]
     return {
         "access_audiences": [],
         "access_type": payload["access_type"] or "open",
@@ -93,8 +93,9 @@ def dataservice_document(
     }
 
 
-def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -> dict[str, Any]:
-    """A resource (its payload as JSON, with the id it keeps) as udata documents it."""
+def _resource_document(data: dict[str, Any], resource_id: str | None, created_at: datetime, stamp: str
+                       ) -> dict[str, Any]:
+    """A resource (its payload as JSON, and the id it keeps) as udata documents it."""
     return {
         "checksum": data["checksum"],
         "created_at": data["created_at"] or created_at.isoformat(),
@@ -104,7 +105,7 @@ def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -
         "filetype": data["filetype"],
         "format": data["format"],
         "harvest": data["harvest"] or {"issued_at": None, "modified_at": None, "uri": None},
-        "id": data["id"] or new_id(),
+        "id": resource_id or new_id(),
         "internal": {"created_at_internal": created_at.isoformat(), "last_modified_internal": stamp},
         "last_modified": data["last_modified"] or stamp,
         "latest": None,
