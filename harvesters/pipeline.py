@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
@@ -75,6 +76,11 @@ class JobScope:
     def record_hash(self, digest: str) -> str:
         """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
         return record_hash(self.context, digest)
+
+    @cached_property
+    def domain(self) -> str:
+        """The host of the source's catalog (the `harvest.domain` of what it writes)."""
+        return urlparse(self.source.url).hostname or ""
 
 
 @dataclass
@@ -370,7 +376,7 @@ class Harvester:
         links = self.store.links_of(scope.source.id, wanted) if wanted else {}
         links |= self._served_by_uri(scope, mapped, links)
         for plan in mapped:
-            self._plan(scope.source, plan, links)
+            self._plan(scope, plan, links)
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and isinstance(scope.portal, BatchPortal):
             try:
@@ -422,11 +428,11 @@ class Harvester:
             return Plan(item, settled=_failure(item, outcome.failed or "Mapping failed"))
         return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]])
 
-    def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
+    def _plan(self, scope: JobScope, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
         assert plan.mapped is not None
         try:
-            plan.write = self._write_for(source, plan.item, plan.mapped, plan.logs, links)
+            plan.write = self._write_for(scope, plan.item, plan.mapped, plan.logs, links)
             plan.digest = payload_hash(plan.write)
         except Exception as error:
             plan.settled = _failed(plan.item, error)
@@ -503,16 +509,16 @@ class Harvester:
                 logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
         return {**dataservice, "datasets": served}
 
-    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
+    def _write_for(self, scope: JobScope, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
                    links: dict[str, Link]) -> Write:
-        remote = mapped["remote"]
+        source, remote = scope.source, mapped["remote"]
         harvest = {
             "archived": None,
             "archived_at": None,
             "backend": source.backend,
             "created_at": remote["created_at"],
             "dct_identifier": remote["dct_identifier"],
-            "domain": urlparse(source.url).hostname or "",
+            "domain": scope.domain,
             "issued_at": remote["issued_at"],
             "last_update": utcnow().isoformat(),
             "modified_at": remote["modified_at"],

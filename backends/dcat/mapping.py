@@ -108,6 +108,7 @@ def language_codes(language: str) -> frozenset[str]:
     return next((codes for codes in LANGUAGE_CODES if code in codes), frozenset({code}))
 
 
+@lru_cache(maxsize=256)
 def language_key(tag: str) -> str:
     """One key per language whatever its spelling: `fr-FR`, `fre`, `FRA` -> `fr`; empty for untagged."""
     codes = language_codes(tag) if tag else frozenset({""})
@@ -321,13 +322,18 @@ def doi(node: Node) -> str | None:
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
 
+@lru_cache(maxsize=256)
+def valid_language_tag(tag: str) -> bool:
+    return LANGUAGE_TAG.fullmatch(tag) is not None
+
+
 def check_language_tags(graph: Graph) -> None:
     """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient."""
     for predicates in graph.values():
         for values in predicates.values():
             for value in values:
                 tag = value.get("@language")
-                if tag is not None and not LANGUAGE_TAG.fullmatch(tag):
+                if tag is not None and not valid_language_tag(tag):
                     raise ValueError(f"Invalid language tag '{tag}' on \"{value['@value'][:60]}\"")
 
 
@@ -469,11 +475,16 @@ def all_literals(node: Node) -> Iterable[Term]:
 
 
 def geometry_literal(literal: Term) -> dict[str, Any] | None:
-    datatype = literal.get("@type", "").lower()
+    return _geometry(literal.get("@type", ""), literal["@value"])
+
+
+@lru_cache(maxsize=128)  # a record's coverage is read twice (its geometry, its place names): parsed once
+def _geometry(datatype: str, text: str) -> dict[str, Any] | None:
+    datatype = datatype.lower()
     if datatype in GEOJSON_DATATYPES:
-        return geometry_from_geojson(literal["@value"])
+        return geometry_from_geojson(text)
     if datatype in WKT_DATATYPES:
-        return geometry_from_wkt(literal["@value"])
+        return geometry_from_wkt(text)
     return None
 
 

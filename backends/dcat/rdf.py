@@ -249,22 +249,23 @@ class Page:
 
     def closure(self, root: str, boundaries: frozenset[str] = RECORD_BOUNDARIES, depth: int = RECORD_DEPTH) -> Graph:
         """The nodes reachable from `root` within `depth` links; nodes of `boundaries` types are kept as stubs."""
-        found: Graph = {}
-        queue = deque([(root, 0)])
+        graph, found = self.graph, {}
+        queue = deque([(root, 0)] if root in graph else [])
         while queue:
             node, distance = queue.popleft()
-            if node in found or node not in self.graph:
+            if node in found:
                 continue
-            predicates = self.graph[node]
+            predicates = graph[node]
             types = predicates.get(RDF_TYPE, [])
             if node != root and any(obj.get("@id") in boundaries for obj in types):
                 found[node] = {RDF_TYPE: types}
                 continue
             found[node] = predicates
             if distance < depth:
-                queue.extend(
-                    (obj["@id"], distance + 1) for objects in predicates.values() for obj in objects if "@id" in obj
-                )
+                for objects in predicates.values():
+                    for obj in objects:
+                        if (target := obj.get("@id")) is not None and target in graph and target not in found:
+                            queue.append((target, distance + 1))
         return found
 
 

@@ -92,7 +92,9 @@ SETTLE = update(items).where(items.c.id == bindparam("b_id")).values(
     dataset_title=bindparam("b_dataset_title"), errors=bindparam("b_errors", type_=JSON),
     logs=bindparam("b_logs", type_=JSON), ended=bindparam("b_now"),
 )
-ADD = insert(items).returning(items.c.id, items.c.status, sort_by_parameter_order=True)
+# Rows inserted in one statement (or a few) get ascending ids in their order: sorted ids are the rows' (asking
+# SQLAlchemy for the order would make SQLite insert one row per statement).
+ADD = insert(items).returning(items.c.id)
 
 
 class Items(Database):
@@ -110,12 +112,12 @@ class Items(Database):
             for entry in entries
         ]
         with self.begin() as conn:
-            inserted = conn.execute(ADD, rows).all()
+            ids = sorted(conn.execute(ADD, rows).scalars())
             stored = [{"item_id": item_id, "record": entry.stored_record()}
-                      for (item_id, _), entry in zip(inserted, entries, strict=True) if entry.record is not None]
+                      for item_id, entry in zip(ids, entries, strict=True) if entry.record is not None]
             if stored:
                 conn.execute(insert(records), stored)
-        return [item_id for item_id, status in inserted if status == "pending"]
+        return [item_id for item_id, entry in zip(ids, entries, strict=True) if entry.status == "pending"]
 
     def recorded_remote_ids(self, job_id: str, remote_ids: Collection[str]) -> dict[str, int]:
         """Which of these remote ids the job already has items for, with the first such item's id."""
