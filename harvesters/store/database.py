@@ -64,7 +64,8 @@ class Database:
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:
-    """Insert the rows in one statement; a row whose primary key exists updates the `updated` columns instead."""
+    """Insert the rows in one statement; a row whose primary key exists updates the `updated` columns instead
+    (no two rows may share a primary key)."""
     if not rows:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -72,7 +73,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updat
     keys = [column.name for column in table.primary_key.columns]
     conn.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated},
-    ), list(rows))
+    ).returning(*table.primary_key.columns), list(rows))  # RETURNING: one multi-row statement, not one per row
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:

@@ -178,7 +178,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **json)
+    engine = create_engine(url, pool_pre_ping=True, **json)
+    # a batch's rows in multi-row INSERTs (as with RETURNING), not one statement per row on the server
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
