@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, Table, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
@@ -68,8 +67,11 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updat
     (no two rows may share a primary key)."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    if conn.dialect.name == "postgresql":  # imported here: a SQLite store never loads PostgreSQL's dialect
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
     keys = [column.name for column in table.primary_key.columns]
     conn.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated},
