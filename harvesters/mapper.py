@@ -5,7 +5,7 @@ A backend's `map` is pure (one record in, one payload out), so it can run beside
 Mapped's JSON shape (what the pipeline hashes and writes), or why the record is skipped or failed.
 Every batch of every job goes through it: inline runs, RQ workers, resumed jobs.
 
-An inline run writing to the local catalog (`harvest run`) uses the second CPU too (`MappingAhead`):
+An inline run writing to the local catalog (`harvest run`) uses the second CPU too (`InlineDispatch`):
 its batches are processed one behind the gather, and while this process reads the next page and
 writes a batch, a `MappingProcess` (forked from this one, so it holds the job's backend as it is)
 maps the batch gathered last. Records go to it as JSON, payloads come back as JSON: compact, and
@@ -134,7 +134,7 @@ def _serve(backend: Backend, requests: Connection, outcomes: Connection, *parent
 # --- the inline run's dispatch ------------------------------------------------------------------------
 
 
-class MappingAhead:
+class InlineDispatch:
     """The dispatch of an inline run: each batch is processed when the next one is gathered, mapped meanwhile
     by a helper process (started with the second batch); `finish` processes the last one. Without a helper
     (`ahead` false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is

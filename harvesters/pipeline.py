@@ -37,7 +37,7 @@ from harvesters.errors import describe
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
-from harvesters.mapper import GatheredBatch, MappingAhead, MappingOutcome, map_record
+from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
 from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
@@ -150,7 +150,7 @@ class Harvester:
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
         Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
-        dispatch = MappingAhead(self, job_id, ahead=self._maps_ahead())
+        dispatch = InlineDispatch(self, job_id, ahead=self._maps_ahead())
         with heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
