@@ -16,9 +16,6 @@ no state: if it dies, its batch is mapped here. A job of one batch never starts 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import signal
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +26,7 @@ import orjson
 
 from backends.base import Backend, Record, SkipRecord
 from harvesters.errors import describe
+from harvesters.helpers import HelperProcess
 from harvesters.models import Mapped
 from harvesters.store import NewItem
 
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
     from harvesters.pipeline import Harvester
 
 log = logging.getLogger(__name__)
-JOIN_TIMEOUT = 5.0  # seconds a helper gets to exit once its job is over
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,57 +75,34 @@ def _mapped(backend: Backend, record: dict[str, Any] | None) -> Mapped | Mapping
 # --- the helper process -----------------------------------------------------------------------------
 
 
-class MappingProcess:
+class MappingProcess(HelperProcess):
     """A helper process that maps batches of records with one job's backend: a batch sent, then its outcomes
     received, in turn (while it maps, this process does the rest)."""
 
     def __init__(self, backend: Backend) -> None:
-        context = multiprocessing.get_context("fork")  # the child starts with the backend as it is here
-        requests, self._requests = context.Pipe(duplex=False)
-        self._outcomes, outcomes = context.Pipe(duplex=False)
-        self._process = context.Process(target=_serve, args=(backend, requests, outcomes, self._requests,
-                                                             self._outcomes), name="harvest-mapping", daemon=True)
-        self._process.start()
-        requests.close()  # the child's ends: closed here, so that each side sees the other's exit
-        outcomes.close()
+        super().__init__("harvest-mapping", lambda requests, answers: _serve(backend, requests, answers))
 
-    def send(self, records: list[bytes]) -> None:
+    def send_records(self, records: list[bytes]) -> None:
         """Send a batch: each record's JSON (as the store keeps it)."""
-        self._requests.send_bytes(b"[" + b",".join(records) + b"]")
+        self.send(b"[" + b",".join(records) + b"]")
 
-    def receive(self) -> list[MappingOutcome]:
+    def outcomes(self) -> list[MappingOutcome]:
         """The outcomes of the batch sent last, in its order."""
-        return [MappingOutcome(*outcome) for outcome in orjson.loads(self._outcomes.recv_bytes())]
-
-    def close(self) -> None:
-        self._requests.close()  # the child reads the end of its input, and exits
-        self._outcomes.close()
-        self._process.join(JOIN_TIMEOUT)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+        return [MappingOutcome(*outcome) for outcome in orjson.loads(self.receive())]
 
 
-def _serve(backend: Backend, requests: Connection, outcomes: Connection, *parents: Connection) -> None:
-    """The helper's loop: map each batch received, send back its outcomes, until this process's input ends."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the harvest: it ends this process by its input
-    for end in parents:
-        end.close()
-    try:
-        while True:
-            records = orjson.loads(requests.recv_bytes())
-            answer = []
-            for record in records:
-                mapped = _mapped(backend, record)
-                if isinstance(mapped, Mapped):  # its JSON as pydantic writes it, sent as it is
-                    answer.append([orjson.Fragment(mapped.model_dump_json()), None, None])
-                else:
-                    answer.append([None, mapped.skipped, mapped.failed])
-            outcomes.send_bytes(orjson.dumps(answer))
-    except (EOFError, OSError):  # the harvest is over (or gone)
-        pass
-    finally:
-        os._exit(0)
+def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
+    """The helper's loop: map each batch received, send back its outcomes, until the harvest's pipes close."""
+    while True:
+        records = orjson.loads(requests.recv_bytes())
+        answer = []
+        for record in records:
+            mapped = _mapped(backend, record)
+            if isinstance(mapped, Mapped):  # its JSON as pydantic writes it, sent as it is
+                answer.append([orjson.Fragment(mapped.model_dump_json()), None, None])
+            else:
+                answer.append([None, mapped.skipped, mapped.failed])
+        answers.send_bytes(orjson.dumps(answer))
 
 
 # --- the inline run's dispatch ------------------------------------------------------------------------
@@ -171,14 +145,14 @@ class InlineDispatch:
 
     def _send(self, batch: GatheredBatch) -> bool:
         """Send the batch to the helper (started now if need be); False if it cannot take it."""
-        return self._with_helper(lambda helper: helper.send([item.stored_record() for item in batch.items.values()]),
+        return self._with_helper(lambda helper: helper.send_records([item.stored_record() for item in batch.items.values()]),
                                  start=True)
 
     def _collect(self) -> None:
         """Receive the outcomes of the batch the helper maps, if any (before sending it another)."""
         item_ids, batch, sent = self.waiting[-1]
         if sent and batch is not None:
-            self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.receive(), strict=True)))
+            self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.outcomes(), strict=True)))
 
     def _with_helper(self, use: Callable[[MappingProcess], None], start: bool = False) -> bool:
         try:

@@ -20,6 +20,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
@@ -37,6 +38,7 @@ from harvesters.errors import describe
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.licenses import LicenseIndex
+from harvesters.gatherer import GatheredRecord, gathered_records, stored_record
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
 from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
@@ -156,7 +158,7 @@ class Harvester:
                 if resume:
                     self.resume(job_id, dispatch)
                 else:
-                    self.gather(job_id, dispatch)
+                    self.gather(job_id, dispatch, read_ahead=dispatch.ahead)
                 dispatch.finish()
                 self.finalize(job_id)
             except KeyboardInterrupt:
@@ -222,11 +224,12 @@ class Harvester:
 
     # --- gather ---------------------------------------------------------------------------------------
 
-    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False) -> None:
+    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False, read_ahead: bool = False) -> None:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
-        again, and the records it had reached are not recorded twice.
+        again, and the records it had reached are not recorded twice. `read_ahead` (an inline run) reads
+        the catalog in a helper process after the first batch (harvesters/gatherer.py).
         """
         job = self.store.job_row(job_id)
         known = self.store.last_item_id(job_id) if resume else 0
@@ -255,18 +258,20 @@ class Harvester:
             backend = self.scope(job).backend
             budget = backend.context.budget  # a resumed gather reads the catalog again from its start
             budget.pages = budget.records = 0
-            for count, record in enumerate(backend.records()):
-                if job.max_items is not None and count >= job.max_items:
-                    truncated = True
-                    break
-                batch.append(self._item(record))
-                if record.digest:
-                    digests[record.remote_id] = record.digest
-                if len(batch) >= self.config.batch_size:
-                    flush()
-                    if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
+            ahead = self.config.batch_size if read_ahead else None
+            with closing(gathered_records(backend.records(), self.store, ahead)) as records:
+                for count, gathered in enumerate(records):
+                    if job.max_items is not None and count >= job.max_items:
                         truncated = True
                         break
+                    batch.append(self._item(gathered))
+                    if gathered.record.digest:
+                        digests[gathered.record.remote_id] = gathered.record.digest
+                    if len(batch) >= self.config.batch_size:
+                        flush()
+                        if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
+                            truncated = True
+                            break
             flush()
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
@@ -275,15 +280,18 @@ class Harvester:
         status = {} if self.ended(job_id) else {"status": "processing"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
 
-    def _item(self, record: Record) -> NewItem:
+    def _item(self, gathered: GatheredRecord) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
-        already settled (skipped)."""
+        already settled (skipped). The record's JSON is made once (stored, and sent to a mapping process)."""
+        record = gathered.record
         item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
         if record.skip_reason:
             item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
-        elif record.data is not None or not record.digest:
-            item.record = dict(vars(record))
-            item.record_json = item.stored_record()  # serialized once: stored, and sent to a mapping process
+        elif gathered.serialized:  # read ahead: kept as the helper serialized it
+            item.record_json = gathered.json
+        else:
+            item.record_json = stored_record(record)
+            item.record = dict(vars(record)) if item.record_json is not None else None
         return item
 
     def _new_items(self, job: JobRow, batch: list[NewItem], known: int) -> list[NewItem]:
@@ -294,7 +302,8 @@ class Harvester:
         seen = set(recorded)
         for item in fresh:
             if item.status == "pending" and item.remote_id in seen:
-                item.status, item.record = "failed", None
+                item.status = "failed"
+                item.forget_record()
                 item.errors = [HarvestError(message=f"Identifier '{item.remote_id}' already exists").to_json()]
             elif item.status == "pending":
                 seen.add(item.remote_id)
@@ -307,7 +316,7 @@ class Harvester:
         with what that mapping said, without mapping them again. Return the record hashes of the others."""
         scope = self._scopes.get(job.id)
         candidates = [item for item in fresh if item.status == "pending" and item.kind == "dataset"
-                      and (item.record or item.remote_id in digests)]
+                      and (item.has_record or item.remote_id in digests)]
         if scope is None or not candidates:
             return {}
         hashes = {item.remote_id: scope.record_hash(digests.get(item.remote_id) or record_digest(item.record or {}))
@@ -317,7 +326,7 @@ class Harvester:
         for item in candidates:
             link = links.get(item.remote_id)
             if not unchanged(link, hashes[item.remote_id]):
-                if item.record is None:  # recalled, but its link changed since: it is not mapped blind
+                if not item.has_record:  # recalled, but its link changed since: it is not mapped blind
                     item.status = "failed"
                     item.errors = [HarvestError(message="Recalled unchanged from its page, but harvested otherwise "
                                                         "meanwhile: the next run reads it again").to_json()]
@@ -325,7 +334,8 @@ class Harvester:
                 continue
             assert link is not None
             summary = link.summary or {}
-            item.status, item.outcome, item.record = "done", "unchanged", None
+            item.status, item.outcome = "done", "unchanged"
+            item.forget_record()
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
             outcome = "Dataset unchanged" + (" (preview)" if job.preview else "")
             item.logs = [*summary.get("logs", []), _log("info", outcome)]
@@ -352,11 +362,11 @@ class Harvester:
         item_ids = list(item_ids)
         self._refresh_statistics()
         claimed = self.store.claim_items(item_ids, records=gathered is None)
-        if gathered is not None:
-            known, hashes = gathered.items, gathered.hashes
-            claimed = [replace(item, record=known[item.id].record, record_hash=hashes.get(item.remote_id))
-                       for item in claimed]
         mappings = gathered.mappings if gathered is not None else {}
+        if gathered is not None:  # records read only for those not mapped ahead
+            known, hashes = gathered.items, gathered.hashes
+            claimed = [replace(item, record=None if item.id in mappings else known[item.id].fields(),
+                               record_hash=hashes.get(item.remote_id)) for item in claimed]
         # datasets first: a data service names the datasets it serves by their links
         for kind in ("dataset", "dataservice"):
             part = [item for item in claimed if item.kind == kind]

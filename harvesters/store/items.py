@@ -42,9 +42,20 @@ class NewItem:
     dataset_id: str | None = None
     dataset_title: str | None = None
 
+    @property
+    def has_record(self) -> bool:
+        return self.record is not None or self.record_json is not None
+
+    def forget_record(self) -> None:
+        self.record = self.record_json = None
+
     def stored_record(self) -> bytes:
         """The record's JSON as the store keeps it: the gather's own serialization, when it made one."""
         return self.record_json if self.record_json is not None else orjson.dumps(self.record, option=JSON_OPTIONS)
+
+    def fields(self) -> dict[str, Any] | None:
+        """The record's fields (read from its JSON when it came serialized)."""
+        return self.record if self.record is not None or self.record_json is None else orjson.loads(self.record_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,7 @@ class Items(Database):
         with self.begin() as conn:
             ids = sorted(conn.execute(ADD, rows).scalars())
             stored = [{"item_id": item_id, "record": entry.stored_record()}
-                      for item_id, entry in zip(ids, entries, strict=True) if entry.record is not None]
+                      for item_id, entry in zip(ids, entries, strict=True) if entry.has_record]
             if stored:
                 conn.execute(insert(records), stored)
         return [item_id for item_id, entry in zip(ids, entries, strict=True) if entry.status == "pending"]

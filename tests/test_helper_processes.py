@@ -1,11 +1,14 @@
-"""Inline runs map their batches ahead in a helper process (harvesters/mapper.py): same outcomes, and a helper
-that dies leaves its batches mapped in the harvest's own process."""
+"""Inline runs read the catalog and map its batches ahead in helper processes (harvesters/gatherer.py,
+harvesters/mapper.py): the same outcomes as without them; a gather failing there fails the job as it would
+here; a mapping helper that dies leaves its batches mapped here, a gathering one fails the job saying so."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -50,8 +53,25 @@ def harvest(store: Store, url: str, on_progress: Any = None) -> tuple[dict[str, 
     return {"status": job.status, "items": items}, documents
 
 
-def helpers() -> list[multiprocessing.Process]:
-    return [child for child in multiprocessing.active_children() if child.name == "harvest-mapping"]
+def helpers(name: str = "harvest-mapping") -> list[multiprocessing.Process]:
+    return [child for child in multiprocessing.active_children() if child.name == name]
+
+
+def paged_catalog(server: CatalogServer, pages: int, size: int, broken: int | None = None,
+                  slow: int | None = None) -> str:
+    """`pages` pages of `size` datasets; page `broken` (from 1) answers HTTP 500, page `slow` after a second."""
+    for page in range(1, pages + 1):
+        entries = [{"id": f"p{page}-{n}", "title": f"Dataset {page}.{n}"} for n in range(size)]
+        following = f"{server.url}/paged.json?page={page + 1}" if page < pages else None
+        server.serve(f"/paged.json?page={page}", datasets_page(*entries, next_url=following), "application/json",
+                     status=500 if page == broken else 200, delay=1.0 if page == slow else 0.0)
+    return f"{server.url}/paged.json?page=1"
+
+
+def run_and_list(store: Store, url: str, on_progress: Any = None, **run: Any) -> tuple[Any, list[str]]:
+    source = register_source(store, name=f"paged {url}", url=url, backend="jsonlist")
+    job = Harvester(store, progress=on_progress).run(source, **run)
+    return job, sorted(document["harvest"]["remote_id"] for document in LocalCatalog(store).list(source.id))
 
 
 def test_batches_mapped_ahead_give_what_mapping_here_gives(
@@ -62,7 +82,7 @@ def test_batches_mapped_ahead_give_what_mapping_here_gives(
     seen: list[int] = []
     ahead = harvest(Store(f"sqlite:///{tmp_path / 'ahead.db'}"), url, lambda outcome: seen.append(len(helpers())))
     assert max(seen) == 1  # a helper process mapped batches meanwhile
-    assert helpers() == []  # and it is gone with the job
+    assert helpers() == helpers("harvest-gathering") == []  # the helpers are gone with the job
     monkeypatch.setenv("HARVEST_MAP_AHEAD", "0")
     here = harvest(Store(f"sqlite:///{tmp_path / 'here.db'}"), url, lambda outcome: seen.append(len(helpers())))
     assert seen[-1] == 0
@@ -96,3 +116,52 @@ def test_a_helper_that_dies_leaves_its_batches_mapped_here(
     assert status["status"] == "done-errors" and len(documents) == 10
     assert {remote_id for remote_id, (state, _, _) in status["items"].items() if state == "done"} == {
         f"ds-{n}" for n in range(12) if n not in (3, 6)}
+
+
+def test_a_gather_failing_ahead_fails_the_job_as_it_would_here(
+    tmp_path: Any, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "4")
+    url = paged_catalog(catalog_server, pages=4, size=5, broken=3)
+    ahead, harvested = run_and_list(Store(f"sqlite:///{tmp_path / 'ahead.db'}"), url)
+    monkeypatch.setenv("HARVEST_MAP_AHEAD", "0")
+    here, harvested_here = run_and_list(Store(f"sqlite:///{tmp_path / 'here.db'}"), url)
+    assert ahead.status == here.status == "failed"
+    assert [error.message for error in ahead.errors] == [error.message for error in here.errors]
+    assert "HTTP 500" in ahead.errors[0].message
+    assert harvested == harvested_here == sorted(f"p{page}-{n}" for page in (1, 2) for n in range(5))
+
+
+def test_a_run_capped_by_max_items_reads_ahead_no_further(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "3")
+    job, harvested = run_and_list(store, paged_catalog(catalog_server, pages=6, size=5), max_items=8)
+    assert job.status == "done" and len(harvested) == 8
+    assert helpers("harvest-gathering") == []
+
+
+def test_a_gathering_helper_that_dies_fails_the_job_saying_so(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "2")
+    killed: list[int] = []
+
+    def kill_the_gatherer_waiting_for_page_5() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            if any(request.query.get("page") == "5" for request in catalog_server.requests_to("/paged.json")):
+                for helper in helpers("harvest-gathering"):
+                    os.kill(helper.pid or 0, signal.SIGKILL)
+                    killed.append(helper.pid or 0)
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_the_gatherer_waiting_for_page_5)
+    killer.start()
+    job, harvested = run_and_list(store, paged_catalog(catalog_server, pages=8, size=5, slow=5))
+    killer.join()
+    assert killed and job.status == "failed"
+    assert [error.message for error in job.errors] == ["The gathering process stopped before the end of the gather"]
+    # what the helper had sent is harvested; its last batch, unfinished while it waited, is lost with it
+    read = {f"p{page}-{n}" for page in range(1, 5) for n in range(5)}
+    assert read - {"p4-4"} <= set(harvested) <= read

@@ -1,0 +1,126 @@
+"""The gather of an inline run, read ahead in a helper process once its first batch is gathered.
+
+A gather is sequential (a page's links lead to the next one), but reading, parsing and cutting pages
+into records is work this process need not do itself. Once an inline run into the local catalog
+has gathered a first batch here (a job of one batch never goes further), a `GatheringProcess` forked
+from this one carries on the very same gather from where it stands, with its own connections, while
+this process records the items, writes the batches and hands them to the mapping process
+(harvesters/mapper.py). Each record comes back serialized as the store keeps it, with its digest:
+this process stores it and passes it on as it is, without reading it. The helper gathers at most a
+batch ahead (the pipe holds one); a failure of the gather is its last message, and fails the job as
+it would have here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from itertools import islice
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+
+from backends.base import GatherError, Record
+from harvesters.errors import describe
+from harvesters.helpers import HelperProcess
+from harvesters.recall import record_digest
+from harvesters.store import Store
+
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS  # as the store writes records
+
+
+@dataclass(frozen=True, slots=True)
+class GatheredRecord:
+    """A gathered record; when it comes from the helper, its data stays serialized (`json`, as the store keeps
+    it: None for a record without data to store)."""
+
+    record: Record
+    json: bytes | None = None
+    serialized: bool = False
+
+
+def stored_record(record: Record) -> bytes | None:
+    """The JSON an item keeps of its record: None for a skipped record, or one recalled without data."""
+    if record.skip_reason or (record.data is None and record.digest):
+        return None
+    return orjson.dumps(vars(record), option=JSON_OPTIONS)
+
+
+def gathered_records(records: Iterator[Record], store: Store, ahead: int | None) -> Iterator[GatheredRecord]:
+    """The gather's records: all read here, or (`ahead`: a batch size) the first batch here and the others read
+    ahead by a helper process, in batches of that size."""
+    if ahead is None:
+        yield from (GatheredRecord(record) for record in records)
+        return
+    yield from (GatheredRecord(record) for record in islice(records, ahead))
+    first = next(records, None)  # the helper is started only for a job of more than one batch
+    if first is None:
+        return
+    yield GatheredRecord(first)
+    with closing(GatheringProcess(records, store, ahead)) as helper:
+        yield from helper.records()
+
+
+class GatheringProcess(HelperProcess):
+    """A helper process carrying on a gather: it sends the records in batches, then the end of the gather (and
+    why it failed, if it did)."""
+
+    def __init__(self, records: Iterator[Record], store: Store, size: int) -> None:
+        super().__init__("harvest-gathering", lambda requests, answers: _gather(records, store, size, answers))
+
+    def records(self) -> Iterator[GatheredRecord]:
+        while True:
+            try:
+                header = orjson.loads(self.receive())
+            except EOFError:
+                raise GatherError("The gathering process stopped before the end of the gather") from None
+            if isinstance(header, dict):
+                if header["failed"]:
+                    raise GatherError(header["failed"])
+                return
+            body, offset = self.receive(), 0
+            for remote_id, remote_url, kind, skip_reason, warnings, digest, length in header:
+                record = Record(remote_id, remote_url, kind=kind, skip_reason=skip_reason, warnings=warnings,
+                                digest=digest)
+                yield GatheredRecord(record, body[offset:offset + length] if length else None, serialized=True)
+                offset += length
+
+
+def _gather(records: Iterator[Record], store: Store, size: int, answers: Connection) -> None:
+    """The helper's work: the rest of the gather, a batch per message pair (records' fields, then their JSON),
+    then the end (why the gather failed, if it did: it fails the job as it would have in the harvest)."""
+    store.engine.dispose(close=False)  # its own connections (those of the harvest stay the harvest's)
+    batch: list[Record] = []
+    failed = None
+    while True:
+        try:
+            record = next(records, None)
+        except Exception as error:  # the records read so far, then why
+            failed = describe(error)
+            break
+        if record is None:
+            break
+        batch.append(record)
+        if len(batch) >= size:
+            _send(answers, batch)
+            batch = []
+    _send(answers, batch)
+    answers.send_bytes(orjson.dumps({"failed": failed}))
+
+
+def _send(answers: Connection, records: list[Record]) -> None:
+    if not records:
+        return
+    header: list[list[Any]] = []
+    stored: list[bytes] = []
+    for record in records:
+        if record.data is not None and not record.digest:
+            record.digest = record_digest(vars(record))
+        json = stored_record(record) or b""
+        header.append([record.remote_id, record.remote_url, record.kind, record.skip_reason, record.warnings,
+                       record.digest, len(json)])
+        stored.append(json)
+    answers.send_bytes(orjson.dumps(header))
+    answers.send_bytes(b"".join(stored))
