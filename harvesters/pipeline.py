@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from backends import get_backend
-from backends.base import BackendContext, Record
+from backends.base import BackendContext
 from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.errors import describe
