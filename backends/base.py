@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from pydantic import ValidationError
+
 from harvesters.models import HarvestConfig, Mapped
 from harvesters.origin import parse_hosts
 from harvesters.settings import settings
@@ -136,7 +138,8 @@ class PageMemory(Protocol):
 class BackendContext:
     """What a backend may use: the HTTP client (in `gather` only), the target portal's licenses, the gather's
     budget, the memory of the pages it read last time (in `gather`, if it pages); `warnings` collects what the
-    gather says about the whole job (e.g. a page read leniently)."""
+    gather says about the whole job (e.g. a page read leniently); `announced` is the number of records the
+    catalog says it holds, when it says one (what the job's progress counts towards)."""
 
     http: Http
     licenses: LicenseIndex | None = None
@@ -144,6 +147,13 @@ class BackendContext:
     budget: GatherBudget = field(default_factory=GatherBudget.from_settings)
     warnings: list[str] = field(default_factory=list)
     pages: PageMemory | None = None
+    announced: int | None = None
+
+    def announce(self, total: int | None) -> None:
+        """The catalog says it holds `total` records (Hydra totalItems, CSW numberOfRecordsMatched, CKAN count,
+        ODS total_count), as the paging loop reads it to check that the gather is complete."""
+        if total is not None:
+            self.announced = total
 
 
 #: Extra configs every backend accepts besides its own; the framework reads them.
@@ -212,8 +222,8 @@ class Backend:
         """Parse a source's config and check every key and value against the declarations."""
         try:
             config = HarvestConfig.model_validate(raw or {})
-        except ValueError as error:
-            raise ConfigError(f"Invalid config: {error}") from error
+        except ValidationError as error:
+            raise ConfigError(f"Invalid config: {config_problem(error)}") from None
         for flt in config.filters:
             flt.value = _check_value(cls.filters, "filter", flt.key, flt.value, cls.name)
         for key, value in config.features.items():
@@ -229,6 +239,32 @@ class Backend:
     @classmethod
     def secret_keys(cls) -> set[str]:
         return {option.key for option in cls.accepted_extra_configs() if option.secret}
+
+
+CONFIG_SHAPES = {"filters": "a list of {key, value, type}", "features": "an object {key: true or false}",
+                 "extra_configs": "a list of {key, value}"}
+
+
+def config_problem(error: ValidationError) -> str:
+    """What is wrong with a config, in the config's own words (`extra_configs must be a list of {key, value}`)."""
+    problem = error.errors()[0]
+    where = [str(part) for part in problem["loc"]]
+    if not where:
+        return "a config is an object {filters, features, extra_configs}"
+    part = where[0]
+    if part not in CONFIG_SHAPES:
+        return f"unknown key '{part}': a config has filters, features and extra_configs"
+    shape = f"{part} must be {CONFIG_SHAPES[part]}"
+    if len(where) < 3 or part == "features":
+        return shape if len(where) < 2 else f"{shape} (entry {int(where[1]) + 1} is not one)"
+    entry, field = int(where[1]) + 1, where[2]
+    if problem["type"] == "missing":
+        return f"{shape}: entry {entry} has no {field}"
+    if problem["type"] == "extra_forbidden":
+        return f"{shape}: entry {entry} has an unknown key '{field}'"
+    if field == "type":
+        return f"{part} entry {entry}: type must be include or exclude, not {problem.get('input')!r}"
+    return f"{shape}: entry {entry}'s {field} is not valid"
 
 
 def _check_value(options: tuple[Option, ...], kind: str, key: str, value: Any, backend: str) -> Any:

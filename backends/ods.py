@@ -70,6 +70,7 @@ class OdsBackend(Backend):
         params = self.query()
         page = self.page(params, offset=0)
         total = int(page.get("total_count") or 0)
+        self.context.announce(total)
         exported = total + PAGE_SIZE > OFFSET_WINDOW  # paging could not reach the last datasets
         received = 0
         if exported:
@@ -84,6 +85,7 @@ class OdsBackend(Backend):
                     return
                 page = self.page(params, received)
                 total = int(page.get("total_count") or 0)
+                self.context.announce(total)
         if received < total:
             raise IncompleteGather(f"{self.portal}{API_PATH}/catalog/datasets counts {total} datasets (total_count)",
                                    f"its {'export' if exported else 'pages'} gave {received}")

@@ -17,19 +17,37 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends import registry
 from backends.base import ConfigError
 from harvesters.apikeys import ApiKey, ApiKeys
-from harvesters.models import HarvestItem, HarvestJob, HarvestSource, ItemStatus, SourcePermissions, UserRef
-from harvesters.errors import NotFound, NotLaunchable, Refused
-from harvesters.queue import launch
+from harvesters.job_views import detail, last_job_summary, summaries
+from harvesters.models import (
+    HarvestItem,
+    HarvestJobDetail,
+    HarvestJobSummary,
+    HarvestSource,
+    ItemStatus,
+    Notifications,
+    SourcePermissions,
+    UserRef,
+)
+from harvesters.preview import HarvestJobPreview, preview_job
+from harvesters.problems import csv_export, json_export
+from harvesters.cancel import cancel_job
+from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
+from harvesters.infrastructure import explain
+from harvesters.metrics import CONTENT_TYPE, render
+from harvesters.queue import launch, redis_connection
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
     change_source,
     check_api_url,
+    check_notifications,
     check_schedule,
     delete_source,
     public,
@@ -63,8 +81,8 @@ ERROR_DESCRIPTIONS = {
     401: "No API key in the X-API-KEY header",
     403: "The API key is invalid or revoked",
     404: "No such source or job",
-    409: "A job is already running for this source",
-    503: "The job queue (Redis) is unreachable",
+    409: "A job is already running for this source, or the job has already ended",
+    503: "The store or the job queue (Redis) is unreachable",
 }
 
 
@@ -73,6 +91,20 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 WRITE_ERRORS = errors(401, 403, 404)
+
+
+class ExportedProblem(BaseModel):
+    remote_id: str
+    status: str
+    level: str
+    message: str
+
+
+EXPORT_CONTENT: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Every item problem, as JSON (an array) or CSV",
+    "content": {"application/json": {"schema": {"type": "array", "items": ExportedProblem.model_json_schema()}},
+                "text/csv": {"schema": {"type": "string"}}},
+}}
 PUBLIC: dict[str, Any] = {"security": [{}]}  # added to the key requirement: reads work without a key
 
 
@@ -91,8 +123,8 @@ def invalid_request(_: Request, error: Exception) -> JSONResponse:
     return error_response(400, f"Invalid request: {message}", fields)
 
 
-STATUS_OF: dict[type[Exception], int] = {ConfigError: 400, NotLaunchable: 400, NotFound: 404, Refused: 409,
-                                         RedisError: 503}
+STATUS_OF: dict[type[Exception], int] = {ConfigError: 400, NotLaunchable: 400, DuplicateSource: 400, NotFound: 404,
+                                         Refused: 409, RedisError: 503, Unavailable: 503, OperationalError: 503}
 
 
 def known_error(_: Request, error: Exception) -> JSONResponse:
@@ -100,7 +132,7 @@ def known_error(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ApiError):
         return error_response(error.status, str(error))
     status = next(STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF)
-    return error_response(status, f"{ERROR_DESCRIPTIONS[status]}: {error}" if status == 503 else str(error))
+    return error_response(status, explain(error) or str(error))
 
 
 def http_error(_: Request, error: Exception) -> JSONResponse:
@@ -147,6 +179,9 @@ class SourceChange(BaseModel):
     organization: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     owner: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     schedule: str | None = Field(None, description="A cron expression or @hourly, @daily, @weekly, @monthly")
+    notifications: Notifications | None = Field(
+        None, description="Emails and/or a webhook notified when a job fails or ends with errors (`on: error`) or "
+                          "whenever one ends (`on: always`)")
 
     @model_validator(mode="before")
     @classmethod
@@ -161,8 +196,12 @@ class SourceChange(BaseModel):
         for key in ("organization", "owner"):
             if isinstance(values.get(key), Ref):
                 values[key] = values[key].id
+        allow_private = settings().allow_private_addresses
         if "url" in values:
-            values["url"] = check_api_url(values["url"], settings().allow_private_addresses)
+            values["url"] = check_api_url(values["url"], allow_private)
+        if "notifications" in values:
+            values["notifications"] = check_notifications(values["notifications"], api=True,
+                                                          allow_private=allow_private)
         return values
 
     def cleared(self) -> list[str]:
@@ -257,12 +296,12 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 
 
 def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
-    """A source as returned: secrets masked, its last job (without items), what the caller may do."""
-    last = store.list_jobs(source.id, limit=1)
+    """A source as returned: secrets masked, its last job (its item counts), what the caller may do."""
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return public(source).model_copy(update={"last_job": last[0] if last else None, "permissions": permissions})
+    return public(source).model_copy(update={"last_job": last_job_summary(store, source.id),
+                                             "permissions": permissions})
 
 
 def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int]) -> Page[T]:
@@ -280,11 +319,6 @@ def offset_of(paged: tuple[int, int], total: int) -> int | None:
     """The first row of the page, or None when the page is past the end."""
     offset = (paged[0] - 1) * paged[1]
     return offset if offset < total else None
-
-
-def job_stream(store: Store, job_id: str) -> StreamingResponse:
-    """A job with all its items, streamed."""
-    return StreamingResponse(store.job_json(job_id), media_type="application/json")
 
 
 # --- routes ----------------------------------------------------------------------------------------------
@@ -306,10 +340,15 @@ def list_sources(
     return page_of(request, [shown(store, source, key) for source in found], total, paged)
 
 
+ForceQuery = Annotated[bool, Query(description="Register it even when another source harvests the same catalog "
+                                               "(same URL once normalised, same backend)")]
+
+
 @router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403))
-def create_source(store: StoreDep, key: Writer, body: SourceCreate) -> HarvestSource:
-    """Register a harvest source; its config is checked against its backend."""
-    return shown(store, register_source(store, **body.values()), key)
+def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: ForceQuery = False) -> HarvestSource:
+    """Register a harvest source; its config is checked against its backend. A second source on a catalog
+    another one harvests is refused (400, naming it) unless `force`."""
+    return shown(store, register_source(store, force=force, **body.values()), key)
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
@@ -319,9 +358,10 @@ def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
 
 
 @router.put("/source/{ident}/", response_model=HarvestSource, responses=WRITE_ERRORS)
-def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange) -> HarvestSource:
+def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange, force: ForceQuery = False
+                  ) -> HarvestSource:
     """Change a source: only the fields sent change; masked secrets sent back keep their stored value."""
-    return shown(store, change_source(store, ident, clear=body.cleared(), **body.values()), key)
+    return shown(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
 
 
 @router.delete("/source/{ident}/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -347,13 +387,17 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
     return shown(store, source, key)
 
 
-@router.get("/source/{ident}/preview/", response_model=HarvestJob, responses=WRITE_ERRORS)
-def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJob:
-    """A dry run on the first records of the catalog: what a run would do, with nothing written."""
+@router.get("/source/{ident}/preview/", response_model=HarvestJobPreview, responses=WRITE_ERRORS)
+def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
+    """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
+    the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
     store = runtime.store
-    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=runtime.config.preview_max_items)
-    store.delete_job(job.id)
-    return job
+    limit = runtime.config.preview_max_items
+    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=limit, with_items=False)
+    try:
+        return preview_job(store, job.id, limit)
+    finally:
+        store.delete_job(job.id)
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)
@@ -373,20 +417,49 @@ def unschedule_source(store: StoreDep, key: Writer, ident: str) -> None:
     change_source(store, ident, clear=["schedule"])
 
 
-@router.get("/source/{ident}/jobs/", response_model=Page[HarvestJob], responses=errors(403, 404), openapi_extra=PUBLIC)
-def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJob]:
-    """A source's jobs, newest first (without their items: see GET /job/{ident}/)."""
+@router.get("/source/{ident}/jobs/", response_model=Page[HarvestJobSummary], responses=errors(403, 404),
+            openapi_extra=PUBLIC)
+def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJobSummary]:
+    """A source's jobs, newest first, each with its item counts by status and, while it runs, its progress (its
+    items: GET /job/{ident}/)."""
     source = store.get_source(ident)
     total = store.count_jobs(source.id)
     offset = offset_of(paged, total)
-    found = [] if offset is None else store.list_jobs(source.id, limit=paged[1], offset=offset)
-    return page_of(request, found, total, paged)
+    found = [] if offset is None else store.list_job_rows(source.id, limit=paged[1], offset=offset)
+    return page_of(request, summaries(store, found), total, paged)
 
 
-@router.get("/job/{ident}/", response_model=HarvestJob, responses=errors(403, 404), openapi_extra=PUBLIC)
-def get_job(store: StoreDep, key: Caller, ident: str) -> StreamingResponse:
-    """A job with its items, errors and logs."""
-    return job_stream(store, ident)
+@router.get("/job/{ident}/", response_model=HarvestJobDetail, responses=errors(403, 404), openapi_extra=PUBLIC)
+def get_job(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> HarvestJobDetail:
+    """A job (by its id or a unique start of it): its errors, a page of its items with their counts by status,
+    its item problems grouped by message, and its progress while it runs."""
+    page, size = paged
+    return detail(store, store.job_id(ident), page, size,
+                  lambda number: str(request.url.include_query_params(page=number, page_size=size)))
+
+
+@router.post("/job/{ident}/cancel/", response_model=HarvestJobSummary, responses=errors(401, 403, 404, 409))
+def cancel(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobSummary:
+    """Cancel a pending or running job: it ends `failed` with a "Cancelled" error, its workers stop at their next
+    item, and its source may run again at once (409 when it has already ended)."""
+    store = runtime.store
+    job_id = store.job_id(ident)
+    cancel_job(runtime, job_id, f"by API key '{key.name}'")
+    return summaries(store, [store.job_row(job_id)])[0]
+
+
+@router.get("/job/{ident}/errors/", responses=errors(403, 404) | EXPORT_CONTENT, openapi_extra=PUBLIC,
+            response_class=StreamingResponse)
+def export_errors(
+    store: StoreDep, key: Caller, ident: str,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: a header line, then one row a problem")] = "json",
+) -> StreamingResponse:
+    """Every problem of the job's items (each error and warning): remote_id, status, level, message."""
+    job_id = store.job_id(ident)
+    if format == "csv":
+        return StreamingResponse(csv_export(store.item_problems(job_id)), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="job-{job_id}-errors.csv"'})
+    return StreamingResponse(json_export(store.item_problems(job_id)), media_type="application/json")
 
 
 @router.get("/job/{ident}/items/", response_model=Page[HarvestItem], responses=errors(403, 404), openapi_extra=PUBLIC)
@@ -395,7 +468,7 @@ def list_items(
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
 ) -> Page[HarvestItem]:
     """A job's items in the order they were gathered, page by page."""
-    job_id = store.job_row(ident).id
+    job_id = store.job_id(ident)
     total = store.count_items(job_id, status)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_items(job_id, status, offset=offset, limit=paged[1])
@@ -408,6 +481,42 @@ def list_backends(key: Caller) -> list[dict[str, Any]]:
     return [backend.describe() for backend in registry().values()]
 
 
+# --- operations: health and metrics (outside udata's API) -------------------------------------------------
+
+operations = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    store: str
+    redis: str
+
+
+@operations.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    """Whether the store and Redis (when configured) answer: 200, else 503 saying which does not."""
+    store_state, redis_state = "ok", "ok" if settings().redis_url else "not configured (jobs run inline)"
+    try:
+        with runtime.store.begin() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to reach the store is what this endpoint reports
+        store_state = explain(error) or str(error)
+    if redis_state == "ok":
+        try:
+            redis_connection().ping()
+        except RedisError as error:
+            redis_state = explain(error) or str(error)
+    healthy = store_state == "ok" and not redis_state.startswith("Redis is")
+    body = Health(status="ok" if healthy else "unavailable", store=store_state, redis=redis_state)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+@operations.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+def metrics(runtime: RuntimeDep) -> Response:
+    """Metrics in the Prometheus text format (see harvesters/metrics.py)."""
+    return Response(render(runtime.store, settings()), media_type=CONTENT_TYPE)
+
+
 # --- the application -------------------------------------------------------------------------------------
 
 
@@ -417,6 +526,7 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
+    app.include_router(operations)
     install_error_handlers(app)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app

@@ -69,14 +69,16 @@ class ApiKeys:
         return self.get(key_id), plain
 
     def get(self, ident: str) -> ApiKey:
-        """A key by id, or the active key of that name."""
+        """A key by id (or a unique start of it), or the active key of that name."""
         with self.store.begin() as conn:
             row = conn.execute(
                 select(api_keys).where((api_keys.c.id == ident) | (api_keys.c.name == ident))
                 .order_by(api_keys.c.revoked_at.is_not(None), api_keys.c.created_at.desc())
             ).mappings().first()
         if row is None:
-            raise NotFound(f"No API key '{ident}'")
+            if (full := self.store.complete_id(api_keys, ident, "API key")) is None:
+                raise NotFound(f"No API key '{ident}'")
+            return self.get(full)
         return _key(row)
 
     def list(self) -> list[ApiKey]:

@@ -1,77 +1,173 @@
 """The `harvest` command. Names and options are a contract: other tools call them.
 
-`--json` prints the documented shape and nothing else on stdout; progress and messages go to stderr.
+`--json` prints the documented shape and nothing else on stdout; progress and messages go to stderr. Tables
+fit the terminal (80 columns included): ids are shown by their shortest unique start, which any command taking
+an id accepts, as it accepts any unique start of one.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Table as SqlTable
+from typer.core import TyperGroup
 
 from backends import registry
 from backends.base import ConfigError
-from harvesters.apikeys import ApiKeys
+from harvesters import __version__
+from harvesters.apikeys import ApiKeys, api_keys
+from harvesters.cancel import cancel_job
 from harvesters.clock import utcnow
-from harvesters.errors import NotFound, Refused
-from harvesters.models import HarvestItem, HarvestJob, HarvestSource
+from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused
+from harvesters.identity import catalog_identity
+from harvesters.infrastructure import explain
+from harvesters.job_views import last_job_summary, summaries
+from harvesters.logs import configure_logging
+from harvesters.models import HarvestJob, HarvestSource, Notifications
+from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
+from harvesters.progress import describe_progress, job_progress
 from harvesters.runtime import Runtime
-from harvesters.settings import settings
+from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,
     change_source,
     check_launchable,
+    checked,
     delete_source,
     public,
     register_source,
     validate_source,
 )
 from harvesters.store import Store
+from harvesters.store.database import shown_url
+from harvesters.store.schema import jobs, sources
 from harvesters.targets import LocalCatalog, PortalError, UdataPortal
+from harvesters.targets.local.tables import dataservices, datasets
+from harvesters.targets.udata import attach as attach_datasets
+from harvesters.terminal import Column, fitted_table
 
-app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True)
-source_app = typer.Typer(help="Register and manage harvest sources.", no_args_is_help=True)
-job_app = typer.Typer(help="Inspect harvest jobs.", no_args_is_help=True)
-datasets_app = typer.Typer(help="Browse the embedded local catalog.", no_args_is_help=True)
+
+class HarvestGroup(TyperGroup):
+    """The command group: an infrastructure mistake (a bad setting, the store or Redis unreachable) raised by any
+    command is one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            if (message := explain(error)) is None:
+                raise
+            fail(message)
+
+
+def commands(help: str) -> typer.Typer:
+    """A group of commands; help in plain text (no `<bool>` type column)."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+
+
+app = typer.Typer(help="Harvest open-data catalogs into udata portals.", no_args_is_help=True, rich_markup_mode=None,
+                  cls=HarvestGroup)
+source_app = commands("Register and manage harvest sources.")
+job_app = commands("Inspect, export and cancel harvest jobs.")
+datasets_app = commands("Browse the embedded local catalog.")
 app.add_typer(source_app, name="source")
 app.add_typer(job_app, name="job")
 app.add_typer(datasets_app, name="datasets")
-dataservices_app = typer.Typer(help="Browse the data services of the embedded local catalog.", no_args_is_help=True)
+dataservices_app = commands("Browse the data services of the embedded local catalog.")
 app.add_typer(dataservices_app, name="dataservices")
-apikey_app = typer.Typer(help="Manage the keys of the HTTP API (`harvest serve`).", no_args_is_help=True)
+apikey_app = commands("Manage the keys of the HTTP API (`harvest serve`).")
 app.add_typer(apikey_app, name="apikey")
-portal_app = typer.Typer(help="The udata portal datasets are written to (HARVEST_UDATA_URL).", no_args_is_help=True)
+portal_app = commands("The udata portal datasets are written to (HARVEST_UDATA_URL).")
 app.add_typer(portal_app, name="portal")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, whatever the terminal's width
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the documented JSON shape only.")]
+SourceArgument = Annotated[str, typer.Argument(help="The source's id (or a unique start of it), slug or name.")]
+RunSourceArgument = Annotated[str, typer.Argument(help="A source's id (or a unique start of it), slug or name; or a "
+                                                       "catalog URL (or file) with --backend.")]
+JobArgument = Annotated[str, typer.Argument(help="The job's id, or a unique start of it.")]
+BackendOption = Annotated[str | None, typer.Option("--backend", "-b", help="The backend of a catalog URL (see "
+                                                                         "`harvest backends`).")]
+ConfigOption = Annotated[str | None, typer.Option(help="The source's config, JSON: {filters, features, "
+                                                       "extra_configs}.")]
+MaxItemsOption = Annotated[int | None, typer.Option("--max-items", min=1, help="Stop after this many records "
+                                                                              "(nothing is archived then).")]
+ScheduleOption = Annotated[str | None, typer.Option(help="Cron expression (UTC) or @hourly/@daily/@weekly/"
+                                                         "@monthly.")]
+OrganizationOption = Annotated[str | None, typer.Option(help="The portal organization id datasets are published "
+                                                             "under.")]
+OwnerOption = Annotated[str | None, typer.Option(help="The portal user id datasets belong to (without an "
+                                                      "organization).")]
+DescriptionOption = Annotated[str | None, typer.Option(help="What the source is, for people.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Register it even when another source harvests the "
+                                                           "same catalog.")]
+NotifyEmailOption = Annotated[list[str] | None, typer.Option(
+    "--notify-email", help="Email a job's report to this address (repeat for several; SMTP: HARVEST_SMTP_*).")]
+NotifyWebhookOption = Annotated[str | None, typer.Option(
+    "--notify-webhook", help="POST a job's report (JSON) to this http(s) URL.")]
+NotifyOnOption = Annotated[Literal["error", "always"] | None, typer.Option(
+    "--notify-on", help="When to notify: error (a job failed or ended with errors, the default) or always.")]
+SourceFilterOption = Annotated[str | None, typer.Option("--source", "-s", help="Only those of this source.")]
+LimitOption = Annotated[int, typer.Option("--limit", min=0, help="Rows per page (0: all).")]
+PageOption = Annotated[int, typer.Option("--page", min=1, help="The page to show.")]
 SUMMARY_KEYS = ("created", "updated", "unchanged", "skipped", "failed", "archived")
+PROBLEMS_SHOWN = 20  # groups of item problems in a report; `harvest job errors` lists them all
+PREVIEW_SHOWN = 20  # updated or archived items a preview's report details
+PROGRESS_POLL = 0.5  # seconds between two looks at a running job's progress in the store
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
-    app()
+    app(prog_name="harvest")
+
+
+def print_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"harvest (udata-harvesters) {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=print_version)] = False,
+) -> None:
+    """Harvest open-data catalogs into udata portals. Settings come from HARVEST_* variables (and ./.env)."""
+    for name in unknown_variables():
+        err.print(f"[yellow]Warning:[/yellow] {escape(name)} is not a setting: ignored", highlight=False)
+    try:
+        configure_logging(settings())
+    except InvalidSetting:
+        pass  # the command that needs the settings says what is wrong with them
 
 
 def open_runtime() -> Runtime:
-    """What a command works with, built once from the environment (the composition root)."""
-    return Runtime.from_environment()
+    """What a command works with, built once from the environment (the composition root); a store created by
+    this opening is announced, so that a mistyped HARVEST_DATABASE_URL does not go unnoticed."""
+    runtime = Runtime.from_environment()
+    if runtime.store.new:
+        err.print(f"Created a new, empty store: {shown_url(runtime.store.url)} (HARVEST_DATABASE_URL)",
+                  highlight=False)
+    return runtime
 
 
 def open_store() -> Store:
@@ -79,8 +175,12 @@ def open_store() -> Store:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]Error:[/red] {message}", highlight=False)
+    err.print(f"[red]Error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]Warning:[/yellow] {escape(message)}", highlight=False)
 
 
 def reports_errors(command: F) -> F:
@@ -100,6 +200,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def write_chunks(chunks: Iterator[str]) -> None:
+    for chunk in chunks:
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")
+
+
 def parse_config(config: str | None) -> dict[str, Any] | None:
     if config is None:
         return None
@@ -112,31 +218,74 @@ def parse_config(config: str | None) -> dict[str, Any] | None:
     return value
 
 
+def show_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+    out.print(fitted_table(columns, rows, out.width, title))
+
+
+def short_ids(store: Store, table: SqlTable, ids: Sequence[str]) -> dict[str, str]:
+    return store.short_ids(table, set(ids))
+
+
+def when(moment: datetime | None, shape: str = "%Y-%m-%d %H:%M") -> str:
+    return f"{moment:{shape}}" if moment else "-"
+
+
+def paged(limit: int, page: int) -> tuple[int, int | None]:
+    """The offset and limit of a page (`--limit 0`: everything)."""
+    return ((page - 1) * limit, limit) if limit else (0, None)
+
+
+def page_footer(shown: int, total: int, limit: int, page: int, noun: str) -> None:
+    if limit and total > limit:
+        pages = -(-total // limit)
+        more = f"; --page {page + 1} for more" if page < pages else ""
+        err.print(f"Page {page} of {pages} ({shown} of {total} {noun}){more}", highlight=False)
+
+
+def notifications_of(emails: list[str] | None, webhook: str | None, on: str | None,
+                     current: Notifications | None = None) -> Notifications | None:
+    """The notifications the options ask for, on top of the current ones; None when none is asked."""
+    if emails is None and webhook is None and on is None:
+        return None
+    base = current or Notifications()
+    return Notifications(emails=base.emails if emails is None else emails,
+                         webhook=base.webhook if webhook is None else webhook or None,
+                         on=on or base.on)  # type: ignore[arg-type]
+
+
 # --- sources ------------------------------------------------------------------------------------------
 
 
 @source_app.command("add")
 @reports_errors
 def source_add(
-    name: str,
-    url: str,
-    backend: Annotated[str, typer.Option("--backend", "-b")],
-    config: Annotated[str | None, typer.Option(help="JSON: {filters, features, extra_configs}")] = None,
-    schedule: Annotated[str | None, typer.Option(help="Cron expression or @hourly/@daily/...")] = None,
-    organization: Annotated[str | None, typer.Option()] = None,
-    owner: Annotated[str | None, typer.Option()] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    no_autoarchive: Annotated[bool, typer.Option("--no-autoarchive")] = False,
-    inactive: Annotated[bool, typer.Option("--inactive")] = False,
+    name: Annotated[str, typer.Argument(help="A name for people (its slug is made from it).")],
+    url: Annotated[str, typer.Argument(help="The catalog's URL (or a catalog file).")],
+    backend: Annotated[str, typer.Option("--backend", "-b", help="How to read it (see `harvest backends`).")],
+    config: ConfigOption = None,
+    schedule: ScheduleOption = None,
+    organization: OrganizationOption = None,
+    owner: OwnerOption = None,
+    description: DescriptionOption = None,
+    no_autoarchive: Annotated[bool, typer.Option("--no-autoarchive", help="Never archive datasets that vanish "
+                                                                           "from the catalog.")] = False,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Registered, but not run until activated.")] = False,
+    notify_email: NotifyEmailOption = None,
+    notify_webhook: NotifyWebhookOption = None,
+    notify_on: NotifyOnOption = None,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a harvest source."""
+    """Register a harvest source. A second source on a catalog (same URL once normalised, same backend) is refused
+    unless --force."""
+    store = open_store()
     source = register_source(
-        open_store(), name=name, url=url, backend=backend, config=parse_config(config), schedule=schedule,
-        organization=organization, owner=owner, description=description,
+        store, force=force, name=name, url=url, backend=backend, config=parse_config(config),
+        schedule=schedule, organization=organization, owner=owner, description=description,
         autoarchive=not no_autoarchive, active=not inactive,
+        notifications=notifications_of(notify_email, notify_webhook, notify_on),
     )
-    show_source(source, as_json)
+    show_source(store, source, as_json)
 
 
 @source_app.command("list")
@@ -145,57 +294,71 @@ def source_list(
     as_json: JsonOption = False,
 ) -> None:
     """List harvest sources."""
-    found = [public(source) for source in open_store().list_sources(deleted=deleted)]
+    store = open_store()
+    found = [public(source) for source in store.list_sources(deleted=deleted)]
     if as_json:
         return print_json([source.to_json() for source in found])
-    table = Table("id", "name", "backend", "url", "schedule", "active", "validation")
-    for source in found:
-        table.add_row(source.id, source.name, source.backend, source.url, source.schedule or "-",
-                      "yes" if source.active else "no", source.validation.state)
-    out.print(table)
+    short = short_ids(store, sources, [source.id for source in found])
+    columns = [Column("id"), Column("name", fold=True), Column("backend", 1), Column("url", 3, fold=True),
+               Column("schedule", 4), Column("active", 5), Column("validation", 2)]
+    show_table(columns, [[short[source.id], source.name, source.backend, source.url, source.schedule or "-",
+                          "yes" if source.active else "no", source.validation.state] for source in found])
 
 
 @source_app.command("show")
 @reports_errors
-def source_show(source: str, as_json: JsonOption = False) -> None:
+def source_show(source: SourceArgument, as_json: JsonOption = False) -> None:
     """Show a source (by id, slug or name) with its last job."""
-    show_source(open_store().get_source(source, with_last_job=True), as_json)
+    store = open_store()
+    show_source(store, store.get_source(source), as_json)
 
 
 @source_app.command("update")
 @reports_errors
 def source_update(
-    source: str,
-    name: Annotated[str | None, typer.Option()] = None,
-    url: Annotated[str | None, typer.Option()] = None,
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    config: Annotated[str | None, typer.Option()] = None,
-    schedule: Annotated[str | None, typer.Option(help="Cron expression; '' removes the schedule")] = None,
-    organization: Annotated[str | None, typer.Option()] = None,
-    owner: Annotated[str | None, typer.Option()] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    autoarchive: Annotated[bool | None, typer.Option("--autoarchive/--no-autoarchive")] = None,
-    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    source: SourceArgument,
+    name: Annotated[str | None, typer.Option(help="A new name (the slug stays).")] = None,
+    url: Annotated[str | None, typer.Option(help="A new catalog URL.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="A new backend.")] = None,
+    config: ConfigOption = None,
+    schedule: Annotated[str | None, typer.Option(help="Cron expression or @hourly/@daily/...; '' removes the "
+                                                      "schedule.")] = None,
+    organization: OrganizationOption = None,
+    owner: OwnerOption = None,
+    description: DescriptionOption = None,
+    autoarchive: Annotated[bool | None, typer.Option("--autoarchive/--no-autoarchive",
+                                                     help="Archive datasets that vanish from the catalog, or "
+                                                          "never.")] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="Run it, or not.")] = None,
+    notify_email: NotifyEmailOption = None,
+    notify_webhook: Annotated[str | None, typer.Option(
+        "--notify-webhook", help="POST a job's report (JSON) to this http(s) URL ('' removes it).")] = None,
+    notify_on: NotifyOnOption = None,
+    no_notifications: Annotated[bool, typer.Option("--no-notifications", help="Notify nobody any more.")] = False,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a source's fields."""
+    """Change a source's fields (those given)."""
+    store = open_store()
+    current = store.get_source(source)
     values: dict[str, Any] = dict(
         name=name, url=url, backend=backend, config=parse_config(config), organization=organization,
-        owner=owner, description=description, autoarchive=autoarchive, active=active,
+        owner=owner, description=description, autoarchive=autoarchive, active=active, force=force,
+        notifications=notifications_of(notify_email, notify_webhook, notify_on, current.notifications),
     )
-    store = open_store()
+    clear = ["notifications"] if no_notifications else []
     if schedule is not None:
-        values["schedule"] = schedule
-        if not schedule:  # '' clears it
-            store.update_source(source, schedule=None)
-            values.pop("schedule")
-    show_source(change_source(store, source, **values), as_json)
+        if schedule:
+            values["schedule"] = schedule
+        else:  # '' clears it
+            clear.append("schedule")
+    show_source(store, change_source(store, current.id, clear=clear, **values), as_json)
 
 
 @source_app.command("delete")
 @reports_errors
 def source_delete(
-    source: str,
+    source: SourceArgument,
     archive: Annotated[bool, typer.Option("--archive-datasets", help="Also archive its datasets on the portal.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -208,8 +371,8 @@ def source_delete(
         archived, problems = archive_datasets(store, runtime.portal, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
-            err.print(f"[red]Not archived:[/red] {problem}", highlight=False)
-    show_source(deleted, as_json)
+            err.print(f"[red]Not archived:[/red] {escape(problem)}", highlight=False)
+    show_source(store, deleted, as_json)
     if problems:
         raise typer.Exit(1)
 
@@ -220,47 +383,90 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Id of the user decid
 
 @source_app.command("validate")
 @reports_errors
-def source_validate(source: str, comment: CommentOption = None, by: ByOption = None,
+def source_validate(source: SourceArgument, comment: CommentOption = None, by: ByOption = None,
                     as_json: JsonOption = False) -> None:
     """Accept a source: from now on it runs on its schedule."""
-    show_source(validate_source(open_store(), source, "accepted", comment, by), as_json)
+    store = open_store()
+    show_source(store, validate_source(store, source, "accepted", comment, by), as_json)
 
 
 @source_app.command("reject")
 @reports_errors
-def source_reject(source: str, comment: CommentOption = None, by: ByOption = None,
+def source_reject(source: SourceArgument, comment: CommentOption = None, by: ByOption = None,
                   as_json: JsonOption = False) -> None:
     """Refuse a source (with a comment): it never runs on schedule."""
-    show_source(validate_source(open_store(), source, "refused", comment, by), as_json)
+    store = open_store()
+    show_source(store, validate_source(store, source, "refused", comment, by), as_json)
 
 
-def show_source(source: HarvestSource, as_json: bool) -> None:
-    source = public(source)
+def show_source(store: Store, source: HarvestSource, as_json: bool) -> None:
+    """A source (secrets masked) with its last job's item counts."""
+    last_job = last_job_summary(store, source.id)
+    source = public(source).model_copy(update={"last_job": last_job})
     if as_json:
         return print_json(source.to_json())
     table = Table(show_header=False, box=None)
     for key in ("id", "slug", "name", "backend", "url", "schedule", "active", "autoarchive"):
-        table.add_row(f"[bold]{key}[/bold]", str(getattr(source, key)))
+        table.add_row(f"[bold]{key}[/bold]", escape(str(getattr(source, key))))
     table.add_row("[bold]validation[/bold]", source.validation.state)
-    table.add_row("[bold]config[/bold]", json.dumps(source.config))
+    table.add_row("[bold]config[/bold]", escape(json.dumps(source.config)))
+    if source.notifications:
+        notified = [*source.notifications.emails, *filter(None, [source.notifications.webhook])]
+        table.add_row("[bold]notifications[/bold]", escape(f"{', '.join(notified) or 'nobody'} "
+                                                           f"(on {source.notifications.on})"))
     if source.deleted:
         table.add_row("[bold]deleted[/bold]", source.deleted.isoformat())
-    if source.last_job:
-        table.add_row("[bold]last job[/bold]", f"{source.last_job.id} ({source.last_job.status})")
+    if last_job:
+        short = short_ids(store, jobs, [last_job.id])[last_job.id]
+        table.add_row("[bold]last job[/bold]", f"{short} ({last_job.status}, {last_job.items.total} items)")
     out.print(table)
 
 
 # --- running --------------------------------------------------------------------------------------------
 
 
-def resolve_source(store: Store, source: str, backend: str | None) -> HarvestSource:
-    """A registered source, or the implicit source of a URL (reused for the same backend and URL)."""
+@contextmanager
+def source_to_run(store: Store, source: str, backend: str | None, config: dict[str, Any] | None,
+                  preview: bool) -> Iterator[HarvestSource]:
+    """The source a run or preview works on: a registered one; or, for a catalog URL, its implicit source (made
+    once, whatever runs at the same moment; `config` given is set on it). A preview of a URL leaves no source
+    behind: it previews the URL's source when there is one (and no other config is asked), else one of its own,
+    forgotten afterwards."""
     url = _as_url(source)
     if url is None:
-        return store.get_source(source)
+        if config is not None:
+            fail("--config goes with a catalog URL; change a registered source's with `harvest source update`")
+        yield store.get_source(source)
+        return
     if not backend:
         fail("harvesting a URL needs --backend")
-    return store.find_source(backend, url) or register_source(store, name=url, url=url, backend=backend)
+    existing = store.source_with_identity(catalog_identity(url, backend))
+    if not preview:
+        yield implicit_source(store, url, backend, config, existing)
+    elif existing is not None and config is None:
+        yield existing
+    else:
+        transient = register_source(store, force=True, name=f"Preview of {url}", url=url, backend=backend,
+                                    config=config)
+        try:
+            yield transient
+        finally:
+            store.forget_source(transient.id)
+
+
+def implicit_source(store: Store, url: str, backend: str, config: dict[str, Any] | None,
+                    existing: HarvestSource | None) -> HarvestSource:
+    """The source of a URL run with `harvest run URL`: registered by the first run (another process registering
+    it at the same moment makes no second one), its config changed when another is given."""
+    if existing is None:
+        try:
+            return register_source(store, name=url, url=url, backend=backend, config=config)
+        except DuplicateSource as duplicate:
+            existing = store.get_source(duplicate.existing_id)
+    if config is not None and checked({"config": config}, existing)["config"] != existing.config:
+        existing = change_source(store, existing.id, config=config)
+        err.print(f"Config of source '{existing.name}' ({existing.slug}) changed", highlight=False)
+    return existing
 
 
 def _as_url(value: str) -> str | None:
@@ -271,88 +477,141 @@ def _as_url(value: str) -> str | None:
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A live count of processed items on stderr."""
+def progress_display(store: Store, job_id: str, enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A live bar on stderr: the items processed as they are, and the job's stage, total (what the catalog
+    announced, else what was gathered), rate and time left as the store tells them (the API's numbers)."""
     if not enabled:
         yield lambda outcome: None
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
-                  TimeElapsedColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("Harvesting", total=None)
-        yield lambda outcome: progress.advance(task)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("gather", total=None)
+        looked = 0.0
+
+        def advance(outcome: str) -> None:
+            nonlocal looked
+            progress.advance(task)
+            if time.monotonic() - looked >= PROGRESS_POLL:
+                looked = time.monotonic()
+                row = store.job_row(job_id)
+                told = job_progress(row, store.item_counts([job_id])[job_id], utcnow())
+                if told is not None:
+                    progress.update(task, total=told.total, completed=told.processed,
+                                    description=describe_progress(told))
+
+        yield advance
 
 
-def harvest(source: str, backend: str | None, max_items: int | None, as_json: bool, preview: bool) -> HarvestJob:
+def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max_items: int | None, as_json: bool,
+            preview: bool) -> HarvestJob:
     runtime = open_runtime()
     store = runtime.store
-    found = resolve_source(store, source, backend)
-    if not preview:
-        check_launchable(found)
-    with progress_bar(not as_json) as tick:
-        job = runtime.harvester(progress=tick).run(found, preview=preview, max_items=max_items,
-                                                   exclusive=not preview, with_items=False)
-    if as_json:
-        print_job_json(store, job)
-    else:
-        report(job, found, store.summary(job.id), preview, problems(store, job.id))
-    if preview:
-        store.delete_job(job.id)
+    with source_to_run(store, source, backend, config, preview) as found:
+        if not preview:
+            check_launchable(found)
+        job_id = store.create_job(found.id, preview=preview, max_items=max_items, exclusive=not preview)
+        with progress_display(store, job_id, not as_json) as tick:
+            runtime.harvester(progress=tick).run_job(job_id)
+        job = store.get_job(job_id, with_items=False)
+        if as_json:
+            write_chunks(store.job_json(job_id))
+        else:
+            report(store, job, found, preview)
+        if preview:
+            store.delete_job(job_id)
     return job
-
-
-def problems(store: Store, job_id: str) -> list[HarvestItem]:
-    return [item for status in ("failed", "skipped") for item in store.list_items(job_id, status)]
-
-
-def print_job_json(store: Store, job: HarvestJob) -> None:
-    """The job in udata's JSON shape, its items written a chunk at a time."""
-    for chunk in store.job_json(job.id):
-        sys.stdout.write(chunk)
-    sys.stdout.write("\n")
 
 
 @app.command("run")
 @reports_errors
 def run(
-    source: Annotated[str, typer.Argument(help="Source id, slug or name; or a catalog URL with --backend")],
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    max_items: Annotated[int | None, typer.Option("--max-items", min=1)] = None,
+    source: RunSourceArgument,
+    backend: BackendOption = None,
+    config: ConfigOption = None,
+    max_items: MaxItemsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a harvest job now and print its report. Exit code 1 when the job failed."""
-    job = harvest(source, backend, max_items, as_json, preview=False)
-    raise typer.Exit(1 if job.status == "failed" else 0)
+    """Run a harvest job now and print its report. Exit code 1 when the job failed, or harvested nothing (every
+    item skipped or failed) from a catalog that has items."""
+    job = harvest(source, backend, parse_config(config), max_items, as_json, preview=False)
+    nothing = any(error.message.startswith(NOTHING_HARVESTED) for error in job.errors)
+    raise typer.Exit(1 if job.status == "failed" or nothing else 0)
 
 
 @app.command("preview")
 @reports_errors
 def preview(
-    source: Annotated[str, typer.Argument(help="Source id, slug or name; or a catalog URL with --backend")],
-    backend: Annotated[str | None, typer.Option("--backend", "-b")] = None,
-    max_items: Annotated[int | None, typer.Option("--max-items", min=1)] = None,
+    source: RunSourceArgument,
+    backend: BackendOption = None,
+    config: ConfigOption = None,
+    max_items: MaxItemsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Map a source and report what a run would do, writing nothing."""
-    harvest(source, backend, max_items, as_json, preview=True)
+    """Report what a run would do, writing nothing: what it would create, update (and what changes), skip, fail
+    and archive. A URL previewed leaves no source behind."""
+    harvest(source, backend, parse_config(config), max_items, as_json, preview=True)
 
 
-def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], preview: bool,
-           problems: list[HarvestItem]) -> None:
+def report(store: Store, job: HarvestJob, source: HarvestSource, preview: bool) -> None:
+    """A job's report: its status and counts, its errors, its item problems grouped by message; for a preview,
+    the changes it would make and what it would archive; for a running job, its progress."""
     colour = {"done": "green", "done-errors": "yellow", "failed": "red"}.get(job.status, "white")
-    title = "Preview of" if preview else "Job"
-    out.print(f"{title} [bold]{job.id}[/bold] on source [bold]{source.name}[/bold] ({source.backend}): "
+    short = short_ids(store, jobs, [job.id])[job.id]
+    title = "Preview" if preview else f"Job [bold]{short}[/bold]"
+    out.print(f"{title} on source [bold]{escape(source.name)}[/bold] ({source.backend}): "
               f"[{colour}]{job.status}[/{colour}]", highlight=False)
+    summary = store.summary(job.id)
     counts = Table(*SUMMARY_KEYS)
     counts.add_row(*(str(summary.get(key, 0)) for key in SUMMARY_KEYS))
     out.print(counts)
     for error in job.errors:
-        out.print(f"[red]Job {error.level}:[/red] {error.message}", highlight=False)
-    if problems:
-        table = Table("status", "remote_id", "reason", title="Items not harvested")
-        for item in problems:
-            reason = "; ".join(e.message for e in item.errors) or "; ".join(log.message for log in item.logs)
-            table.add_row(item.status, item.remote_id, reason)
-        out.print(table)
+        out.print(f"[red]Job {error.level}:[/red] {escape(error.message)}", highlight=False)
+    report_progress(store, job.id)
+    groups = group_problems(store.item_problems(job.id))
+    if groups:
+        show_table([Column("items", justify="right"), Column("status"), Column("level", 3), Column("message", fold=True)],
+                   [[str(group.count), group.status, group.level, group.message] for group in groups[:PROBLEMS_SHOWN]],
+                   title="Item problems, by message")
+        if not preview:
+            more = f"{len(groups) - PROBLEMS_SHOWN} more messages; " if len(groups) > PROBLEMS_SHOWN else ""
+            out.print(f"{more}every problem: harvest job errors {short} --csv", highlight=False)
+    if preview:
+        report_preview(store, job.id)
+
+
+def report_progress(store: Store, job_id: str) -> None:
+    """A running job's progress; a pending one says when it waits for a worker that nobody runs."""
+    row = store.job_row(job_id)
+    told = job_progress(row, store.item_counts([job_id])[job_id], utcnow())
+    if told is None:
+        return
+    out.print(f"Progress: {describe_progress(told)}", highlight=False)
+    config = settings()
+    if row.status == "pending" and config.redis_url:
+        from harvesters.queue import workers_listening
+
+        if not workers_listening():
+            out.print(f"[yellow]Waiting for a worker:[/yellow] none listens on queue '{config.queue}' "
+                      "(start one with `harvest worker`)", highlight=False)
+
+
+def report_preview(store: Store, job_id: str) -> None:
+    """The updates a preview found with what they change, and what it would archive."""
+    changed, archived = [], []
+    for item in store.list_items(job_id):
+        changes = [log.message.removeprefix("Would change ") for log in item.logs
+                   if log.message.startswith("Would change ")]
+        if changes and len(changed) < PREVIEW_SHOWN:
+            changed.append([item.remote_id, "\n".join(changes)])
+        if item.status == "archived":
+            archived.append(item.remote_id)
+    if changed:
+        show_table([Column("remote_id", fold=True), Column("what changes", fold=True)], changed,
+                   title="Updates (against what was last written)")
+    if archived:
+        shown = ", ".join(archived[:PREVIEW_SHOWN]) + (f" and {len(archived) - PREVIEW_SHOWN} more"
+                                                       if len(archived) > PREVIEW_SHOWN else "")
+        out.print(f"Would archive {len(archived)}: {escape(shown)}", highlight=False)
 
 
 # --- distributed runs: workers, launch, sweeper, scheduler -----------------------------------------------
@@ -360,20 +619,20 @@ def report(job: HarvestJob, source: HarvestSource, summary: dict[str, int], prev
 
 @app.command("launch")
 @reports_errors
-def launch_command(
-    source: Annotated[str, typer.Argument(help="Source id, slug or name")],
-    as_json: JsonOption = False,
-) -> None:
+def launch_command(source: SourceArgument, as_json: JsonOption = False) -> None:
     """Enqueue a job for the workers and print its id at once. Exit code 2 when the source already runs."""
-    from harvesters.queue import launch  # imported here, as below: the other commands do not need the queue
+    from harvesters.queue import launch, workers_listening  # imported here: other commands do not need the queue
 
     runtime = open_runtime()
-    if not runtime.config.redis_url:
+    config = runtime.config
+    if not config.redis_url:
         fail("`harvest launch` enqueues for the workers: set HARVEST_REDIS_URL (or harvest now with `harvest run`)")
     store = runtime.store
     job_id = launch(store, store.get_source(source).id)
+    if not workers_listening():
+        warn(f"no worker listens on queue '{config.queue}': the job waits until one starts (`harvest worker`)")
     if as_json:
-        return print_json(store.get_job(job_id, with_items=False).to_json())
+        return print_json(summaries(store, [store.job_row(job_id)])[0].to_json())
     err.print("Job enqueued; follow it with `harvest job show`:", highlight=False)
     sys.stdout.write(job_id + "\n")
 
@@ -388,6 +647,7 @@ def worker(
     """Run a worker processing harvest jobs from Redis (HARVEST_REDIS_URL); run any number, anywhere."""
     from harvesters.queue import run_worker
 
+    configure_logging(settings(), default_level="INFO")
     run_worker([name for value in queues or [] for name in value.split(",") if name], burst=burst)
 
 
@@ -397,11 +657,11 @@ def sweep_command(as_json: JsonOption = False) -> None:
     """Fail timed-out jobs and resume those whose worker was lost (without Redis they are resumed here)."""
     from harvesters.sweeper import sweep
 
-    report = sweep(open_store(), wait=True)
+    swept = sweep(open_store(), wait=True)
     if as_json:
-        return print_json(asdict(report))
-    for label, found in (("resumed", report.resumed), ("timed out", report.timed_out),
-                         ("waiting for a worker", report.waiting)):
+        return print_json(asdict(swept))
+    for label, found in (("resumed", swept.resumed), ("timed out", swept.timed_out),
+                         ("waiting for a worker", swept.waiting)):
         out.print(f"{len(found)} job(s) {label}" + (f": {', '.join(found)}" if found else ""), highlight=False)
 
 
@@ -410,9 +670,9 @@ def scheduler_command() -> None:
     """Launch due sources and sweep, every HARVEST_SCHEDULER_INTERVAL s, until stopped; any number may run."""
     from harvesters.scheduler import Scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings(), default_level="INFO")
     if not settings().redis_url:
-        err.print("[yellow]No HARVEST_REDIS_URL: jobs run inside this scheduler process[/yellow]")
+        warn("no HARVEST_REDIS_URL: jobs run inside this scheduler process")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -437,33 +697,76 @@ def purge_jobs(
 @job_app.command("list")
 @reports_errors
 def job_list(
-    source: Annotated[str | None, typer.Option("--source", "-s")] = None,
+    source: SourceFilterOption = None,
+    limit: LimitOption = 20,
+    page: PageOption = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first, with their item counts."""
     store = open_store()
     source_id = store.get_source(source).id if source else None
-    found = store.list_jobs(source_id)
+    offset, count = paged(limit, page)
+    rows = store.list_job_rows(source_id, limit=count, offset=offset)
     if as_json:
-        return print_json([job.to_json() for job in found])
-    table = Table("id", "source", "status", "created", "ended", *SUMMARY_KEYS)
-    for job in found:
-        summary = store.summary(job.id)
-        table.add_row(job.id, job.source, job.status, f"{job.created:%Y-%m-%d %H:%M:%S}",
-                      f"{job.ended:%H:%M:%S}" if job.ended else "-", *(str(summary[key]) for key in SUMMARY_KEYS))
-    out.print(table)
+        return print_json([job.to_json() for job in summaries(store, rows)])
+    names = {found.id: found.name for found in store.list_sources(deleted=True)}
+    short = short_ids(store, jobs, [row.id for row in rows])
+    columns = [Column("id"), Column("source", 2, fold=True), Column("status"), Column("created", 1),
+               Column("items", justify="right"), Column("created", 3, justify="right"),
+               Column("updated", 3, justify="right"), Column("unchanged", 5, justify="right"),
+               Column("skipped", 4, justify="right"), Column("failed", justify="right"),
+               Column("archived", 6, justify="right")]
+    rendered = []
+    for row in rows:
+        counts = store.summary(row.id)
+        rendered.append([short[row.id], names.get(row.source_id, row.source_id), row.status, when(row.created),
+                         str(sum(counts.values())), *(str(counts[key]) for key in SUMMARY_KEYS)])
+    show_table(columns, rendered)
+    page_footer(len(rows), store.count_jobs(source_id), limit, page, "jobs")
 
 
 @job_app.command("show")
 @reports_errors
-def job_show(job_id: str, as_json: JsonOption = False) -> None:
-    """Show a job with its items, errors and logs."""
+def job_show(job: JobArgument, as_json: JsonOption = False) -> None:
+    """Show a job: its counts, errors and item problems grouped by message (--json: the job with every item)."""
     store = open_store()
-    job = store.get_job(job_id)
+    job_id = store.job_id(job)
     if as_json:
-        return print_json(job.to_json())
-    report(job, store.get_source(job.source), store.summary(job.id), preview=False,
-           problems=[item for item in job.items if item.status in ("failed", "skipped")])
+        return write_chunks(store.job_json(job_id))
+    found = store.get_job(job_id, with_items=False)
+    report(store, found, store.get_source(found.source), preview=False)
+
+
+@job_app.command("errors")
+@reports_errors
+def job_errors(
+    job: JobArgument,
+    as_csv: Annotated[bool, typer.Option("--csv", help="As CSV: remote_id, status, level, message.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="As a JSON array of {remote_id, status, level, "
+                                                         "message}.")] = False,
+) -> None:
+    """Every problem of a job's items (each error and warning), for a spreadsheet or a script."""
+    store = open_store()
+    problems = store.item_problems(store.job_id(job))
+    if as_csv:
+        for chunk in csv_export(problems):
+            sys.stdout.write(chunk)
+        return
+    if as_json:
+        return write_chunks(json_export(problems))
+    show_table([Column("remote_id", fold=True), Column("status"), Column("level", 2), Column("message", fold=True)],
+               [[problem.remote_id, problem.status, problem.level, problem.message] for problem in problems])
+
+
+@job_app.command("cancel")
+@reports_errors
+def job_cancel(job: JobArgument) -> None:
+    """Cancel a pending or running job: it ends failed ("Cancelled"), its workers stop at their next item, and its
+    source may run again at once."""
+    runtime = open_runtime()
+    job_id = runtime.store.job_id(job)
+    cancel_job(runtime, job_id, "from the command line")
+    out.print(f"Job {job_id} cancelled", highlight=False)
 
 
 # --- local catalog ---------------------------------------------------------------------------------------
@@ -472,59 +775,82 @@ def job_show(job_id: str, as_json: JsonOption = False) -> None:
 @datasets_app.command("list")
 @reports_errors
 def datasets_list(
-    source: Annotated[str | None, typer.Option("--source", "-s")] = None,
+    source: SourceFilterOption = None,
+    limit: LimitOption = 50,
+    page: PageOption = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """List the datasets of the local catalog."""
+    """List the datasets of the local catalog, a page at a time."""
     store = open_store()
+    catalog = LocalCatalog(store)
     source_id = store.get_source(source).id if source else None
-    found = LocalCatalog(store).list(source_id)
+    offset, count = paged(limit, page)
+    found = catalog.list(source_id, offset=offset, limit=count)
     if as_json:
         return print_json(found)
-    table = Table("id", "title", "resources", "remote_id", "archived")
-    for dataset in found:
-        table.add_row(dataset["id"], dataset["title"], str(len(dataset["resources"])),
-                      dataset["harvest"]["remote_id"], dataset["archived"] or "-")
-    out.print(table)
+    short = short_ids(store, datasets, [dataset["id"] for dataset in found])
+    columns = [Column("id"), Column("title", fold=True), Column("resources", 3, justify="right"),
+               Column("remote_id", 2, fold=True), Column("archived", 4)]
+    show_table(columns, [[short[dataset["id"]], dataset["title"], str(len(dataset["resources"])),
+                          dataset["harvest"]["remote_id"], (dataset["archived"] or "-")[:10]] for dataset in found])
+    page_footer(len(found), catalog.count(source_id), limit, page, "datasets")
 
 
 @datasets_app.command("show")
 @reports_errors
-def datasets_show(dataset: str, as_json: JsonOption = False) -> None:
-    """Show one dataset of the local catalog (by id or slug)."""
-    show_document(LocalCatalog(open_store()).get(dataset), f"No dataset '{dataset}' in the local catalog", as_json)
+def datasets_show(
+    dataset: Annotated[str, typer.Argument(help="The dataset's id (or a unique start of it) or slug.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one dataset of the local catalog."""
+    show_document("dataset", dataset, as_json)
 
 
 @dataservices_app.command("list")
 @reports_errors
 def dataservices_list(
-    source: Annotated[str | None, typer.Option("--source", "-s")] = None,
+    source: SourceFilterOption = None,
+    limit: LimitOption = 50,
+    page: PageOption = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """List the data services of the local catalog."""
+    """List the data services of the local catalog, a page at a time."""
     store = open_store()
-    found = LocalCatalog(store).list_dataservices(store.get_source(source).id if source else None)
+    catalog = LocalCatalog(store)
+    source_id = store.get_source(source).id if source else None
+    offset, count = paged(limit, page)
+    found = catalog.list_dataservices(source_id, offset=offset, limit=count)
     if as_json:
         return print_json(found)
-    table = Table("id", "title", "endpoint", "datasets", "remote_id", "archived")
-    for service in found:
-        table.add_row(service["id"], service["title"], service["base_api_url"] or "-", str(len(service["datasets"])),
-                      service["harvest"]["remote_id"], service["archived_at"] or "-")
-    out.print(table)
+    short = short_ids(store, dataservices, [service["id"] for service in found])
+    columns = [Column("id"), Column("title", fold=True), Column("endpoint", 3, fold=True),
+               Column("datasets", 4, justify="right"), Column("remote_id", 2, fold=True), Column("archived", 5)]
+    show_table(columns, [[short[service["id"]], service["title"], service["base_api_url"] or "-",
+                          str(len(service["datasets"])), service["harvest"]["remote_id"],
+                          (service["archived_at"] or "-")[:10]] for service in found])
+    page_footer(len(found), catalog.count(source_id, "dataservice"), limit, page, "data services")
 
 
 @dataservices_app.command("show")
 @reports_errors
-def dataservices_show(dataservice: str, as_json: JsonOption = False) -> None:
-    """Show one data service of the local catalog (by id)."""
-    found = LocalCatalog(open_store()).get_dataservice(dataservice)
-    show_document(found, f"No data service '{dataservice}' in the local catalog", as_json)
+def dataservices_show(
+    dataservice: Annotated[str, typer.Argument(help="The data service's id, or a unique start of it.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one data service of the local catalog."""
+    show_document("dataservice", dataservice, as_json)
 
 
-def show_document(found: dict[str, Any] | None, missing: str, as_json: bool) -> None:
-    """A document of the local catalog, as JSON (only) or pretty-printed; exit 2 when there is none."""
+def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: bool) -> None:
+    """A document of the local catalog by its id, a unique start of it, or (a dataset) its slug; as JSON (only) or
+    pretty-printed; exit 2 when there is none."""
+    store = open_store()
+    catalog = LocalCatalog(store)
+    table, get, noun = ((datasets, catalog.get, "dataset") if kind == "dataset"
+                        else (dataservices, catalog.get_dataservice, "data service"))
+    found = get(store.complete_id(table, ident, noun) or ident)
     if found is None:
-        fail(missing)
+        fail(f"No {noun} '{ident}' in the local catalog")
     if as_json:
         return print_json(found)
     out.print_json(data=found)
@@ -532,16 +858,18 @@ def show_document(found: dict[str, Any] | None, missing: str, as_json: bool) -> 
 
 @app.command("backends")
 def backends(as_json: JsonOption = False) -> None:
-    """List installed backends with what their sources may configure."""
+    """List installed backends with what their sources may configure, each option with its description."""
     described = [backend.describe() for backend in registry().values()]
     if as_json:
         return print_json(described)
-    table = Table("id", "label", "filters", "features", "extra configs")
-    for backend in described:
-        table.add_row(backend["id"], backend["label"],
-                      *(", ".join(option["key"] for option in backend[kind]) or "-"
-                        for kind in ("filters", "features", "extra_configs")))
-    out.print(table)
+    kinds = {"filters": "filter", "features": "feature", "extra_configs": "extra config"}
+    rows = [[backend["id"], kinds[kind], option["key"], option["type"],
+             "" if option["default"] is None else json.dumps(option["default"]),
+             option["description"] or option["label"]]
+            for backend in described for kind in kinds for option in backend[kind]]
+    show_table([Column("backend"), Column("kind", 2), Column("key"), Column("type", 3), Column("default", 4),
+                Column("description", fold=True)], rows,
+               title=", ".join(f"{backend['id']}: {backend['label']}" for backend in described))
 
 
 # --- HTTP API ---------------------------------------------------------------------------------------------
@@ -552,16 +880,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
 ) -> None:
-    """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs)."""
+    """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs), with
+    /healthz and /metrics (Prometheus)."""
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app
 
-    uvicorn.run(create_app(open_store()), host=host, port=port)
+    configure_logging(settings(), default_level="INFO")
+    uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None)
 
 
 @apikey_app.command("create")
-def apikey_create(name: str, as_json: JsonOption = False) -> None:
+def apikey_create(name: Annotated[str, typer.Argument(help="Who or what uses the key (unique among active "
+                                                           "keys).")],
+                  as_json: JsonOption = False) -> None:
     """Create a key and print it: it is shown once, only its hash is stored."""
     try:
         key, plain = ApiKeys(open_store()).create(name)
@@ -576,7 +908,8 @@ def apikey_create(name: str, as_json: JsonOption = False) -> None:
 @apikey_app.command("revoke")
 @reports_errors
 def apikey_revoke(
-    key: Annotated[str, typer.Argument(help="The key's id or name")], as_json: JsonOption = False
+    key: Annotated[str, typer.Argument(help="The key's id (or a unique start of it) or name.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: requests made with it are refused from now on."""
     revoked = ApiKeys(open_store()).revoke(key)
@@ -588,14 +921,13 @@ def apikey_revoke(
 @apikey_app.command("list")
 def apikey_list(as_json: JsonOption = False) -> None:
     """List the keys (never the keys themselves: they are not stored)."""
-    found = ApiKeys(open_store()).list()
+    store = open_store()
+    found = ApiKeys(store).list()
     if as_json:
         return print_json([key.to_json() for key in found])
-    table = Table("id", "name", "created", "revoked")
-    for key in found:
-        table.add_row(key.id, key.name, f"{key.created_at:%Y-%m-%d %H:%M}",
-                      f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "-")
-    out.print(table)
+    short = short_ids(store, api_keys, [key.id for key in found])
+    show_table([Column("id"), Column("name", fold=True), Column("created"), Column("revoked")],
+               [[short[key.id], key.name, when(key.created_at), when(key.revoked_at)] for key in found])
 
 
 # --- udata portal ---------------------------------------------------------------------------------------
@@ -604,7 +936,7 @@ def apikey_list(as_json: JsonOption = False) -> None:
 def open_udata(runtime: Runtime) -> UdataPortal:
     if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
-    return UdataPortal.open(runtime.store, runtime.config)
+    return UdataPortal.open(runtime.config)
 
 
 @portal_app.command("check")
@@ -633,30 +965,30 @@ def portal_check(as_json: JsonOption = False) -> None:
               f"member of: {', '.join(f'{name} ({org_id})' for org_id, name in organizations.items()) or 'none'}; "
               f"{found['licenses']} licenses", highlight=False)
     for org_id in outside:
-        err.print(f"[yellow]Warning:[/yellow] sources publish under organization {org_id}, "
-                  "which this API key is not a member of", highlight=False)
+        warn(f"sources publish under organization {org_id}, which this API key is not a member of")
 
 
 @app.command("attach")
 @reports_errors
-def attach(source: Annotated[str, typer.Argument(help="Source id, slug or name")], as_json: JsonOption = False) -> None:
+def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
     """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
     database, or datasets harvested by another tool, are adopted instead of duplicated."""
     runtime = open_runtime()
     found = runtime.store.get_source(source)
     try:
-        result = open_udata(runtime).attach(found)
+        portal = open_udata(runtime)
+        result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
+                                 runtime.store, found)
     except PortalError as error:
         fail(str(error))
     if as_json:
         return print_json(asdict(result))
     out.print(f"{len(result.adopted)} dataset(s) adopted, {len(result.already_linked)} already linked, "
               f"{len(result.duplicates)} duplicate(s) left aside", highlight=False)
-    table = Table("remote_id", "dataset", "title", "archived", title="Adopted")
-    for entry in result.adopted:
-        table.add_row(entry["remote_id"], entry["dataset_id"], entry["title"] or "", entry["archived"] or "-")
     if result.adopted:
-        out.print(table)
+        show_table([Column("remote_id", fold=True), Column("dataset"), Column("title", 1, fold=True),
+                    Column("archived", 2)],
+                   [[entry.remote_id, entry.dataset_id, entry.title or "", entry.archived or "-"]
+                    for entry in result.adopted], title="Adopted")
     for entry in result.duplicates:
-        err.print(f"[yellow]Duplicate left aside:[/yellow] dataset {entry['dataset_id']} "
-                  f"(remote id {entry['remote_id']})", highlight=False)
+        warn(f"duplicate left aside: dataset {entry.dataset_id} (remote id {entry.remote_id})")

@@ -28,6 +28,40 @@ class NotLaunchable(Refused):
     """The source may not run: inactive or deleted."""
 
 
+class DuplicateSource(Refused):
+    """Another source already harvests this catalog (same URL once normalised, same backend): a second one would
+    harvest every dataset twice. Refused unless forced."""
+
+    def __init__(self, existing_id: str, existing_name: str, existing_slug: str, url: str, backend: str) -> None:
+        super().__init__(
+            f"Source '{existing_name}' ({existing_slug}, {existing_id}) already harvests {url} with backend "
+            f"{backend}: a second source on the same catalog would harvest every dataset twice. Use it "
+            f"(`harvest run {existing_slug}`), or register anyway with --force (force=true over the HTTP API)"
+        )
+        self.existing_id = existing_id
+
+
+class JobEnded(Refused):
+    """The job has already ended: it cannot be cancelled."""
+
+
+class Unavailable(RuntimeError):
+    """Something the framework needs is misconfigured or unreachable (a setting, the store, Redis): the message
+    says what, in one line."""
+
+
+class InvalidSetting(Unavailable):
+    """A HARVEST_* value that does not fit its setting; the message names the variable."""
+
+
+class StoreUnavailable(Unavailable):
+    """The store (HARVEST_DATABASE_URL) cannot be opened or reached."""
+
+
+class QueueUnavailable(Unavailable):
+    """Redis (HARVEST_REDIS_URL) cannot be reached."""
+
+
 def describe(error: BaseException) -> str:
     """A message a person understands, for any error."""
     if isinstance(error, ValidationError):

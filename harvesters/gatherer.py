@@ -6,14 +6,17 @@ has gathered a first batch here (a job of one batch never goes further), a `Gath
 from this one carries on the very same gather from where it stands, with its own connections, while
 this process records the items, writes the batches and hands them to the mapping process
 (harvesters/mapper.py). Each record comes back serialized as the store keeps it, with its digest:
-this process stores it and passes it on as it is, without reading it. The helper gathers at most a
-batch ahead (the pipe holds one); a failure of the gather is its last message, and fails the job as
-it would have here.
+this process stores it and passes it on as it is, without reading it, with the total the catalog
+announced (the job's progress). The helper gathers at most a batch ahead (the pipe holds one); a
+failure of the gather is its last message, and fails the job as it would have here. Whenever this
+process would wait for the next records (the first batch's next page, or the helper's next batch not
+there yet), it lets the run write what it has first (`idle`): a slow catalog's first pages are
+harvested while the rest is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
@@ -22,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from backends.base import GatherError, Record
+from backends.base import Backend, GatherError, Record
 from harvesters.errors import describe
 from harvesters.helpers import HelperProcess
 from harvesters.recall import record_digest
@@ -48,30 +51,37 @@ def stored_record(record: Record) -> bytes | None:
     return orjson.dumps(vars(record), option=JSON_OPTIONS)
 
 
-def gathered_records(records: Iterator[Record], store: Store, ahead: int | None) -> Iterator[GatheredRecord]:
-    """The gather's records: all read here, or (`ahead`: a batch size) the first batch here and the others read
-    ahead by a helper process, in batches of that size."""
+def gathered_records(backend: Backend, store: Store, ahead: int | None,
+                     idle: Callable[[], None] = lambda: None) -> Iterator[GatheredRecord]:
+    """The backend's records: all read here, or (`ahead`: a batch size) the first batch here and the others
+    read ahead by a helper process, in batches of that size; `idle` is called before waiting for them."""
+    records = backend.records()
     if ahead is None:
         yield from (GatheredRecord(record) for record in records)
         return
     yield from (GatheredRecord(record) for record in islice(records, ahead))
+    idle()
     first = next(records, None)  # the helper is started only for a job of more than one batch
     if first is None:
         return
     yield GatheredRecord(first)
-    with closing(GatheringProcess(records, store, ahead)) as helper:
-        yield from helper.records()
+    with closing(GatheringProcess(backend, records, store, ahead)) as helper:
+        yield from helper.records(idle)
 
 
 class GatheringProcess(HelperProcess):
-    """A helper process carrying on a gather: it sends the records in batches, then the end of the gather (and
-    why it failed, if it did)."""
+    """A helper process carrying on a backend's gather: it sends the records in batches (with the total the
+    catalog announced), then the end of the gather (and why it failed, if it did)."""
 
-    def __init__(self, records: Iterator[Record], store: Store, size: int) -> None:
-        super().__init__("harvest-gathering", lambda requests, answers: _gather(records, store, size, answers))
+    def __init__(self, backend: Backend, records: Iterator[Record], store: Store, size: int) -> None:
+        super().__init__("harvest-gathering",
+                         lambda requests, answers: _gather(backend, records, store, size, answers))
+        self.context = backend.context
 
-    def records(self) -> Iterator[GatheredRecord]:
+    def records(self, idle: Callable[[], None]) -> Iterator[GatheredRecord]:
         while True:
+            if not self.ready():
+                idle()
             try:
                 header = orjson.loads(self.receive())
             except EOFError:
@@ -80,15 +90,17 @@ class GatheringProcess(HelperProcess):
                 if header["failed"]:
                     raise GatherError(header["failed"])
                 return
+            announced, rows = header
+            self.context.announce(announced)
             body, offset = self.receive(), 0
-            for remote_id, remote_url, kind, skip_reason, warnings, digest, length in header:
+            for remote_id, remote_url, kind, skip_reason, warnings, digest, length in rows:
                 record = Record(remote_id, remote_url, kind=kind, skip_reason=skip_reason, warnings=warnings,
                                 digest=digest)
                 yield GatheredRecord(record, body[offset:offset + length] if length else None, serialized=True)
                 offset += length
 
 
-def _gather(records: Iterator[Record], store: Store, size: int, answers: Connection) -> None:
+def _gather(backend: Backend, records: Iterator[Record], store: Store, size: int, answers: Connection) -> None:
     """The helper's work: the rest of the gather, a batch per message pair (records' fields, then their JSON),
     then the end (why the gather failed, if it did: it fails the job as it would have in the harvest)."""
     store.engine.dispose(close=False)  # its own connections (those of the harvest stay the harvest's)
@@ -104,13 +116,13 @@ def _gather(records: Iterator[Record], store: Store, size: int, answers: Connect
             break
         batch.append(record)
         if len(batch) >= size:
-            _send(answers, batch)
+            _send(answers, batch, backend.context.announced)
             batch = []
-    _send(answers, batch)
+    _send(answers, batch, backend.context.announced)
     answers.send_bytes(orjson.dumps({"failed": failed}))
 
 
-def _send(answers: Connection, records: list[Record]) -> None:
+def _send(answers: Connection, records: list[Record], announced: int | None) -> None:
     if not records:
         return
     header: list[list[Any]] = []
@@ -122,5 +134,5 @@ def _send(answers: Connection, records: list[Record]) -> None:
         header.append([record.remote_id, record.remote_url, record.kind, record.skip_reason, record.warnings,
                        record.digest, len(json)])
         stored.append(json)
-    answers.send_bytes(orjson.dumps(header))
+    answers.send_bytes(orjson.dumps([announced, header]))
     answers.send_bytes(b"".join(stored))

@@ -43,6 +43,10 @@ class HelperProcess:
     def receive(self) -> bytes:
         return self._answers.recv_bytes()
 
+    def ready(self) -> bool:
+        """Whether an answer is there to receive, without waiting."""
+        return self._answers.poll(0)
+
     def close(self) -> None:
         """Close the pipes (the helper sees the end of its input, or its output closed, and exits) and wait."""
         self._requests.close()

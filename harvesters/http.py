@@ -22,6 +22,7 @@ import requests
 from lxml import etree
 
 from harvesters import __version__
+from harvesters.metrics import CATALOG_REQUEST
 from harvesters.origin import RefusedUrl, SourceOrigin
 from harvesters.settings import Settings, settings
 from harvesters.transport import BoundedSession, HttpError
@@ -72,20 +73,15 @@ class Http:
         return Http(self.options, origin=origin, budget=budget)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        if self.origin is not None:
-            try:
-                self.origin.check_url(url)
-            except RefusedUrl as refused:
-                raise HttpError(str(refused)) from None
-        if self.budget is not None:
-            self.budget.count_page(url)
+        self._check(url)
         kwargs.setdefault("timeout", self.timeout)
         retried = method.upper() in IDEMPOTENT_METHODS
         attempt = 0
         while True:
             last = not retried or attempt >= self.options.retries
             try:
-                response = self.session.request(method, url, **kwargs)
+                with CATALOG_REQUEST.time():
+                    response = self.session.request(method, url, **kwargs)
             except (requests.Timeout, requests.ConnectionError) as error:
                 if last:
                     raise self._network_error(url, error) from None
@@ -102,6 +98,29 @@ class Http:
                     return response
             attempt += 1
 
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One attempt, answered as the server answers it: no retry, no redirect followed (it would carry the
+        request's credentials elsewhere), an error status returned rather than raised (an API explains it in
+        the body). A network failure raises HttpError; Unreachable when the request never left."""
+        self._check(url)
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            return self.session.request(method, url, allow_redirects=False, **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise self._network_error(url, error) from None
+        except requests.RequestException as error:
+            raise HttpError(f"Request to {url} failed: {error}") from None
+
+    def _check(self, url: str) -> None:
+        """Hold the request to the client's origin and count it in its budget."""
+        if self.origin is not None:
+            try:
+                self.origin.check_url(url)
+            except RefusedUrl as refused:
+                raise HttpError(str(refused)) from None
+        if self.budget is not None:
+            self.budget.count_page(url)
+
     def _wait_to_retry(self, url: str, response: requests.Response, attempt: int) -> None:
         """Sleep before retrying: the server's Retry-After up to HARVEST_HTTP_RETRY_AFTER_MAX (asking for longer
         fails the request now), else a short backoff."""
@@ -116,7 +135,8 @@ class Http:
     def _network_error(self, url: str, error: Exception) -> HttpError:
         if isinstance(error, requests.ReadTimeout) or "Read timed out" in str(error):
             return HttpError(f"Timed out after {self.timeout[1]:g}s waiting for {url}")
-        return HttpError(f"Unable to reach {url}: {_reason(error)}")
+        unsent = isinstance(error, requests.ConnectTimeout) or _reason(error) in UNSENT_REASONS
+        return (Unreachable if unsent else HttpError)(f"Unable to reach {url}: {_reason(error)}")
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
@@ -127,6 +147,11 @@ class Http:
     def get_json(self, url: str, **kwargs: Any) -> Any:
         response = self.get(url, **kwargs)
         return parse_json(response)
+
+
+class Unreachable(HttpError):
+    """The request never reached the server (connection refused, unknown host, connect timeout): it was
+    certainly not carried out."""
 
 
 def backoff(attempt: int) -> float:
@@ -160,6 +185,10 @@ def parse_json(response: requests.Response) -> Any:
 
 def media_type(response: requests.Response) -> str:
     return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+UNSENT_REASONS = frozenset({"connection refused", "name or service not known",
+                            "temporary failure in name resolution", "connection timed out", "connect timeout"})
 
 
 def _reason(error: Exception) -> str:

@@ -6,9 +6,9 @@ Mapped's JSON shape (what the pipeline hashes and writes), or why the record is 
 Every batch of every job goes through it: inline runs, RQ workers, resumed jobs.
 
 An inline run writing to the local catalog (`harvest run`) uses the second CPU too (`InlineDispatch`):
-its batches are processed one behind the gather, and while this process reads the next page and
-writes a batch, a `MappingProcess` (forked from this one, so it holds the job's backend as it is)
-maps the batch gathered last. Records go to it as JSON, payloads come back as JSON: compact, and
+its batches are processed one behind the gather, and while this process writes a batch, a
+`MappingProcess` (forked from this one, so it holds the job's backend as it is) maps the batch
+gathered last. Records go to it as JSON, payloads come back as JSON: compact, and
 nothing is validated twice. The helper holds one batch at a time (memory stays bounded) and keeps
 no state: if it dies, its batch is mapped here. A job of one batch never starts it.
 """
@@ -109,32 +109,35 @@ def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
 
 
 class InlineDispatch:
-    """The dispatch of an inline run: each batch is processed when the next one is gathered, mapped meanwhile
-    by a helper process (started with the second batch); `finish` processes the last one. Without a helper
-    (`ahead` false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is
-    processed as it is dispatched."""
+    """The dispatch of an inline run: from the second batch on, the helper process maps each batch while this
+    one writes the batch before it. A batch is processed when the next one is dispatched, or when the gather
+    would wait for records (`finish`: the gather's idle moments, and its end). Without a helper (`ahead`
+    false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is processed as it
+    is dispatched."""
 
     def __init__(self, harvester: Harvester, job_id: str, ahead: bool) -> None:
         self.harvester = harvester
         self.job_id = job_id
         self.ahead = ahead
         self.helper: MappingProcess | None = None
-        self.waiting: deque[tuple[list[int], GatheredBatch | None, bool]] = deque()  # (items, batch, sent ahead)
+        self.dispatched = 0
+        self.waiting: deque[tuple[list[int], GatheredBatch | None]] = deque()
+        self.mapping: GatheredBatch | None = None  # the batch the helper maps, its outcomes not received yet
 
     def __call__(self, job_id: str, item_ids: list[int]) -> None:
         batch = self.harvester.gathered(item_ids)
-        sent = False
-        if self.ahead and self.waiting:
+        if self.ahead and self.dispatched:  # the first batch is mapped here: a job of one batch starts no helper
             self._collect()
-            sent = batch is not None and self._send(batch)
-        self.waiting.append((item_ids, batch, sent))
+            if batch is not None and self._send(batch):
+                self.mapping = batch
+        self.dispatched += 1
+        self.waiting.append((item_ids, batch))
         while len(self.waiting) > (1 if self.ahead else 0):
             self._process_next()
 
     def finish(self) -> None:
-        """Process what is still waiting (the last batch)."""
-        if self.waiting:
-            self._collect()
+        """Process what is waiting."""
+        self._collect()
         while self.waiting:
             self._process_next()
 
@@ -145,13 +148,13 @@ class InlineDispatch:
 
     def _send(self, batch: GatheredBatch) -> bool:
         """Send the batch to the helper (started now if need be); False if it cannot take it."""
-        return self._with_helper(lambda helper: helper.send_records([item.stored_record() for item in batch.items.values()]),
-                                 start=True)
+        records = [item.stored_record() for item in batch.items.values()]
+        return self._with_helper(lambda helper: helper.send_records(records), start=True)
 
     def _collect(self) -> None:
         """Receive the outcomes of the batch the helper maps, if any (before sending it another)."""
-        item_ids, batch, sent = self.waiting[-1]
-        if sent and batch is not None:
+        if self.mapping is not None:
+            batch, self.mapping = self.mapping, None
             self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.outcomes(), strict=True)))
 
     def _with_helper(self, use: Callable[[MappingProcess], None], start: bool = False) -> bool:
@@ -169,5 +172,5 @@ class InlineDispatch:
             return False
 
     def _process_next(self) -> None:
-        item_ids, batch, _ = self.waiting.popleft()
+        item_ids, batch = self.waiting.popleft()
         self.harvester.process(self.job_id, item_ids, batch)

@@ -103,15 +103,80 @@ class HarvestItem(Model):
     status: ItemStatus = "pending"
 
 
-class HarvestJob(Model):
+class HarvestJobFields(Model):
+    """What every shape of a job has; the shapes differ by their `items`."""
+
     created: datetime
     ended: datetime | None = None
     errors: list[HarvestError] = []
     id: str
-    items: list[HarvestItem] = []
     source: str
     started: datetime | None = None
     status: JobStatus = "pending"
+
+
+class HarvestJob(HarvestJobFields):
+    """A job with all its items (udata's documented shape)."""
+
+    items: list[HarvestItem] = []
+
+
+class ItemsSummary(Model):
+    """How many items a job has, by status (udata's newer job shape)."""
+
+    total: int = 0
+    by_status: dict[str, int] = {}
+
+
+class ItemsPage(ItemsSummary):
+    """The counts of a job's items and one page of them."""
+
+    data: list[HarvestItem] = []
+    next_page: str | None = None
+    page: int = 1
+    page_size: int = 20
+    previous_page: str | None = None
+
+
+class ItemProblemGroup(Model):
+    """Item problems with the same status, level and message, and how many items have it."""
+
+    status: str
+    level: str
+    message: str
+    count: int
+
+
+Stage = Literal["gather", "write", "archive"]
+
+
+class JobProgress(Model):
+    """Where an unfinished job is: its stage, the items it expects (`total`: the number the catalog announced,
+    else those gathered once the gather is over), those processed, the rate (items per second) and the time
+    left (seconds), when they can be told."""
+
+    stage: Stage | None = None
+    announced: int | None = None
+    total: int | None = None
+    processed: int = 0
+    rate: float | None = None
+    eta: float | None = None
+
+
+class HarvestJobSummary(HarvestJobFields):
+    """A job in a listing: its item counts instead of its items, and its progress while it runs."""
+
+    items: ItemsSummary = ItemsSummary()
+    progress: JobProgress | None = None
+
+
+class HarvestJobDetail(HarvestJobFields):
+    """A job as its own page shows it: a page of its items with their counts, its item problems grouped by
+    message, its progress while it runs."""
+
+    items: ItemsPage = ItemsPage()
+    problems: list[ItemProblemGroup] = []
+    progress: JobProgress | None = None
 
 
 class Validation(Model):
@@ -130,6 +195,14 @@ class SourcePermissions(Model):
     validate_: bool = Field(False, alias="validate")
 
 
+class Notifications(Model):
+    """Who hears of a source's jobs, and when: `error` (a job that failed or ended with errors) or `always`."""
+
+    emails: list[str] = []
+    webhook: str | None = None
+    on: Literal["error", "always"] = "error"
+
+
 class HarvestSource(Model):
     active: bool = True
     autoarchive: bool = True
@@ -139,8 +212,9 @@ class HarvestSource(Model):
     deleted: datetime | None = None
     description: str | None = None
     id: str
-    last_job: HarvestJob | None = None
+    last_job: HarvestJobSummary | HarvestJob | None = None
     name: str
+    notifications: Notifications | None = None
     organization: OrganizationRef | None = None
     owner: UserRef | None = None
     permissions: SourcePermissions = SourcePermissions()

@@ -2,14 +2,16 @@
 
 The steps are separate so that the same code runs inline (`Harvester.run`) or spread over
 workers (gather dispatches batches of item ids; any process may `process` a batch; `finalize`
-runs once, after the last item). Item state lives in the SQL store, so memory does not grow
-with the catalog: records are stored as they are gathered and dropped once processed.
+runs once, after the last dataset item). Item state lives in the SQL store, so memory does not
+grow with the catalog: records are stored as they are gathered and dropped once processed. Data
+services name the datasets they serve by their links: the gather dispatches dataset items only,
+and `finalize` writes the data services first, once every dataset item is settled.
 
 A batch is processed in a few statements whatever its size: its items are claimed in one, their
 links read in one; each item is mapped on its own (a failure fails that item alone); then the
 writes, the links and the items' outcomes go in one transaction (the local catalog's documents
-too), or, for a portal over HTTP and after a batch write failed, one write at a time followed by
-one transaction for the bookkeeping.
+too), or, for a portal over HTTP and after a batch write failed, write by write (the portal may
+keep a few in flight) followed by one transaction for the bookkeeping.
 """
 
 from __future__ import annotations
@@ -23,33 +25,34 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from functools import cached_property
 from typing import Any
-from urllib.parse import urlparse
 
 import orjson
 from sqlalchemy.engine import Connection
 
 from backends import get_backend
-from backends.base import BackendContext
+from backends.base import Backend, BackendContext
 from harvesters import __version__
 from harvesters.clock import utcnow
 from harvesters.errors import describe
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
+from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.gatherer import GatheredRecord, gathered_records, stored_record
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
-from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource
+from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
+from harvesters.ownership import OtherOwners
+from harvesters.preview import describe_changes, predict_archives, written_payload
+from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.targets import (
     BatchPortal,
-    DataserviceWrite,
-    DatasetWrite,
     Portal,
     PortalUnavailable,
+    Provenance,
     Write,
     Written,
     open_portal,
@@ -74,15 +77,12 @@ class JobScope:
     portal: Portal
     backend: Backend
     context: bytes
+    owners: OtherOwners
+    announced: int | None = None  # the catalog's announced number of records, as recorded on the job
 
     def record_hash(self, digest: str) -> str:
         """The hash of a record (by its digest) as mapped in this job: equal hashes, equal mappings."""
         return record_hash(self.context, digest)
-
-    @cached_property
-    def domain(self) -> str:
-        """The host of the source's catalog (the `harvest.domain` of what it writes)."""
-        return urlparse(self.source.url).hostname or ""
 
 
 @dataclass
@@ -92,7 +92,7 @@ class Plan:
     item: ClaimedItem
     mapped: dict[str, Any] | None = None  # Mapped's JSON shape
     logs: Entries = field(default_factory=list)
-    write: Write | None = None
+    write: Write[Any] | None = None
     digest: str = ""
     link: Link | None = None
     written: Written | None = None
@@ -110,6 +110,7 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
 
 
 class Harvester:
@@ -158,7 +159,7 @@ class Harvester:
                 if resume:
                     self.resume(job_id, dispatch)
                 else:
-                    self.gather(job_id, dispatch, read_ahead=dispatch.ahead)
+                    self.gather(job_id, dispatch, idle=dispatch.finish if dispatch.ahead else None)
                 dispatch.finish()
                 self.finalize(job_id)
             except KeyboardInterrupt:
@@ -185,9 +186,10 @@ class Harvester:
         else:
             self.gather(job_id, dispatch, resume=True)
 
-    def redispatch(self, job_id: str, dispatch: Dispatch) -> None:
-        """Dispatch every pending item of the job again, in batches."""
-        pending, size = self.store.pending_item_ids(job_id), self.config.batch_size
+    def redispatch(self, job_id: str, dispatch: Dispatch, kind: str = "dataset") -> None:
+        """Dispatch every pending item of the job of this kind again, in batches (data services are written
+        last, by `finalize`)."""
+        pending, size = self.store.pending_item_ids(job_id, kind), self.config.batch_size
         for start in range(0, len(pending), size):
             dispatch(job_id, pending[start:start + size])
 
@@ -202,7 +204,7 @@ class Harvester:
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
             scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping)
+                             mapping, OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -224,33 +226,42 @@ class Harvester:
 
     # --- gather ---------------------------------------------------------------------------------------
 
-    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False, read_ahead: bool = False) -> None:
+    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False,
+               idle: Callable[[], None] | None = None) -> None:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
-        again, and the records it had reached are not recorded twice. `read_ahead` (an inline run) reads
-        the catalog in a helper process after the first batch (harvesters/gatherer.py).
+        again, and the records it had reached are not recorded twice. With `idle` (an inline run), the
+        catalog is read in a helper process after the first batch (harvesters/gatherer.py), and `idle`
+        called whenever the next records are not there yet.
         """
         job = self.store.job_row(job_id)
         known = self.store.last_item_id(job_id) if resume else 0
         if known:
             self.redispatch(job_id, dispatch)
         else:
-            self.store.update_job(job_id, status="initializing", started=job.started or utcnow())
+            self.store.update_job(job_id, status="initializing", started=job.started or utcnow(), stage="gather")
         batch: list[NewItem] = []
         digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
         def flush() -> None:
             self._refresh_statistics()
+            self._record_announced(job)
+            if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
+                batch.clear()
+                digests.clear()
+                return
             fresh = self._new_items(job, batch, known)
             hashes = self._settle_unchanged(job, fresh, digests)
             pending = self.store.add_items(job_id, fresh)
             batch.clear()
             digests.clear()
-            self._dispatched = GatheredBatch(dict(zip(pending, (item for item in fresh if item.status == "pending"),
-                                                      strict=True)), hashes)
-            if pending:
-                dispatch(job_id, pending)
+            recorded = list(zip(pending, (item for item in fresh if item.status == "pending"), strict=True))
+            datasets = [item_id for item_id, item in recorded if item.kind != "dataservice"]  # services: last
+            self._dispatched = GatheredBatch({item_id: item for item_id, item in recorded
+                                              if item.kind != "dataservice"}, hashes)
+            if datasets:
+                dispatch(job_id, datasets)
             self._dispatched = None
 
         truncated = failed = False
@@ -258,13 +269,14 @@ class Harvester:
             backend = self.scope(job).backend
             budget = backend.context.budget  # a resumed gather reads the catalog again from its start
             budget.pages = budget.records = 0
-            ahead = self.config.batch_size if read_ahead else None
-            with closing(gathered_records(backend.records(), self.store, ahead)) as records:
+            ahead = self.config.batch_size if idle else None
+            with closing(gathered_records(backend, self.store, ahead, idle or (lambda: None))) as records:
                 for count, gathered in enumerate(records):
                     if job.max_items is not None and count >= job.max_items:
                         truncated = True
                         break
                     batch.append(self._item(gathered))
+                    self._record_announced(job)
                     if gathered.record.digest:
                         digests[gathered.record.remote_id] = gathered.record.digest
                     if len(batch) >= self.config.batch_size:
@@ -277,8 +289,16 @@ class Harvester:
             failed = True
             flush()
             self.store.add_job_error(job_id, describe(error))
-        status = {} if self.ended(job_id) else {"status": "processing"}
+        status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
+
+    def _record_announced(self, job: JobRow) -> None:
+        """Record the number of records the catalog announced once the backend knows it (the job's progress)."""
+        scope = self._scopes.get(job.id)
+        announced = scope.backend.context.announced if scope else None
+        if announced is not None and scope is not None and scope.announced != announced:
+            self.store.update_job(job.id, announced=announced)
+            scope.announced = announced
 
     def _item(self, gathered: GatheredRecord) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
@@ -387,7 +407,13 @@ class Harvester:
         links |= self._served_by_uri(scope, mapped, links)
         for plan in mapped:
             self._plan(scope, plan, links)
+        scope.owners.refuse_taken(self.store, mapped)
+        if job.preview:
+            describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
+                                                           and plan.settled is None])
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
+        if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
+            return False
         if to_write and isinstance(scope.portal, BatchPortal):
             try:
                 with self.store.begin() as conn:
@@ -404,15 +430,18 @@ class Harvester:
                 for plan in to_write:
                     plan.written = None
         unavailable = None
-        for plan in to_write:
-            try:
-                plan.written = self._save(scope, plan)
-                self.progress(plan.written.outcome)  # as it happens: a write over HTTP takes a while
-            except PortalUnavailable as error:
-                unavailable = error
+        writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write]
+        for index, result in scope.portal.write_each(writes):
+            plan = to_write[index]
+            if isinstance(result, Written):
+                plan.written = result
+                self.progress(result.outcome)  # as it happens: a write over HTTP takes a while
+            elif isinstance(result, PortalUnavailable):
+                unavailable = result
+            else:
+                plan.settled = _failed(plan.item, result)
+            if self.ended(job.id):  # cancelled: no more of its items are started (those in flight end)
                 break
-            except Exception as error:
-                plan.settled = _failed(plan.item, error)
         outcomes = self._outcomes(scope, plans, job.preview)
         with self.store.begin() as conn:
             self._record(conn, scope.source.id, outcomes)
@@ -442,7 +471,7 @@ class Harvester:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
         assert plan.mapped is not None
         try:
-            plan.write = self._write_for(scope, plan.item, plan.mapped, plan.logs, links)
+            plan.write = self._write_for(scope.source, plan.item, plan.mapped, plan.logs, links)
             plan.digest = payload_hash(plan.write)
         except Exception as error:
             plan.settled = _failed(plan.item, error)
@@ -459,13 +488,14 @@ class Harvester:
                 outcomes.settled.append(plan.settled)
                 continue
             assert plan.write is not None
-            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(plan.logs)
+            left_out = [_log("warning", warning) for warning in plan.written.warnings] if plan.written else []
+            kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(kept)
             title = plan.write.title
-            saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                     "summary": {"title": title, "logs": plan.logs}}
+            saved = {"payload_hash": plan.digest, "kind": plan.write.kind, "summary": {"title": title, "logs": kept}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
-                if (uri := plan.write.harvest["uri"]) and uri != plan.item.remote_id:
+                if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
                     saved["uri"] = uri  # a data service may name the dataset by it
             if plan.unchanged:
                 assert link is not None
@@ -481,31 +511,21 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
+                outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
-            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs))
+            outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
+                                                record=written_payload(plan.write) if preview else None))
         return outcomes
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.save_payloads(conn, source_id, outcomes.payloads)
         self.store.settle_items(conn, outcomes.settled)
 
     def _report(self, outcomes: Outcomes, reported: Collection[int] = ()) -> None:
         for item in outcomes.settled:
             if item.id not in reported:
                 self.progress(item.outcome or item.status)
-
-    def _save(self, scope: JobScope, plan: Plan) -> Written:
-        """Write one item: update what the link (else, for a dataset, the portal) knows, or create it."""
-        write, link, portal = plan.write, plan.link, scope.portal
-        if isinstance(write, DataserviceWrite):
-            if link:
-                return Written(portal.update_dataservice(link.dataset_id, write).id, "updated")
-            return Written(portal.create_dataservice(write).id, "created")
-        assert isinstance(write, DatasetWrite)
-        dataset_id = link.dataset_id if link else portal.find(scope.source.id, plan.item.remote_id)
-        if dataset_id:
-            return Written(portal.update(dataset_id, write).id, "updated")
-        return Written(portal.create(write).id, "created")
 
     def _served(self, dataservice: dict[str, Any], links: dict[str, Link], logs: Entries) -> dict[str, Any]:
         """The data service (as JSON) with our ids of the datasets it serves (remote ids, exact match); a dataset
@@ -519,37 +539,28 @@ class Harvester:
                 logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
         return {**dataservice, "datasets": served}
 
-    def _write_for(self, scope: JobScope, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
-                   links: dict[str, Link]) -> Write:
-        source, remote = scope.source, mapped["remote"]
-        harvest = {
-            "archived": None,
-            "archived_at": None,
-            "backend": source.backend,
-            "created_at": remote["created_at"],
-            "dct_identifier": remote["dct_identifier"],
-            "domain": scope.domain,
-            "issued_at": remote["issued_at"],
-            "last_update": utcnow().isoformat(),
-            "modified_at": remote["modified_at"],
-            "remote_id": item.remote_id,
-            "remote_url": remote["remote_url"] or item.remote_url,
-            "source_id": source.id,
-            "uri": remote["uri"],
-        }
+    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
+                   links: dict[str, Link]) -> Write[Any]:
+        remote = mapped["remote"]
+        if not remote["remote_url"] and item.remote_url:
+            remote = {**remote, "remote_url": item.remote_url}
+        provenance = Provenance(source_id=source.id, source_url=source.url, remote_id=item.remote_id,
+                                backend=source.backend, remote=RemoteMetadata.model_validate(remote),
+                                last_update=utcnow())
         organization = source.organization.id if source.organization else None
         owner = source.owner.id if source.owner else None
         if mapped["dataservice"] is not None:
-            dataservice = self._served(mapped["dataservice"], links, logs)
-            return DataserviceWrite(document=dataservice, harvest=harvest, organization=organization, owner=owner)
-        return DatasetWrite(document=mapped["dataset"], harvest=harvest, organization=organization, owner=owner)
+            return Write("dataservice", self._served(mapped["dataservice"], links, logs), provenance, organization,
+                         owner)
+        return Write("dataset", mapped["dataset"], provenance, organization, owner)
 
     def pause(self, job_id: str, error: PortalUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
         pending = self.store.count_unfinished_items(job_id)
         message = (f"Paused: the portal is unavailable ({describe(error)}). {pending} item(s) not written stay "
                    "pending; the next run writes them.")
-        self.store.pause_job(job_id, message)
+        if self.store.pause_job(job_id, message):
+            job_ended(self.store, job_id, self.http, self.config)
 
     def ended(self, job_id: str) -> bool:
         return self.store.job_row(job_id).finished
@@ -557,28 +568,39 @@ class Harvester:
     # --- finalize -------------------------------------------------------------------------------------
 
     def finalize(self, job_id: str) -> None:
-        """Once every item is settled: archive what vanished upstream (when safe), then set the job's final
-        status. Whoever settles the last item calls it; the store lets exactly one caller through."""
+        """Once every dataset item is settled: write the data services, archive what vanished upstream (when
+        safe), then set the job's final status. Whoever settles the last item calls it; the store lets exactly
+        one caller through."""
         if not self.store.claim_finalize(job_id):
+            return
+        self.redispatch(job_id, self.process, kind="dataservice")  # every dataset is settled: they name them all
+        if self.ended(job_id):  # paused while writing them
             return
         job = self.store.job_row(job_id)
         source = self.store.get_source(job.source_id)
-        if source.autoarchive and not job.preview and not job.truncated:
-            self.archive_vanished(source, job_id)
+        if source.autoarchive and not job.truncated:
+            self.store.update_job(job_id, stage="archive")
+            self.archive_vanished(source, job_id, preview=job.preview)
+        elif source.autoarchive and job.preview:
+            self.store.add_job_error(job_id, "Archives not predicted: this preview did not read the whole catalog",
+                                     level="info")
+        summary = self.store.summary(job_id)
+        if not job.gather_failed and (nothing := nothing_harvested(summary)):
+            self.store.add_job_error(job_id, nothing)
         job = self.store.job_row(job_id)
-        failed_items = self.store.summary(job_id)["failed"]
         if job.gather_failed:
             status = "failed"
-        elif failed_items or any(error["level"] == "error" for error in job.errors):
+        elif summary["failed"] or any(error["level"] == "error" for error in job.errors):
             status = "done-errors"
         else:
             status = "done"
         self.store.update_job(job_id, status=status, ended=utcnow())
         self._scopes.pop(job_id, None)
+        job_ended(self.store, job_id, self.http, self.config)
 
-    def archive_vanished(self, source: HarvestSource, job_id: str) -> None:
+    def archive_vanished(self, source: HarvestSource, job_id: str, preview: bool = False) -> None:
         """Archive datasets (and data services) no longer on the remote, unless that would archive too large
-        a share."""
+        a share; a `preview` records what would be archived, archiving nothing."""
         config = self.config
         now = utcnow()
         vanished = self.store.vanished_links(source.id, job_id, now - timedelta(days=config.autoarchive_grace_days))
@@ -590,9 +612,11 @@ class Harvester:
                 job_id,
                 f"Autoarchive refused: {len(vanished)} of {active} datasets ({len(vanished) / active:.0%}) "
                 f"are no longer on the remote, more than the {config.autoarchive_max_share:.0%} allowed "
-                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing was archived",
+                "(HARVEST_AUTOARCHIVE_MAX_SHARE); nothing " + ("would be archived" if preview else "was archived"),
             )
             return
+        if preview:
+            return predict_archives(self.store, job_id, vanished)
         portal = self._scopes[job_id].portal if job_id in self._scopes else self.portal.for_job()
         for link in vanished:
             try:
@@ -620,10 +644,11 @@ def record_hash(context: bytes, digest: str) -> str:
     return hashlib.sha256(context + digest.encode()).hexdigest()
 
 
-def payload_hash(write: Write) -> str:
+def payload_hash(write: Write[Any]) -> str:
     """A canonical hash of what would be written, ignoring the write's own timestamp."""
-    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
-    canonical = orjson.dumps([write.document, harvest, write.organization, write.owner], option=CANONICAL)
+    harvest = {key: value for key, value in write.provenance.harvest_block().items() if key != "last_update"}
+    canonical = orjson.dumps([write.document, harvest, write.provenance.source_url, write.organization, write.owner],
+                             option=CANONICAL)
     return hashlib.sha256(canonical).hexdigest()
 
 

@@ -14,6 +14,7 @@ end before the job.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,18 +23,21 @@ from datetime import datetime
 from functools import cache
 
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from backends import registry
 from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
+from harvesters.logs import log_context
+from harvesters.metrics import mark_process_dead
 from harvesters.pipeline import Harvester, describe
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
 from harvesters.sources import check_launchable
 from harvesters.store import Store
 
+log = logging.getLogger(__name__)
 TASK_PREFIX = "harvest"
 RUNTIMES = Runtimes()  # a worker's, kept between its tasks
 
@@ -100,17 +104,42 @@ def has_waiting_tasks(job_id: str) -> bool:
     """Whether a task of this job waits in the queue for a free worker (so the job is not lost)."""
     if not settings().redis_url:
         return False
+    return bool(_waiting_tasks(harvest_queue(), job_id))
+
+
+def _waiting_tasks(queue: Queue, job_id: str) -> list[str]:
     prefix = f"{TASK_PREFIX}-{job_id}-"
-    return any(task_id.startswith(prefix) for task_id in harvest_queue().get_job_ids())
+    return [task_id for task_id in queue.get_job_ids() if task_id.startswith(prefix)]
+
+
+def drop_waiting_tasks(job_id: str) -> int:
+    """Take the tasks of this job that wait for a worker out of the queue (a cancelled job); how many."""
+    if not settings().redis_url:
+        return 0
+    queue = harvest_queue()
+    waiting = _waiting_tasks(queue, job_id)
+    for task_id in waiting:
+        queue.remove(task_id)
+    return len(waiting)
+
+
+def workers_listening(queue_name: str | None = None) -> int:
+    """How many workers listen on the queue (HARVEST_QUEUE by default)."""
+    return Worker.count(connection=redis_connection(), queue=harvest_queue(queue_name))
 
 
 def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
-    worker = SimpleWorker([harvest_queue(name) for name in queues or [settings().queue]], connection=connection,
-                          serializer=JSONSerializer)
-    return worker.work(burst=burst)
+    names = list(queues or [settings().queue])
+    worker = SimpleWorker([harvest_queue(name) for name in names], connection=connection, serializer=JSONSerializer)
+    log.info("Worker %s listening on queue(s) %s", worker.name, ", ".join(names))
+    try:
+        return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level))
+    finally:
+        log.info("Worker %s stopped", worker.name)
+        mark_process_dead()
 
 
 # --- tasks (run by the workers) ---------------------------------------------------------------------------
@@ -122,26 +151,33 @@ def enqueue_items(job_id: str, item_ids: list[int]) -> None:
 
 @contextmanager
 def _working_on(job_id: str) -> Iterator[Harvester]:
-    """The process's harvester for the configured settings, heartbeating for the job while the task runs."""
+    """The process's harvester for the configured settings, heartbeating for the job while the task runs; what
+    is logged meanwhile names the job and its source."""
     runtime = RUNTIMES.current()
-    with heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
+    source_id = runtime.store.job_row(job_id).source_id
+    with log_context(job_id=job_id, source_id=source_id), \
+            heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
         yield runtime.worker_harvester
 
 
 def gather_task(job_id: str) -> None:
     with _working_on(job_id) as harvester:
         if harvester.store.claim_job(job_id):  # else delivered twice, or failed meanwhile
+            log.info("Gathering job %s", job_id)
             harvester.gather(job_id, dispatch=enqueue_items)
+            log.info("Gathered job %s", job_id)
             harvester.finalize(job_id)
 
 
 def process_task(job_id: str, item_ids: list[int]) -> None:
     with _working_on(job_id) as harvester:
+        log.debug("Processing %d items of job %s", len(item_ids), job_id)
         harvester.process(job_id, item_ids)
         harvester.finalize(job_id)
 
 
 def resume_task(job_id: str) -> None:
     with _working_on(job_id) as harvester:
+        log.info("Resuming job %s", job_id)
         harvester.resume(job_id, dispatch=enqueue_items)
         harvester.finalize(job_id)

@@ -16,12 +16,11 @@ from functools import cached_property
 
 from harvesters.http import Http, HttpOptions
 from harvesters.pipeline import Harvester, Progress
-from harvesters.settings import Settings
+from harvesters.settings import PREFIX, Settings, settings
 from harvesters.store import Store
 from harvesters.targets import Portal, open_portal
 
 RUNTIMES_KEPT = 4
-ENV_PREFIX = Settings.model_config["env_prefix"].upper()
 
 
 @dataclass
@@ -32,7 +31,7 @@ class Runtime:
     @classmethod
     def from_environment(cls, store: Store | None = None) -> Runtime:
         """The settings of the HARVEST_* variables, and the store they name (unless one is given)."""
-        config = Settings()
+        config = settings()
         return cls(config, store or Store(config.database_url))
 
     @cached_property
@@ -41,7 +40,7 @@ class Runtime:
 
     @cached_property
     def portal(self) -> Portal:
-        """The target, opened once (the udata client's pace and circuit breaker are the process's)."""
+        """The target, opened once (the udata client's circuit breaker and pool of writes are the process's)."""
         return open_portal(self.store, self.config)
 
     def harvester(self, progress: Progress | None = None) -> Harvester:
@@ -69,7 +68,7 @@ class Runtimes:
         with self.lock:
             runtime = self.kept.pop(key, None)
             if runtime is None:
-                config = Settings()
+                config = settings()
                 runtime = Runtime(config, Store(config.database_url))
             self.kept[key] = runtime
             while len(self.kept) > RUNTIMES_KEPT:
@@ -80,4 +79,4 @@ class Runtimes:
 def _environment() -> tuple[tuple[str, str], ...]:
     """What the settings are read from: the HARVEST_* variables (any case), secrets included."""
     return tuple(sorted((name.upper(), value) for name, value in os.environ.items()
-                        if name.upper().startswith(ENV_PREFIX)))
+                        if name.upper().startswith(PREFIX)))

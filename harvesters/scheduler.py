@@ -67,9 +67,11 @@ class Scheduler:
     def run(self, stop: threading.Event) -> None:
         """Tick every HARVEST_SCHEDULER_INTERVAL seconds until `stop` is set."""
         interval = settings().scheduler_interval
+        log.info("Scheduler started: a tick every %g s", interval)
         while not stop.is_set():
             try:
                 self.tick()
             except Exception:  # the store or Redis is unreachable for now: try again at the next tick
                 log.exception("Scheduler tick failed")
             stop.wait(interval)
+        log.info("Scheduler stopped")

@@ -7,18 +7,21 @@ URL: the command line may name a catalog file (`file:`) or an internal address, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from croniter import croniter
+from pydantic import ValidationError
 
 from backends import get_backend
 from backends.base import ConfigError
-from harvesters.models import HarvestSource, UserRef, Validation, ValidationState
+from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
-from harvesters.errors import NotLaunchable
+from harvesters.errors import DuplicateSource, NotLaunchable
+from harvesters.identity import catalog_identity, normalized_url
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.store import Store
 from harvesters.targets import Portal
@@ -26,8 +29,9 @@ from harvesters.targets import Portal
 SECRET_MASK = "********"
 SCHEDULE_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 SOURCE_FIELDS = ("name", "url", "backend", "description", "config", "schedule", "organization", "owner",
-                 "active", "autoarchive")
-CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner")
+                 "active", "autoarchive", "notifications")
+CLEARABLE_FIELDS = ("description", "schedule", "organization", "owner", "notifications")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
 def check_url(url: str) -> str:
@@ -74,6 +78,8 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
         values["url"] = check_url(values["url"])
     if "schedule" in values:
         values["schedule"] = check_schedule(values["schedule"])
+    if values.get("notifications") is not None:
+        values["notifications"] = check_notifications(values["notifications"]).model_dump(mode="json")
     backend = get_backend(values.get("backend") or (current.backend if current else ""))
     if "config" in values or "backend" in values:
         config = values.get("config", current.config if current else {})
@@ -81,6 +87,28 @@ def checked(values: dict[str, Any], current: HarvestSource | None = None) -> dic
             config = restore_secrets(backend.secret_keys(), config, current.config)
         values["config"] = backend.validate_config(config).model_dump(mode="json")
     return values
+
+
+def check_notifications(value: Notifications | dict[str, Any], api: bool = False,
+                        allow_private: bool = False) -> Notifications:
+    """Who to notify: addresses that look like emails, a webhook on http(s) (over the HTTP API, not on an internal
+    address unless `allow_private`: the same rule as a catalog's URL)."""
+    try:
+        notifications = Notifications.model_validate(value)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ConfigError(f"Invalid notifications ({where}: {problem['msg']}): expected {{emails: [addresses], "
+                          "webhook: URL, on: error or always}") from None
+    for email in notifications.emails:
+        if not EMAIL.match(email):
+            raise ConfigError(f"Invalid notification email '{email}': expected an address like ops@example.org")
+    if notifications.webhook:
+        webhook = (check_api_url(notifications.webhook, allow_private) if api else check_url(notifications.webhook))
+        if urlparse(webhook).scheme not in WEB_SCHEMES:
+            raise ConfigError(f"Invalid notification webhook '{webhook}': expected an http(s) URL")
+        notifications.webhook = webhook
+    return notifications
 
 
 def check_launchable(source: HarvestSource) -> None:
@@ -92,24 +120,45 @@ def check_launchable(source: HarvestSource) -> None:
                             f"{source.slug} --active`) to run it")
 
 
-def register_source(store: Store, **values: Any) -> HarvestSource:
+def register_source(store: Store, force: bool = False, **values: Any) -> HarvestSource:
+    """A new source, its values checked. One on a catalog another live source harvests (same URL once normalised,
+    same backend) is refused (DuplicateSource, naming that source) unless `force`d."""
     values = {key: value for key, value in values.items() if value is not None}
     for required in ("name", "url", "backend"):
         if not values.get(required):
             raise ConfigError(f"Missing {required}: a source needs a name, a url and a backend")
     values = checked(values)
     values.setdefault("config", {})
-    return store.create_source(**values, validation=Validation().to_json())
+    if not force:
+        refuse_same_catalog(store, values["url"], values["backend"])
+    identity = None if force else catalog_identity(values["url"], values["backend"])
+    return store.create_source(**values, identity=identity, validation=Validation().to_json())
 
 
-def change_source(store: Store, ident: str, clear: Collection[str] = (), **values: Any) -> HarvestSource:
-    """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty."""
+def refuse_same_catalog(store: Store, url: str, backend: str, itself: str | None = None) -> None:
+    """Raise DuplicateSource when a live source other than `itself` harvests this catalog with this backend
+    (sources registered before identities were kept included)."""
+    wanted = normalized_url(url)
+    for source in store.list_sources():
+        if source.id != itself and source.backend == backend and normalized_url(source.url) == wanted:
+            raise DuplicateSource(source.id, source.name, source.slug, source.url, source.backend)
+
+
+def change_source(store: Store, ident: str, clear: Collection[str] = (), force: bool = False,
+                  **values: Any) -> HarvestSource:
+    """Change the given fields (a None value leaves a field as it is); `clear` names optional fields to empty.
+    Moving a source onto a catalog another source harvests is refused unless `force`d, as when registering."""
     current = store.get_source(ident)
     values = checked({key: value for key, value in values.items() if value is not None}, current)
     for field in clear:
         if field not in CLEARABLE_FIELDS:
             raise ConfigError(f"Invalid {field}: it cannot be null")
         values[field] = None
+    url, backend = values.get("url", current.url), values.get("backend", current.backend)
+    if (url, backend) != (current.url, current.backend) and not current.deleted:
+        if not force:
+            refuse_same_catalog(store, url, backend, itself=current.id)
+        values["identity"] = None if force else catalog_identity(url, backend)
     return store.update_source(current.id, **values) if values else current
 
 
@@ -127,8 +176,8 @@ def validate_source(store: Store, ident: str, state: ValidationState, comment: s
 
 
 def delete_source(store: Store, ident: str, when: datetime | None = None) -> HarvestSource:
-    """Mark the source deleted; its jobs and datasets stay."""
-    return store.update_source(ident, deleted=when or utcnow(), active=False)
+    """Mark the source deleted; its jobs and datasets stay, and its catalog may be registered again."""
+    return store.update_source(ident, deleted=when or utcnow(), active=False, identity=None)
 
 
 def archive_datasets(store: Store, portal: Portal, source_id: str) -> tuple[list[str], list[str]]:

@@ -10,13 +10,19 @@ take each job over.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from harvesters import queue
 from harvesters.clock import utcnow
+from harvesters.http import Http, HttpOptions
+from harvesters.job_end import job_ended
 from harvesters.settings import settings
 from harvesters.store import JobRow, Store
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +36,7 @@ def sweep(store: Store, now: datetime | None = None, wait: bool = False) -> Swee
     """Fail timed-out jobs and resume abandoned ones. Without Redis, resumed jobs run in this process
     (in the foreground with `wait`)."""
     config = settings()
+    http = Http(HttpOptions.from_settings(config))
     now = now or utcnow()
     stale_before = now - timedelta(seconds=config.heartbeat_timeout)
     report = SweepReport()
@@ -38,6 +45,8 @@ def sweep(store: Store, now: datetime | None = None, wait: bool = False) -> Swee
             if store.fail_job(job.id, f"Job timed out: not finished {config.job_timeout:g} s after it was "
                                       "created (HARVEST_JOB_TIMEOUT)"):
                 report.timed_out.append(job.id)
+                log.warning("Job %s timed out (HARVEST_JOB_TIMEOUT)", job.id)
+                job_ended(store, job.id, http, config)
         elif (job.heartbeat or job.created) < stale_before:
             if queue.has_waiting_tasks(job.id):
                 store.beat(job.id)
@@ -54,5 +63,6 @@ def resume(store: Store, job: JobRow, stale_before: datetime, silence: float, wa
     regather = "" if job.gathered else "; its gather is restarted"
     store.add_job_error(job.id, f"Resumed: its worker was lost (no heartbeat for {silence:g} s); {left} "
                                 f"unprocessed items are processed again{regather}", level="info")
+    log.info("Resuming job %s: its worker was lost, %d items left", job.id, left)
     queue.start(store, job.id, resume=True, wait=wait)
     return True

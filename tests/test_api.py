@@ -20,6 +20,7 @@ from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.models import FINISHED_JOB_STATUSES
 from harvesters.pipeline import Harvester
 from harvesters.store import Store
+from harvesters.store.slugs import slug_of
 from harvesters.targets import LocalCatalog
 from tests.conftest import datasets_page
 from tests.shared import documented_path
@@ -47,7 +48,7 @@ def assert_documented_keys(ours: Any, reference: Any, where: str = "") -> None:
 
 
 def dcat_source(api: ApiClient, catalog_server: CatalogServer, name: str = "Test catalog", **values: Any) -> Any:
-    url = catalog_server.serve_fixture("/catalog.xml", "dcat/catalog.xml", "application/rdf+xml")
+    url = catalog_server.serve_fixture(f"/{slug_of(name)}/catalog.xml", "dcat/catalog.xml", "application/rdf+xml")
     response = api.send("POST", "/sources/", json={"name": name, "url": url, "backend": "dcat", **values})
     assert response.status_code == 201, response.text
     return response.json()
@@ -114,13 +115,15 @@ def test_run_over_http_is_followed_to_done(api: ApiClient, catalog_server: Catal
     assert launched.json()["last_job"]["status"] in ("pending", "initializing", "processing")
     job = follow(api, launched.json()["last_job"]["id"])
     assert job["status"] == "done"
-    assert sorted(item["remote_id"] for item in job["items"]) == ["1", "2", "3", "4"]
-    assert all(item["status"] == "done" and item["dataset"]["id"] for item in job["items"])
+    assert sorted(item["remote_id"] for item in job["items"]["data"]) == ["1", "2", "3", "4"]
+    assert all(item["status"] == "done" and item["dataset"]["id"] for item in job["items"]["data"])
+    assert (job["items"]["total"], job["items"]["by_status"]["done"], job["progress"]) == (4, 4, None)
     assert len(LocalCatalog(store).list(source["id"])) == 4
-    assert_documented_keys(job, documented("harvest-job.json"))
+    assert_documented_keys(job["items"]["data"], documented("harvest-job.json")["items"])
     shown = api.get(f"/source/{source['id']}/").json()
     assert shown["last_job"]["id"] == job["id"] and shown["last_job"]["status"] == "done"
-    assert_documented_keys(shown, documented("harvest-source.json"))
+    assert shown["last_job"]["items"] == {"total": 4, "by_status": job["items"]["by_status"]}
+    assert_documented_keys(shown, documented("harvest-source.json") | {"last_job": None})
 
 
 def test_run_over_http_goes_through_the_workers_with_redis(
@@ -133,7 +136,7 @@ def test_run_over_http_goes_through_the_workers_with_redis(
         processes.worker()
         job = follow(api, job_id)
     assert job["status"] == "done", job["errors"]
-    assert sorted(item["remote_id"] for item in job["items"]) == ["1", "2", "3", "4"]
+    assert sorted(item["remote_id"] for item in job["items"]["data"]) == ["1", "2", "3", "4"]
 
 
 def test_job_body_carries_item_errors_and_logs(api: ApiClient, catalog_server: CatalogServer) -> None:
@@ -142,11 +145,12 @@ def test_job_body_carries_item_errors_and_logs(api: ApiClient, catalog_server: C
     ])
     job = run(api, source["id"])
     assert job["status"] == "done-errors"
-    items = {item["remote_id"]: item for item in job["items"]}
+    items = {item["remote_id"]: item for item in job["items"]["data"]}
     assert items["b"]["status"] == "failed" and items["b"]["errors"][0]["message"] == "Broken record"
     assert items["c"]["status"] == "skipped" and items["c"]["logs"][0]["message"] == "missing title"
     assert items["a"]["logs"][-1]["message"] == "Dataset created"
-    assert_documented_keys(job, documented("harvest-job.json"))
+    assert_documented_keys({key: value for key, value in job.items() if key != "items"},
+                           {key: value for key, value in documented("harvest-job.json").items() if key != "items"})
 
 
 def test_a_second_run_while_one_runs_is_refused(api: ApiClient, catalog_server: CatalogServer) -> None:
@@ -271,7 +275,12 @@ def test_items_of_a_big_job_are_paged_by_status(api: ApiClient, catalog_server: 
                for n in range(600)]
     source = list_source(api, catalog_server, entries)
     job = run(api, source["id"])
-    assert len(job["items"]) == 600  # the whole job, streamed in chunks
+    assert job["items"]["total"] == 600 and len(job["items"]["data"]) == 20  # the job's page shows the first 20
+    assert job["items"]["by_status"] | {} == {"pending": 0, "started": 0, "done": 450, "failed": 150, "skipped": 0,
+                                              "archived": 0}
+    assert job["problems"][0] == {"status": "failed", "level": "error", "message": "Broken 0", "count": 1}
+    third = httpx.get(httpx.get(job["items"]["next_page"]).json()["items"]["next_page"]).json()["items"]
+    assert [item["remote_id"] for item in third["data"]] == [f"d{n:03}" for n in range(40, 60)]
     failed = api.get(f"/job/{job['id']}/items/", params={"status": "failed", "page_size": 100}).json()
     assert failed["total"] == 150
     assert failed["data"][0]["errors"][0]["message"] == "Broken 0"

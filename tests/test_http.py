@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from harvesters import __version__
-from harvesters.http import Http, HttpError, parse_xml
+from harvesters.http import Http, HttpError, Unreachable, parse_xml
 from tests.servers.catalog import CatalogServer
 
 
@@ -30,6 +30,24 @@ def test_server_errors_are_retried_a_bounded_number_of_times(catalog_server: Cat
     with pytest.raises(HttpError, match="HTTP 503"):
         Http(retries=2).get(url)
     assert len(catalog_server.requests_to("/flaky")) == 3
+
+
+def test_send_is_one_attempt_answered_as_the_server_answers(catalog_server: CatalogServer) -> None:
+    """What an API client builds on (the udata target): error answers come back to be read, redirects are not
+    followed (they would carry its credentials), nothing is retried; a request that never left says so."""
+    url = catalog_server.serve("/busy", '{"message": "try later"}', "application/json", status=503)
+    answer = Http(retries=2).send("POST", url, json={})
+    assert answer.status_code == 503 and answer.json() == {"message": "try later"}
+    assert len(catalog_server.requests_to("/busy")) == 1
+    moved = catalog_server.serve("/moved", "", "text/plain", status=302, headers={"Location": url})
+    answer = Http().send("GET", moved, headers={"X-API-KEY": "secret"})
+    assert answer.status_code == 302 and len(catalog_server.requests_to("/busy")) == 1
+    with pytest.raises(Unreachable, match="connection refused"):
+        Http().send("PUT", "http://127.0.0.1:9/x")
+    slow = catalog_server.serve("/slow-answer", "late", "text/plain", delay=1.5)
+    with pytest.raises(HttpError) as raised:  # the request was sent: the server may have carried it out
+        Http(read_timeout=0.5).send("POST", slow)
+    assert not isinstance(raised.value, Unreachable)
 
 
 def test_html_where_json_was_expected_is_said_plainly(catalog_server: CatalogServer) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from redis import Redis
 from rq import Worker
+from rq.exceptions import NoSuchJobError
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -105,7 +106,10 @@ def amid_a_batch(store: Store, pid: int) -> bool:
     """Whether the worker of this pid holds a batch with at least ten items claimed and not yet settled."""
     workers = Worker.all(connection=redis_connection(), serializer=JSONSerializer)
     worker = next((worker for worker in workers if worker.pid == pid), None)
-    task = worker.get_current_job() if worker else None
+    try:
+        task = worker.get_current_job() if worker else None
+    except NoSuchJobError:  # the task ended (and was deleted) meanwhile
+        return False
     if task is None or task.func_name != "harvesters.queue.process_task":
         return False
     job_id, item_ids = task.args

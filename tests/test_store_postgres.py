@@ -14,8 +14,9 @@ from harvesters.errors import JobAlreadyRunning
 from harvesters.models import Dataset
 from harvesters.pipeline import Harvester
 from harvesters.sources import change_source, register_source
+from harvesters.identity import catalog_identity
 from harvesters.store import Store
-from harvesters.targets import DatasetWrite, LocalCatalog
+from harvesters.targets import LocalCatalog, Provenance, Write
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids, serve_paged_catalog
 
@@ -104,8 +105,8 @@ def test_of_racing_claims_each_item_goes_to_one(store: Store, catalog_server: Ca
 
 def test_racing_creates_of_one_remote_dataset_make_one(store: Store) -> None:
     source = register_source(store, name="Race", url="https://example.org/catalog.ttl", backend="dcat")
-    write = DatasetWrite(dataset=Dataset(title="Same dataset"), harvest={"source_id": source.id, "remote_id": "r-1"})
-    refs = race(store, 6, lambda racer: LocalCatalog(racer).create(write).id)
+    write = Write.of(Dataset(title="Same dataset"), Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
+    refs = race(store, 6, lambda racer: LocalCatalog(racer).write(write).id)
     assert all(isinstance(ref, str) for ref in refs), refs
     [dataset] = LocalCatalog(store).list(source.id)
     assert set(refs) == {dataset["id"]}
@@ -118,7 +119,7 @@ def test_sources_are_found_by_id_slug_name_and_search(store: Store) -> None:
                              backend="dcat")
     assert first.slug != second.slug
     assert store.get_source(second.slug).id == second.id
-    assert store.find_source("dcat", "https://opendata.paris.fr/api/").id == second.id
+    assert store.source_with_identity(catalog_identity("https://OpenData.Paris.fr:443/api", "dcat")).id == second.id
     assert [source.id for source in store.list_sources(q="ILEDEFRANCE")] == [first.id]
     assert store.count_sources(owner="org-1") == 1
     assert first.created_at.tzinfo == UTC

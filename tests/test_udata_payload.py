@@ -10,8 +10,11 @@ import pytest
 
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataset, HarvestSource, OrganizationRef, Resource
-from harvesters.targets import DatasetWrite, PortalUnavailable
-from harvesters.targets.udata import Breaker, adoptable, dataset_body, retry_after
+from harvesters.http import retry_after
+from harvesters.targets import PortalUnavailable, Provenance, Write
+from harvesters.targets.udata import adoptable
+from harvesters.targets.udata.breaker import Breaker
+from harvesters.targets.udata.payloads import dataset_body
 
 LICENSES = LicenseIndex([{"id": "lov2", "title": "Licence Ouverte / Open Licence version 2.0"},
                          {"id": "notspecified", "title": "License Not Specified"}])
@@ -19,15 +22,15 @@ FREQUENCIES = {"unknown", "daily", "monthly"}
 SOURCE_URL = "https://data.example.org/catalog.xml"
 
 
-def write(**dataset: Any) -> DatasetWrite:
-    harvest = {"source_id": "src1", "remote_id": "r1", "domain": "data.example.org", "backend": "dcat",
-               "remote_url": None, "last_update": "2024-05-01T00:00:00+00:00", "archived": None, "archived_at": None}
-    return DatasetWrite(dataset=Dataset(**{"title": "T", "description": "D", **dataset}), harvest=harvest,
-                        organization="org1")
+def write(**dataset: Any) -> Write[Dataset]:
+    provenance = Provenance(source_id="src1", source_url=SOURCE_URL, remote_id="r1", backend="dcat",
+                            last_update=datetime(2024, 5, 1, tzinfo=UTC))
+    return Write.of(Dataset(**{"title": "T", "description": "D", **dataset}), provenance, organization="org1")
 
 
-def body(previous: list[dict[str, Any]] | None = None, **dataset: Any) -> dict[str, Any]:
-    return dataset_body(write(**dataset), LICENSES, FREQUENCIES, previous or [], SOURCE_URL)
+def body(previous: list[dict[str, Any]] | None = None, contacts: list[str] | None = None,
+         **dataset: Any) -> dict[str, Any]:
+    return dataset_body(write(**dataset), LICENSES, FREQUENCIES, previous or [], contacts or [])
 
 
 def test_known_license_and_frequency_are_sent_unknown_ones_kept_in_extras() -> None:
@@ -45,6 +48,7 @@ def test_every_field_is_sent_so_a_put_clears_what_upstream_dropped() -> None:
     for key in ("acronym", "license", "frequency", "temporal_coverage", "spatial", "archived"):
         assert key in sent and sent[key] is None
     assert sent["tags"] == [] and sent["resources"] == [] and sent["organization"] == "org1"
+    assert sent["contact_points"] == [] and body(contacts=["c1", "c2"])["contact_points"] == ["c1", "c2"]
 
 
 def test_provenance_goes_in_extras_without_nulls() -> None:

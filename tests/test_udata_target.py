@@ -37,7 +37,9 @@ def udata() -> Iterator[UdataServer]:
 
 @pytest.fixture
 def portal(udata: UdataServer, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[UdataServer]:
-    """The real udata as our target, with fast pacing and backoff so the tests stay quick."""
+    """The real udata as our target, with fast pacing and backoff so the tests stay quick, and a fresh
+    organization to write to (the datasets and contact points of earlier tests are not its)."""
+    udata.org_id = udata.new_organization()
     for name, value in {
         "HARVEST_UDATA_URL": udata.url, "HARVEST_UDATA_API_KEY": udata.api_key,
         "HARVEST_UDATA_WRITES_PER_SECOND": "100", "HARVEST_UDATA_BACKOFF": "0.05", "HARVEST_UDATA_MAX_RETRIES": "2",
@@ -46,6 +48,12 @@ def portal(udata: UdataServer, database_url: str, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, value)
     yield udata
     udata.clear_faults()
+
+
+@pytest.fixture
+def one_write_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes in sequence, for tests that follow the portal's answers one by one."""
+    monkeypatch.setenv("HARVEST_UDATA_CONCURRENT_WRITES", "1")
 
 
 def catalog(*without: str) -> bytes:
@@ -63,7 +71,7 @@ def add_source(store: Store, udata: UdataServer, url: str, backend: str = "dcat"
 
 def run(store: Store, source: HarvestSource, progress: Callable[[str], None] | None = None
         ) -> tuple[HarvestJob, Counter[str]]:
-    """One inline job, and the write requests it sent ("POST 201": 4, ...)."""
+    """One inline job, and the write requests it sent ("POST datasets 201": 4, ...)."""
     harvester = Harvester(store, progress=progress)
     assert isinstance(harvester.portal, UdataPortal)
     return harvester.run(store.get_source(source.id)), harvester.portal.client.writes
@@ -110,7 +118,7 @@ def test_dcat_catalog_created_then_unchanged_then_archived_then_unarchived(
     source = add_source(store, portal, url)
 
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"POST 201": 4})
+    assert job.status == "done" and writes == Counter({"POST datasets 201": 4, "POST contacts 201": 2})
     datasets = single(on_portal(portal, url))
     assert sorted(datasets) == ["1", "2", "3", "4"]
     first = datasets["1"]
@@ -135,7 +143,7 @@ def test_dcat_catalog_created_then_unchanged_then_archived_then_unarchived(
 
     catalog_server.serve("/catalog.xml", catalog("4"), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PUT 200": 1})
+    assert job.status == "done" and writes == Counter({"PUT datasets 200": 1})
     assert statuses(job)["4"] == "archived"
     archived = single(on_portal(portal, url))
     assert archived["4"]["archived"] is not None
@@ -145,7 +153,7 @@ def test_dcat_catalog_created_then_unchanged_then_archived_then_unarchived(
 
     catalog_server.serve("/catalog.xml", catalog(), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PUT 200": 1})
+    assert job.status == "done" and writes == Counter({"PUT datasets 200": 1})
     back = single(on_portal(portal, url))["4"]
     assert back["id"] == datasets["4"]["id"] and back["archived"] is None
     assert [r["id"] for r in back["resources"]] == [r["id"] for r in datasets["4"]["resources"]]
@@ -157,7 +165,7 @@ def test_licenses_are_the_portals_own(portal: UdataServer, store: Store, catalog
     url = catalog_server.serve_fixture("/evian.json", "dcat/evian.json", "application/json")
     job, writes = run(store, add_source(store, portal, url))
     assert job.status == "done", [(i.remote_id, [e.message for e in i.errors]) for i in job.items if i.errors]
-    assert writes["POST 201"] == len(job.items) == 8
+    assert writes["POST datasets 201"] == len(job.items) == 8
     named = {entry["identifier"]: "etalab.gouv.fr/licence-ouverte-open-licence" in entry["license"]
              for entry in json.loads(fixture_path("dcat/evian.json").read_text())["dataset"]}
     licenses = {remote_id: dataset["license"] for remote_id, dataset in single(on_portal(portal, url)).items()}
@@ -181,7 +189,8 @@ def test_data_service_created_with_its_datasets_then_unchanged_archived_and_back
     url = catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
     source = add_source(store, portal, url)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"POST 201": 4})
+    assert job.status == "done"
+    assert writes == Counter({"POST datasets 201": 3, "POST dataservices 201": 1, "POST contacts 201": 2})
     (item,) = [item for item in job.items if item.dataservice is not None]
     assert (item.remote_id, item.dataset, item.dataservice.title) == (api, None, "Explore API v2")
 
@@ -205,12 +214,12 @@ def test_data_service_created_with_its_datasets_then_unchanged_archived_and_back
 
     catalog_server.serve("/bnodes.xml", bnodes(with_service=False), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PATCH 200": 1}) and statuses(job)[api] == "archived"
+    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1}) and statuses(job)[api] == "archived"
     assert session.get(service_url, timeout=TIMEOUT).json()["archived_at"] is not None
 
     catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PATCH 200": 1})
+    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1})
     back = session.get(service_url, timeout=TIMEOUT).json()
     assert back["archived_at"] is None and back["datasets"]["total"] == 2
 
@@ -236,7 +245,7 @@ def test_lost_database_then_attach_adopts_instead_of_duplicating(
 
     catalog_server.serve("/catalog.xml", catalog(), DCAT)
     job, writes = run(fresh, source)
-    assert job.status == "done" and writes == Counter({"PUT 200": 4})
+    assert job.status == "done" and writes == Counter({"PUT datasets 200": 4})
     assert Counter(item.status for item in job.items) == {"done": 4}
     after = single(on_portal(portal, url))
     assert {k: d["id"] for k, d in after.items()} == {k: d["id"] for k, d in before.items()}
@@ -261,18 +270,19 @@ def switch_faults_after_first_write(udata: UdataServer, status: int, count: int)
 
 
 def test_short_429_then_503_spell_is_absorbed_by_backoff_in_the_same_run(
-    portal: UdataServer, store: Store, catalog_server: CatalogServer
+    portal: UdataServer, store: Store, catalog_server: CatalogServer, one_write_at_a_time: None
 ) -> None:
     url = catalog_server.serve("/catalog.xml", catalog(), DCAT)
-    portal.set_faults(429, count=2, retry_after=1)
+    portal.set_faults(429, count=2, retry_after=1)  # on the first write: dataset 1's publisher, a contact point
     job, writes = run(store, add_source(store, portal, url), switch_faults_after_first_write(portal, 503, 2))
     assert job.status == "done"
-    assert writes == Counter({"POST 201": 4, "POST 429": 2, "POST 503": 2})
+    assert writes == Counter({"POST contacts 429": 2, "POST contacts 201": 2, "POST datasets 201": 4,
+                              "POST contacts 503": 2})  # the second dataset written names a new contact point
     assert sorted(single(on_portal(portal, url))) == ["1", "2", "3", "4"]
 
 
 def test_long_outage_pauses_the_job_and_the_next_run_completes_it(
-    portal: UdataServer, store: Store, catalog_server: CatalogServer
+    portal: UdataServer, store: Store, catalog_server: CatalogServer, one_write_at_a_time: None
 ) -> None:
     url = catalog_server.serve("/catalog.xml", catalog(), DCAT)
     source = add_source(store, portal, url)
@@ -282,13 +292,14 @@ def test_long_outage_pauses_the_job_and_the_next_run_completes_it(
     assert [error.message.split(":")[0] for error in job.errors] == ["Paused"]
     assert "HTTP 503" in job.errors[0].message and "3 item(s) not written stay pending" in job.errors[0].message
     assert Counter(statuses(job).values()) == {"done": 1, "pending": 3}
-    assert writes == Counter({"POST 429": 1, "POST 201": 1, "POST 503": 3})  # breaker open: no more calls
+    assert writes == Counter({"POST contacts 429": 1, "POST contacts 201": 1, "POST datasets 201": 1,
+                              "POST contacts 503": 3})  # the breaker is open: no more calls
     assert len(on_portal(portal, url)) == 1
 
     portal.clear_faults()
     follow_up, more_writes = run(store, source)
     assert follow_up.status == "done" and outcomes(follow_up) == {"Dataset created": 3, "Dataset unchanged": 1}
-    assert writes["POST 201"] + more_writes["POST 201"] == 4 and more_writes["PUT 200"] == 0
+    assert more_writes == Counter({"POST datasets 201": 3, "POST contacts 201": 1})  # the publisher is found
     assert sorted(single(on_portal(portal, url))) == ["1", "2", "3", "4"]
 
 
@@ -300,7 +311,7 @@ def test_a_paused_job_reads_no_more_of_the_catalog(
     portal.set_faults(503, count=1000)
     job, writes = run(store, add_source(store, portal, url))
     assert job.status == "failed" and job.errors[0].message.startswith("Paused: ")
-    assert [item.status for item in job.items] == ["pending"] and writes == Counter({"POST 503": 3})
+    assert [item.status for item in job.items] == ["pending"] and writes == Counter({"POST contacts 503": 3})
 
 
 def test_a_lost_answer_to_a_create_does_not_duplicate_the_dataset(
@@ -316,17 +327,17 @@ def test_a_lost_answer_to_a_create_does_not_duplicate_the_dataset(
                    if name.lower() in ("x-api-key", "x-fields", "content-type")}
         answer = requests.request(request.method, portal.url + request.target, data=request.body or None,
                                   headers=headers, timeout=TIMEOUT)
-        if request.method == "POST" and not lost:
+        if request.method == "POST" and request.path == "/api/1/datasets/" and not lost:
             lost.append(answer.status_code)
             return Reply("Gateway Timeout", "text/plain", status=504)
         return Reply(answer.content, answer.headers.get("Content-Type", ""), status=answer.status_code)
 
-    for path in ("/api/1/datasets/", "/api/1/datasets/licenses/", "/api/1/datasets/frequencies/",
-                 f"/api/1/organizations/{portal.org_id}/datasets/"):
+    for path in ("/api/1/datasets/", "/api/1/datasets/licenses/", "/api/1/datasets/frequencies/", "/api/1/contacts/",
+                 f"/api/1/organizations/{portal.org_id}/datasets/", f"/api/1/organizations/{portal.org_id}/contacts/"):
         catalog_server.handle(path, gateway)
     monkeypatch.setenv("HARVEST_UDATA_URL", catalog_server.url)
     job, writes = run(store, add_source(store, portal, url))
-    assert lost == [201] and writes == Counter({"POST 504": 1})
+    assert lost == [201] and writes == Counter({"POST contacts 201": 2, "POST datasets 504": 1})
     assert job.status == "done" and outcomes(job) == {"Dataset created": 1}
     (dataset,) = on_portal(portal, url)["1"]
     assert job.items[0].dataset is not None and job.items[0].dataset.id == dataset["id"]
@@ -344,7 +355,7 @@ def test_a_refused_dataset_fails_with_the_portals_message(
     assert job.status == "done-errors" and statuses(job) == {"ok": "done", "bad": "failed", "ok-2": "done"}
     (error,) = next(item for item in job.items if item.remote_id == "bad").errors
     assert "HTTP 400" in error.message and 'tags: Tag "ab" must be between 3 and 96 characters' in error.message
-    assert writes == Counter({"POST 201": 2, "POST 400": 1})
+    assert writes == Counter({"POST datasets 201": 2, "POST datasets 400": 1})
 
 
 # --- commands ---------------------------------------------------------------------------------------------
@@ -381,7 +392,8 @@ def test_deleting_a_source_never_deletes_its_datasets_and_archives_them_on_reque
     portal: UdataServer, store: Store, catalog_server: CatalogServer, cli: Cli
 ) -> None:
     kept_url = catalog_server.serve("/kept.xml", catalog(), DCAT)
-    archived_url = catalog_server.serve("/archived.xml", catalog(), DCAT)
+    # the same datasets from another domain (on one domain, a remote id has one owner)
+    archived_url = catalog_server.serve("/archived.xml", catalog(), DCAT).replace("127.0.0.1", "localhost")
     for url in (kept_url, archived_url):
         run(store, add_source(store, portal, url))
 
@@ -392,3 +404,104 @@ def test_deleting_a_source_never_deletes_its_datasets_and_archives_them_on_reque
     assert {dataset["archived"] for dataset in kept.values()} == {None}
     assert None not in {dataset["archived"] for dataset in archived.values()}
     assert archived["1"]["tags"] == kept["1"]["tags"] and len(archived["1"]["resources"]) == 4
+
+
+# --- contact points ----------------------------------------------------------------------------------------
+
+CONTACTS_CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+
+<{base}/catalog> a dcat:Catalog ;
+    dcat:dataset <{base}/datasets/schools>, <{base}/datasets/parks> ;
+    dcat:service <{base}/api> .
+<{base}/datasets/schools> a dcat:Dataset ;
+    dct:identifier "schools" ; dct:title "Rated schools" ; dct:description "Schools and their ratings." ;
+    dct:publisher [ a foaf:Organization ; foaf:name "GreatSchools.org" ] ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+<{base}/datasets/parks> a dcat:Dataset ;
+    dct:identifier "parks" ; dct:title "City parks" ; dct:description "The parks of the city." ;
+    dct:publisher [ a foaf:Organization ; foaf:name "City of Example" ] ;
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+<{base}/api> a dcat:DataService ;
+    dct:identifier "api" ; dct:title "Parks API" ; dcat:endpointURL <https://api.example.org/parks/> ;
+    dcat:servesDataset <{base}/datasets/parks> ;
+    dcat:contactPoint [ a vcard:Kind ; vcard:fn "API support" ; vcard:hasEmail <mailto:api@example.org> ] .
+"""
+
+
+def portal_contacts(udata: UdataServer, document: dict[str, Any]) -> list[tuple[str | None, str | None, str]]:
+    """(name, email, role) of a dataset's or data service's contact points, each read back by its id."""
+    found = []
+    for contact in document["contact_points"]:
+        full = requests.get(f"{udata.url}/api/1/contacts/{contact['id']}/", timeout=TIMEOUT).json()
+        assert (full.get("organization") or {}).get("id") == udata.org_id  # the publisher's, as udata requires
+        found.append((full["name"], full["email"], full["role"]))
+    return sorted(found)
+
+
+def test_contact_points_are_the_portals_own_objects_reused_or_created(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer
+) -> None:
+    """As udata's own harvester does: the publisher's contact point with the same name, email and role is
+    reused (the one already on the portal, or the one another dataset of the job created), else created; one
+    the portal refuses is left out of its dataset with a warning, the dataset written all the same."""
+    existing = requests.post(f"{portal.url}/api/1/contacts/", headers={"X-API-KEY": portal.api_key}, json={
+        "name": "City of Example", "role": "publisher", "organization": portal.org_id}, timeout=TIMEOUT).json()
+    url = catalog_server.serve("/contacts.ttl", CONTACTS_CATALOG.format(base=catalog_server.url), "text/turtle")
+    source = add_source(store, portal, url)
+    job, writes = run(store, source)
+
+    assert job.status == "done", [(item.remote_id, item.errors) for item in job.items]
+    assert writes == Counter({"POST datasets 201": 2, "POST dataservices 201": 1, "POST contacts 201": 2,
+                              "POST contacts 400": 1})  # the team once for both datasets; the city found
+    datasets = single(on_portal(portal, url))
+    assert portal_contacts(portal, datasets["parks"]) == [
+        ("City of Example", None, "publisher"), ("Open data team", "opendata@example.org", "contact")]
+    assert existing["id"] in {contact["id"] for contact in datasets["parks"]["contact_points"]}
+    assert portal_contacts(portal, datasets["schools"]) == [("Open data team", "opendata@example.org", "contact")]
+    assert datasets["schools"]["contact_points"][0]["id"] in {c["id"] for c in datasets["parks"]["contact_points"]}
+    (service,) = [item for item in job.items if item.dataservice is not None]
+    assert service.dataservice is not None
+    document = requests.get(f"{portal.url}/api/1/dataservices/{service.dataservice.id}/", timeout=TIMEOUT).json()
+    assert portal_contacts(portal, document) == [("API support", "api@example.org", "contact")]
+
+    refused = "Contact point 'GreatSchools.org' (publisher) left out: the portal refused it (name: URLs not allowed"
+    schools = next(item for item in job.items if item.remote_id == "schools")
+    assert [log.level for log in schools.logs if log.message.startswith(refused)] == ["warning"]
+    assert schools.status == "done" and not schools.errors
+
+    again, writes = run(store, source)  # unchanged: nothing written, the warning still said
+    assert again.status == "done" and writes == Counter()
+    schools = next(item for item in again.items if item.remote_id == "schools")
+    assert any(log.message.startswith(refused) for log in schools.logs)
+
+
+# --- the pace and the pool -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrent", [1, 4])
+def test_a_slow_portal_gets_several_writes_at_once_within_the_budget(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch,
+    concurrent: int,
+) -> None:
+    """Each write is held 0.5 s in front of udata; the budget allows one every 0.2 s: a pool of 4 keeps that
+    pace with two or three writes in flight, never more than the pool; one at a time, they follow each other."""
+    budget = 5.0
+    monkeypatch.setenv("HARVEST_UDATA_WRITES_PER_SECOND", str(budget))
+    monkeypatch.setenv("HARVEST_UDATA_CONCURRENT_WRITES", str(concurrent))
+    url = catalog_server.serve("/slow.json", datasets_page(*(
+        {"id": f"d{n}", "title": f"Dataset number {n}", "description": "Described."} for n in range(12))),
+        "application/json")
+    source = add_source(store, portal, url, backend="jsonlist")
+    portal.set_delay(0.5)
+    portal.write_stats(reset=True)
+    job, writes = run(store, source)
+    stats = portal.write_stats()
+    assert job.status == "done" and writes == Counter({"POST datasets 201": 12}) and stats.writes == 12
+    assert stats.per_second <= budget * 1.25  # the writes came no faster than the budget (jitter aside)
+    if concurrent == 1:
+        assert stats.max_in_flight == 1
+    else:
+        assert 2 <= stats.max_in_flight <= concurrent

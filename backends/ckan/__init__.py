@@ -77,6 +77,7 @@ class CkanBackend(Backend):
         start = 0
         while True:
             results = page.get("results") or []
+            self.context.announce(int(page.get("count") or 0))
             for package in results:
                 record = self.record(package)
                 if record.remote_id not in seen:

@@ -8,7 +8,7 @@ A page's records are yielded as lxml elements; the caller maps them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -90,7 +90,7 @@ class SearchPage:
 
 class CswClient:
     def __init__(self, http: Http, url: str, output_schema: str, page_size: int,
-                 record_types: tuple[str, ...]) -> None:
+                 record_types: tuple[str, ...], announce: Callable[[int | None], None] = lambda total: None) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise GatherError(f"Page size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         self.http = http
@@ -98,6 +98,7 @@ class CswClient:
         self.output_schema = output_schema
         self.page_size = page_size
         self.record_types = record_types
+        self.announce = announce  # told the number of records the server matched (numberOfRecordsMatched)
         self.spelling = 0
 
     def pages(self) -> Iterator[SearchPage]:
@@ -106,6 +107,7 @@ class CswClient:
         page = self.first_page()
         received = 0
         while True:
+            self.announce(page.matched)
             yield page
             received += len(page.records)
             start = page.next_start()

@@ -40,7 +40,8 @@ class CswDcatBackend(DcatBackend):
 
     def gather(self) -> Iterator[Record]:
         schema = GEODCAT_SCHEMA if self.feature("geodcatap") else DCAT_SCHEMA
-        client = CswClient(self.http, self.url, schema, self.extra("page_size"), RECORD_TYPES)
+        client = CswClient(self.http, self.url, schema, self.extra("page_size"), RECORD_TYPES,
+                           self.context.announce)
         for position, element in client.records():
             yield from self.record_datasets(position, element)
 

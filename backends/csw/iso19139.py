@@ -127,7 +127,7 @@ class CswIso19139Backend(Backend):
     )
 
     def gather(self) -> Iterator[Record]:
-        client = CswClient(self.http, self.url, GMD, self.extra("page_size"), RECORD_TYPES)
+        client = CswClient(self.http, self.url, GMD, self.extra("page_size"), RECORD_TYPES, self.context.announce)
         for position, element in client.records():
             yield self.record(position, element)
 

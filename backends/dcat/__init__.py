@@ -73,9 +73,10 @@ class DcatBackend(Backend):
                 if page is None:
                     raise GatherError(f"{url} answered with an empty body")
                 raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
+            announced = total if announced is None else announced
+            self.context.announce(announced)
             yield from services.datasets_first(records)
             received += len(records)
-            announced = total if announced is None else announced
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
             referrer, url = url, next((link for link in links if link not in visited), None)

@@ -11,24 +11,35 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from harvesters.errors import NotFound
 from harvesters.models import HarvestJob, HarvestSource
 from harvesters.store.items import ClaimedItem, Items, NewItem, SettledItem
 from harvesters.store.jobs import JobRow, Jobs
 from harvesters.store.links import Link, Links, NewLink
 from harvesters.store.pages import Pages
+from harvesters.store.payloads import Payloads
+from harvesters.store.prefixes import AmbiguousId, Prefixes
+from harvesters.store.problems import ItemProblem, Problems
+from harvesters.store.schema import sources as sources_table
 from harvesters.store.sources import ScheduledSource, Sources
 
 ITEMS_CHUNK = 500
 
-__all__ = ["ClaimedItem", "JobRow", "Link", "NewItem", "NewLink", "ScheduledSource", "SettledItem", "Store"]
+__all__ = ["AmbiguousId", "ClaimedItem", "ItemProblem", "JobRow", "Link", "NewItem", "NewLink", "ScheduledSource",
+           "SettledItem", "Store"]
 
 
-class Store(Sources, Jobs, Items, Links, Pages):
+class Store(Sources, Jobs, Items, Links, Pages, Payloads, Prefixes, Problems):
     """Every part of the store on one engine."""
 
     def get_source(self, ident: str, with_last_job: bool = False) -> HarvestSource:
-        """A source by id, slug or name (with its last job and that job's items, if asked)."""
-        source = super().get_source(ident)
+        """A source by id, slug or name, or a unique start of its id (with its last job, if asked)."""
+        try:
+            source = super().get_source(ident)
+        except NotFound:
+            if (full := self.complete_id(sources_table, ident, "source")) is None:
+                raise
+            source = super().get_source(full)
         if with_last_job:
             source.last_job = self.last_job(source.id)
         return source

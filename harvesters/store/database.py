@@ -7,11 +7,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, Table, func, select, text
+from sqlalchemy import MetaData, Table, func, make_url, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql import Select
 
+from harvesters.errors import StoreUnavailable
 from harvesters.store.schema import create_tables, make_engine, metadata
 
 log = logging.getLogger(__name__)
@@ -23,19 +24,26 @@ STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_a
 
 
 class Database:
-    """One SQLAlchemy engine, its tables created (or upgraded) on first use."""
+    """One SQLAlchemy engine, its tables created (or upgraded) on first use; `new` when this opening created
+    the store's tables (a new, empty store). A store that cannot be opened raises StoreUnavailable, saying why
+    in one line."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
         self._created: set[int] = set()
-        self.ensure_tables(metadata)
+        try:
+            self.engine = make_engine(url)
+            self.new = self.ensure_tables(metadata)
+        except (SQLAlchemyError, ImportError) as error:
+            raise StoreUnavailable(unavailable(url, error)) from None
 
-    def ensure_tables(self, tables: MetaData) -> None:
-        """Create (or upgrade) these tables once for this store object."""
-        if id(tables) not in self._created:
-            create_tables(self.engine, tables)
-            self._created.add(id(tables))
+    def ensure_tables(self, tables: MetaData) -> bool:
+        """Create (or upgrade) these tables once for this store object; True when they did not exist yet."""
+        if id(tables) in self._created:
+            return False
+        created = create_tables(self.engine, tables)
+        self._created.add(id(tables))
+        return created
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -60,6 +68,29 @@ class Database:
     def count(self, query: Select[Any]) -> int:
         with self.begin() as conn:
             return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def shown_url(url: str) -> str:
+    """A database URL as shown to people: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def unavailable(url: str, error: BaseException) -> str:
+    """Why the store at `url` cannot be opened, in one line an operator can act on."""
+    shown = shown_url(url)
+    if isinstance(error, ArgumentError | NoSuchModuleError) and not isinstance(error, ImportError):
+        return (f"Invalid HARVEST_DATABASE_URL {url!r}: {error}; expected an SQLAlchemy URL such as "
+                "sqlite:///harvest.db or postgresql+psycopg://user@host/db")
+    if isinstance(error, ImportError):
+        missing = getattr(error, "name", None) or str(error)
+        hint = ("pip install '.[postgres]' (psycopg, for postgresql+psycopg:// URLs)" if "postgres" in url
+                else "install it")
+        return f"The store {shown} needs the database driver {missing}, which is not installed: {hint}"
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return f"Cannot open the store {shown} (HARVEST_DATABASE_URL): {reason}"
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:

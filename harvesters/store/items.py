@@ -1,7 +1,8 @@
 """Harvest items: recorded as gathered, claimed and settled a batch at a time, listed and counted.
 
 A pending item's record lives beside it (the `records` table) until the item is settled: written once,
-as the gather serialized it, read once by the process that claims the item.
+as the gather serialized it, read once by the process that claims the item. A previewed item keeps there,
+instead, what it would write (harvesters/preview.py).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class SettledItem:
     dataset_title: str | None = None
     errors: Entries = field(default_factory=list)
     logs: Entries = field(default_factory=list)
+    record: dict[str, Any] | None = None  # kept with the item: what a preview would write (harvesters/preview.py)
 
 
 def _claim_statement() -> Any:
@@ -176,7 +178,8 @@ class Items(Database):
                              .values(status="pending", started=None))
 
     def settle_items(self, conn: Connection, settled: Sequence[SettledItem]) -> None:
-        """Record how these items ended (and forget their records), within the caller's transaction."""
+        """Record how these items ended, within the caller's transaction: their records forgotten, or replaced
+        by what they keep (`SettledItem.record`)."""
         if not settled:
             return
         now = utcnow()
@@ -186,12 +189,18 @@ class Items(Database):
             for item in settled
         ])
         conn.execute(FORGET_RECORDS, {"ids": [item.id for item in settled]})
+        kept = [{"item_id": item.id, "record": orjson.dumps(item.record, option=JSON_OPTIONS)}
+                for item in settled if item.record is not None]
+        if kept:
+            conn.execute(insert(records), kept)
 
-    def pending_item_ids(self, job_id: str) -> list[int]:
+    def pending_item_ids(self, job_id: str, kind: str | None = None) -> list[int]:
+        """The job's pending items (of one kind, if given), in id order."""
+        query = select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending")
+        if kind is not None:
+            query = query.where(items.c.kind == kind)
         with self.begin() as conn:
-            return list(conn.execute(
-                select(items.c.id).where(items.c.job_id == job_id, items.c.status == "pending").order_by(items.c.id)
-            ).scalars())
+            return list(conn.execute(query.order_by(items.c.id)).scalars())
 
     def count_unfinished_items(self, job_id: str) -> int:
         with self.begin() as conn:
@@ -204,6 +213,15 @@ class Items(Database):
         query = _items_query(job_id, status).order_by(items.c.id).offset(offset).limit(limit)
         with self.begin() as conn:
             return [_item(row) for row in conn.execute(query).mappings()]
+
+    def list_items_with_records(self, job_id: str, limit: int | None = None
+                                ) -> list[tuple[HarvestItem, dict[str, Any] | None]]:
+        """The job's first items, each with the record kept with it (a preview keeps what it would write)."""
+        query = (select(items, records.c.record).select_from(items.outerjoin(records, records.c.item_id == items.c.id))
+                 .where(items.c.job_id == job_id).order_by(items.c.id).limit(limit))
+        with self.begin() as conn:
+            return [(_item(row), orjson.loads(row["record"]) if row["record"] is not None else None)
+                    for row in conn.execute(query).mappings()]
 
     def count_items(self, job_id: str, status: str | None = None) -> int:
         return self.count(_items_query(job_id, status))

@@ -6,9 +6,10 @@ exactly one wins, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -17,11 +18,12 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
-from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob
+from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, ItemStatus
 from harvesters.store.database import Database, chunks
 from harvesters.store.schema import items, jobs, records
 
 UNSETTLED = ("pending", "started")
+ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class JobRow:
     finalizing: bool
     resumed: int
     scheduled_for: datetime | None
+    stage: str | None = None
+    announced: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -102,9 +106,30 @@ class Jobs(Database):
 
     def list_jobs(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[HarvestJob]:
         """Jobs (previews excluded), newest first."""
+        return [row.to_model() for row in self.list_job_rows(source_id, limit, offset)]
+
+    def list_job_rows(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[JobRow]:
         query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
         with self.begin() as conn:
-            return [JobRow(**row).to_model() for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+            return [JobRow(**row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+    def item_counts(self, job_ids: Collection[str]) -> dict[str, dict[str, int]]:
+        """The number of items of each status, for each of these jobs (in one query)."""
+        counts: dict[str, dict[str, int]] = {job_id: dict.fromkeys(ITEM_STATUSES, 0) for job_id in job_ids}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(job_ids)):
+                for job_id, status, count in conn.execute(
+                    select(items.c.job_id, items.c.status, func.count()).where(items.c.job_id.in_(chunk))
+                    .group_by(items.c.job_id, items.c.status)
+                ):
+                    counts[job_id][status] = count
+        return counts
+
+    def count_jobs_by_status(self) -> dict[str, int]:
+        """How many jobs (previews excluded) have each status."""
+        with self.begin() as conn:
+            return dict(conn.execute(select(jobs.c.status, func.count()).where(jobs.c.preview.is_(False))
+                                     .group_by(jobs.c.status)).all())
 
     def count_jobs(self, source_id: str | None = None) -> int:
         return self.count(_jobs_query(source_id))
@@ -144,15 +169,16 @@ class Jobs(Database):
                          .values(heartbeat=utcnow()))
 
     def claim_finalize(self, job_id: str) -> bool:
-        """Whether the caller finalizes the job: it is gathered, every item is settled and nobody else
-        finalizes it. True for one caller only, however many settle items at the same time."""
+        """Whether the caller finalizes the job: it is gathered, every dataset item is settled (its data services
+        are the finalizer's to write, after them) and nobody else finalizes it. True for one caller only, however
+        many settle items at the same time."""
         with self.begin() as conn:
             job = conn.execute(
                 select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id).with_for_update()
             ).one()
             if not job.gathered or job.finalizing or job.status in FINISHED_JOB_STATUSES:
                 return False
-            return not _unsettled(conn, job_id) and conn.execute(
+            return not _unsettled_datasets(conn, job_id) and conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.finalizing.is_(False)).values(finalizing=True)
             ).rowcount == 1
 
@@ -221,10 +247,9 @@ def _forget_records(conn: Connection, which: ColumnElement[bool]) -> None:
     conn.execute(delete(records).where(records.c.item_id.in_(select(items.c.id).where(which))))
 
 
-def _unsettled(conn: Connection, job_id: str) -> int:
-    return conn.execute(
-        select(func.count()).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
-    ).scalar_one()
+def _unsettled_datasets(conn: Connection, job_id: str) -> int:
+    return conn.execute(select(func.count()).where(
+        items.c.job_id == job_id, items.c.status.in_(UNSETTLED), items.c.kind != "dataservice")).scalar_one()
 
 
 def _jobs_query(source_id: str | None) -> Select[Any]:

@@ -76,6 +76,18 @@ class Links(Database):
                     query, {"source_id": source_id, "keys": list(chunk)}))}
         return found
 
+    def links_of_sources(self, source_ids: Collection[str], remote_ids: Collection[str]) -> dict[str, Link]:
+        """The links these sources have for these remote ids (archived or not), by remote id (the first source's
+        when several have one)."""
+        found: dict[str, Link] = {}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(set(remote_ids))):
+                for row in conn.execute(select(links).where(links.c.source_id.in_(sorted(source_ids)),
+                                                            links.c.remote_id.in_(chunk))
+                                        .order_by(links.c.source_id)):
+                    found.setdefault(row.remote_id, Link(*row))
+        return found
+
     def save_links(self, conn: Connection, source_id: str, saved: Sequence[NewLink]) -> None:
         """Insert or update these links (not archived, seen now) in one statement, in the caller's transaction."""
         now = utcnow()

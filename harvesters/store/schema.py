@@ -75,6 +75,9 @@ sources = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("deleted", UTCDateTime()),
     Column("scheduled_at", UTCDateTime()),  # due time of the last scheduled run (harvesters/scheduler.py)
+    # the catalog's identity (harvesters/identity.py), unique among live sources; null once deleted, or forced
+    Column("identity", String(64), unique=True),
+    Column("notifications", JSON),  # who hears of its jobs (harvesters/notifications.py)
 )
 
 jobs = Table(
@@ -97,6 +100,9 @@ jobs = Table(
     Column("finalizing", Boolean, nullable=False, default=False),  # one process claimed the finalize
     Column("resumed", Integer, nullable=False, default=0),  # times the sweeper took the job over
     Column("scheduled_for", UTCDateTime()),  # the due time, for a scheduled run
+    # progress (harvesters/progress.py): the step it is at, the number of records the catalog announced
+    Column("stage", String(16)),
+    Column("announced", Integer),
 )
 
 items = Table(
@@ -160,6 +166,17 @@ pages = Table(
 )
 
 
+payloads = Table(
+    "payloads", metadata,
+    # what was last written for a remote id of a source (the payload and its harvest block, without its write
+    # time): a preview shows an update as what changes against it (harvesters/preview.py)
+    Column("source_id", String(24), primary_key=True),
+    Column("remote_id", String(512), primary_key=True),
+    Column("written", JSON, nullable=False),
+    Column("written_at", UTCDateTime(), nullable=False),
+)
+
+
 def dumps(value: Any) -> str:
     """JSON as the store writes it (orjson: records and documents are most of what a harvest writes)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
@@ -199,19 +216,22 @@ def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
 
 
-def create_tables(engine: Engine, tables: MetaData) -> None:
+def create_tables(engine: Engine, tables: MetaData) -> bool:
     """Create the missing tables of `tables` and upgrade the existing ones; processes opening a new
-    database at once take turns."""
+    database at once take turns. True when none of the tables existed (a new store)."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
         elif conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        inspector = inspect(conn)
+        new = not any(inspector.has_table(table.name) for table in tables.sorted_tables)
         tables.create_all(conn)
         _add_missing_columns(conn, tables)
         _move_records_out_of_items(conn, tables)
         _compress_with_lz4(conn, tables)
         conn.commit()
+    return new
 
 
 def _add_missing_columns(conn: Connection, tables: MetaData) -> None:

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from harvesters.clock import new_id, utcnow
-from harvesters.errors import NotFound
-from harvesters.models import HarvestSource, OrganizationRef, UserRef, Validation
+from harvesters.errors import DuplicateSource, NotFound
+from harvesters.models import HarvestSource, Notifications, OrganizationRef, UserRef, Validation
 from harvesters.store.database import Database
 from harvesters.store.schema import sources
 from harvesters.store.slugs import free_slugs
@@ -30,21 +31,46 @@ class ScheduledSource:
     scheduled_at: datetime | None
 
 
+SLUG_ATTEMPTS = 5  # registrations racing for one slug: the loser takes the next free one
+
+
 class Sources(Database):
     def create_source(self, **values: Any) -> HarvestSource:
+        """A new source. One whose `identity` another live source has raises DuplicateSource, also when another
+        process registers it at the same moment (a unique key settles the race)."""
         values.setdefault("config", {})
         values.setdefault("validation", Validation().to_json())
+        for attempt in range(SLUG_ATTEMPTS):
+            try:
+                with self.begin() as conn:
+                    values |= {"id": new_id(), "created_at": utcnow()}
+                    [values["slug"]] = free_slugs(conn, sources.c.slug, [values["name"]])
+                    conn.execute(insert(sources).values(**values))
+                return self.get_source(values["id"])
+            except IntegrityError:
+                if values.get("identity") and (existing := self.source_with_identity(values["identity"])):
+                    raise DuplicateSource(existing.id, existing.name, existing.slug, existing.url,
+                                          existing.backend) from None
+                if attempt == SLUG_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def source_with_identity(self, identity: str) -> HarvestSource | None:
+        """The live source of this catalog identity (harvesters/identity.py), if any."""
         with self.begin() as conn:
-            values |= {"id": new_id(), "created_at": utcnow()}
-            [values["slug"]] = free_slugs(conn, sources.c.slug, [values["name"]])
-            conn.execute(insert(sources).values(**values))
-        return self.get_source(values["id"])
+            row = conn.execute(select(sources).where(sources.c.identity == identity)).mappings().first()
+        return _source(row) if row else None
 
     def update_source(self, ident: str, **values: Any) -> HarvestSource:
         source = self.get_source(ident)
         with self.begin() as conn:
             conn.execute(update(sources).where(sources.c.id == source.id).values(**values))
         return self.get_source(source.id)
+
+    def forget_source(self, source_id: str) -> None:
+        """Remove a source that left nothing behind (a preview's own source) from the store."""
+        with self.begin() as conn:
+            conn.execute(delete(sources).where(sources.c.id == source_id))
 
     def get_source(self, ident: str) -> HarvestSource:
         """A source by id, slug or name."""
@@ -57,15 +83,6 @@ class Sources(Database):
         if row is None:
             raise NotFound(f"No harvest source '{ident}'")
         return _source(row)
-
-    def find_source(self, backend: str, url: str) -> HarvestSource | None:
-        with self.begin() as conn:
-            row = conn.execute(
-                select(sources).where(
-                    sources.c.backend == backend, sources.c.url == url, sources.c.deleted.is_(None)
-                )
-            ).mappings().first()
-        return _source(row) if row else None
 
     def list_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None,
                      offset: int = 0, limit: int | None = None) -> list[HarvestSource]:
@@ -119,4 +136,5 @@ def _source(row: RowMapping) -> HarvestSource:
         active=row["active"], autoarchive=row["autoarchive"],
         validation=Validation.model_validate(row["validation"] or {}),
         created_at=row["created_at"], deleted=row["deleted"],
+        notifications=Notifications.model_validate(row["notifications"]) if row["notifications"] else None,
     )

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from harvesters.targets.base import (
     BatchPortal,
-    DataserviceWrite,
-    DatasetWrite,
     Portal,
     PortalError,
     PortalUnavailable,
+    Provenance,
     Write,
+    Writes,
     Written,
 )
 from harvesters.targets.local import LocalCatalog
@@ -22,12 +22,12 @@ if TYPE_CHECKING:
     from harvesters.settings import Settings
     from harvesters.store import Store
 
-__all__ = ["BatchPortal", "DataserviceWrite", "DatasetWrite", "LocalCatalog", "Portal", "PortalError",
-           "PortalUnavailable", "UdataPortal", "Write", "Written", "open_portal"]
+__all__ = ["BatchPortal", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable", "Provenance", "UdataPortal",
+           "Write", "Writes", "Written", "open_portal"]
 
 
 def open_portal(store: Store, config: Settings) -> Portal:
     """The configured target: the udata portal of HARVEST_UDATA_URL, else the local catalog in the store."""
     if config.udata_url:
-        return UdataPortal.open(store, config)
+        return UdataPortal.open(config)
     return LocalCatalog(store, config.licenses_file)

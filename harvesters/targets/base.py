@@ -2,106 +2,130 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import InitVar, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from urllib.parse import urlparse
 
 from harvesters.licenses import LicenseIndex
-from harvesters.models import Dataservice, DataserviceRef, Dataset, DatasetRef, Resource
+from harvesters.models import Dataservice, Dataset, RemoteMetadata, Resource
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 Kind = Literal["dataset", "dataservice"]
+PayloadT = TypeVar("PayloadT", Dataset, Dataservice)
 
 
-@dataclass(kw_only=True)
-class PayloadWrite:
-    """What a dataset write and a data service write share: the mapped payload as JSON (`document`, hashed then
-    written: dumped once), its complete `harvest` block and its publisher. Built from the payload's model, or
-    from its JSON alone (as a helper process maps it, see harvesters/mapper.py): `payload` is then validated
-    from the JSON when first asked for."""
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a write comes from: its source (id, catalog URL, backend), its remote id, what the remote says of
+    its identity and dates, and when it was harvested. A target writes it as udata's `harvest` block, or in
+    extras where that block is read-only (a udata portal); the source's URL lets a portal recognise the
+    catalog after our database is lost."""
 
-    model: ClassVar[type[Dataset] | type[Dataservice]]
-    harvest: dict[str, Any]
+    source_id: str
+    source_url: str
+    remote_id: str
+    backend: str = ""
+    remote: RemoteMetadata = field(default_factory=RemoteMetadata)
+    last_update: datetime | None = None
+
+    @property
+    def domain(self) -> str:
+        return urlparse(self.source_url).hostname or ""
+
+    def harvest_block(self) -> dict[str, Any]:
+        """udata's `harvest` block of a dataset or data service (JSON), not archived."""
+        remote = self.remote.model_dump(mode="json")
+        return {
+            "archived": None,
+            "archived_at": None,
+            "backend": self.backend,
+            "created_at": remote["created_at"],
+            "dct_identifier": remote["dct_identifier"],
+            "domain": self.domain,
+            "issued_at": remote["issued_at"],
+            "last_update": self.last_update.isoformat() if self.last_update else None,
+            "modified_at": remote["modified_at"],
+            "remote_id": self.remote_id,
+            "remote_url": remote["remote_url"],
+            "source_id": self.source_id,
+            "uri": remote["uri"],
+        }
+
+
+MODELS: dict[Kind, type[Dataset] | type[Dataservice]] = {"dataset": Dataset, "dataservice": Dataservice}
+
+
+@dataclass(eq=False)
+class Write(Generic[PayloadT]):
+    """One dataset or data service to write: the mapped payload as JSON (`document`, hashed then written; a
+    data service's `datasets` are our ids of the datasets it serves), where it comes from, and its publisher.
+    Made from the payload's model (`Write.of`), or from its JSON alone, as a helper process maps it
+    (harvesters/mapper.py): `payload` is then validated from the JSON when first asked for."""
+
+    kind: Kind
+    document: dict[str, Any]
+    provenance: Provenance
     organization: str | None = None
     owner: str | None = None
-    document: dict[str, Any] = field(default_factory=dict)
 
-    def dump(self, payload: Dataset | Dataservice | None) -> None:
-        if payload is not None:
-            self.document = payload.model_dump(mode="json")
-            self.__dict__["payload"] = payload
+    @classmethod
+    def of(cls, payload: PayloadT, provenance: Provenance, organization: str | None = None,
+           owner: str | None = None) -> Write[PayloadT]:
+        """The write of a payload's model (dumped to JSON once)."""
+        kind: Kind = "dataservice" if isinstance(payload, Dataservice) else "dataset"
+        write = cls(kind, payload.model_dump(mode="json"), provenance, organization, owner)
+        write.__dict__["payload"] = payload
+        return write
 
     @property
     def title(self) -> str:
         return self.document["title"]
 
     @cached_property
-    def payload(self) -> Dataset | Dataservice:
-        return self.model.model_validate(self.document)
-
-
-@dataclass(kw_only=True)
-class DatasetWrite(PayloadWrite):
-    """One dataset to write."""
-
-    kind: ClassVar[Kind] = "dataset"
-    model: ClassVar[type[Dataset]] = Dataset
-    dataset: InitVar[Dataset | None] = None
-
-    def __post_init__(self, dataset: Dataset | None) -> None:
-        self.dump(dataset)
-
-
-@dataclass(kw_only=True)
-class DataserviceWrite(PayloadWrite):
-    """One data service to write; its `datasets` are our ids of the datasets it serves."""
-
-    kind: ClassVar[Kind] = "dataservice"
-    model: ClassVar[type[Dataservice]] = Dataservice
-    dataservice: InitVar[Dataservice | None] = None
-
-    def __post_init__(self, dataservice: Dataservice | None) -> None:
-        self.dump(dataservice)
-
-
-Write = DatasetWrite | DataserviceWrite
+    def payload(self) -> PayloadT:
+        return MODELS[self.kind].model_validate(self.document)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    """Where a write went: the dataset's (or data service's) id, and whether it was `created` or `updated`."""
+    """Where a write went: the dataset's (or data service's) id, whether it was `created` or `updated`, and what
+    the target had to leave out of it (a contact point the portal refused), for the item's log."""
 
     id: str
     outcome: Literal["created", "updated"]
+    warnings: tuple[str, ...] = ()
 
 
 class PortalError(Exception):
-    """The portal refused one write (e.g. its validation message): that item fails, the job goes on."""
+    """The portal refused one write (e.g. its validation message): that item fails, the job goes on. `detail`
+    is the portal's own explanation, when it gave one."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class PortalUnavailable(PortalError):
     """The portal cannot take writes for now: the item stays pending and the job pauses (circuit breaker)."""
 
 
+#: Each write with the id its dataset (or data service) had before, None for one not harvested yet.
+Writes = Sequence[tuple[Write[Any], str | None]]
+
+
 class Portal(Protocol):
-    def find(self, source_id: str, remote_id: str) -> str | None:
-        """The id of the dataset harvested from this source and remote id, if the portal has one."""
-
-    def create(self, write: DatasetWrite) -> DatasetRef: ...
-
-    def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef: ...
-
-    def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef: ...
-
-    def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef: ...
+    def write_each(self, writes: Writes) -> Iterator[tuple[int, Written | Exception]]:
+        """Write each (write, id it had before or None): update that one, else the one the portal has for the
+        same (source, remote id), else create it. Yield (its index, where it went or the error that failed it)
+        as each is done, in any order. After a PortalUnavailable nothing more is sent; what was not sent is
+        not yielded (it stays pending)."""
+        ...
 
     def archive(self, object_id: str, when: datetime, kind: Kind = "dataset") -> None:
         """Mark a dataset (or, by `kind`, a data service) archived: it is no longer on the remote."""
@@ -120,7 +144,7 @@ class BatchPortal(Portal, Protocol):
     """A portal whose documents live in the store: a batch of writes joins the store's transaction, so
     that datasets, links and items are written together, in a few statements."""
 
-    def write_batch(self, conn: Connection, writes: Sequence[tuple[Write, str | None]]) -> list[Written]:
+    def write_batch(self, conn: Connection, writes: Writes) -> list[Written]:
         """Write each (write, id it had before or None) of one source; an unknown one is found by its
         (source, remote id), else created."""
         ...

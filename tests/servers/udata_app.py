@@ -52,19 +52,70 @@ def _json_response(start_response: Callable, code: int, body: dict, headers: Ite
     return [data]
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
 class FaultInjector:
     """WSGI middleware. ``POST /__faults__`` with ``{status, count, retry_after, methods}`` makes the
     next ``count`` matching ``/api/1/...`` requests answer ``status`` (+ ``Retry-After``) without
-    reaching udata; ``DELETE /__faults__`` disarms."""
+    reaching udata; ``DELETE /__faults__`` disarms. ``POST /__delay__`` with ``{seconds}`` holds every
+    write to ``/api/1/...`` that long before udata sees it (a slow portal; ``0`` ends it). ``GET /__stats__``
+    says how many writes came, when the first and the last arrived (monotonic seconds) and how many were
+    in flight at most; ``DELETE /__stats__`` starts counting again."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
         self.lock = threading.Lock()
         self.fault: dict[str, Any] | None = None
+        self.delay = 0.0
+        self.stats = self._fresh_stats()
+        self.in_flight = 0
+
+    @staticmethod
+    def _fresh_stats() -> dict[str, Any]:
+        return {"writes": 0, "first": None, "last": None, "max_in_flight": 0}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET").upper()
         size = int(environ.get("CONTENT_LENGTH") or 0)
+        if path == "/__delay__":
+            with self.lock:
+                self.delay = float(json.loads(environ["wsgi.input"].read(size) or b"{}").get("seconds", 0))
+            return _json_response(start_response, 200, {"delay": self.delay})
+        if path == "/__stats__":
+            with self.lock:
+                if method == "DELETE":
+                    self.stats = self._fresh_stats()
+                return _json_response(start_response, 200, self.stats)
+        if path.startswith("/api/1/") and method in WRITE_METHODS:
+            return self._write(environ, start_response, path, method, size)
+        return self._serve(environ, start_response, path, method, size)
+
+    def _write(self, environ: dict, start_response: Callable, path: str, method: str, size: int) -> Iterable[bytes]:
+        """A write, counted, held for the delay, then served (its answer read while still in flight)."""
+        now = time.monotonic()
+        with self.lock:
+            self.in_flight += 1
+            stats = self.stats
+            stats["writes"] += 1
+            stats["first"] = stats["first"] if stats["first"] is not None else now
+            stats["last"] = now
+            stats["max_in_flight"] = max(stats["max_in_flight"], self.in_flight)
+            delay = self.delay
+        try:
+            if delay:
+                time.sleep(delay)
+            answer = self._serve(environ, start_response, path, method, size)
+            try:
+                return list(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _serve(self, environ: dict, start_response: Callable, path: str, method: str, size: int) -> Iterable[bytes]:
         if path == "/__faults__":
             with self.lock:
                 if method == "POST":

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from collections.abc import Iterable
@@ -76,6 +77,24 @@ HTTP_TIMEOUT = 10.0
 def ensure_udata_venv() -> Path:
     """The pinned udata + mongomock virtualenv, created once."""
     return ensure_venv("udata", UDATA_REQUIREMENTS, constraints=UDATA_LOCK, check="udata.app, mongomock")
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    """Writes to /api/1/ the server saw: how many, when the first and the last arrived (its monotonic clock),
+    and how many were in flight at once at most."""
+
+    writes: int
+    first: float | None
+    last: float | None
+    max_in_flight: int
+
+    @property
+    def per_second(self) -> float:
+        """Writes per second between the first and the last (each write starts an interval but the last)."""
+        if self.writes < 2 or self.first is None or self.last is None or self.last <= self.first:
+            return 0.0
+        return (self.writes - 1) / (self.last - self.first)
 
 
 class UdataPortal:
@@ -154,6 +173,13 @@ class UdataPortal:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
+    def new_organization(self, name: str = "Test Organization") -> str:
+        """A new organization whose admin is the seeded user; its id."""
+        response = requests.post(f"{self.url}/api/1/organizations/", json={"name": name, "description": name},
+                                 headers={"X-API-KEY": self.api_key}, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return response.json()["id"]
+
     def set_faults(self, status: int, count: int, retry_after: int | None = None,
                    methods: Iterable[str] = ("POST", "PUT")) -> None:
         """Answer the next ``count`` ``/api/1/...`` requests with ``methods`` by ``status``."""
@@ -161,5 +187,17 @@ class UdataPortal:
         requests.post(f"{self.url}/__faults__", json=body, timeout=HTTP_TIMEOUT).raise_for_status()
 
     def clear_faults(self) -> None:
-        """Disarm any pending injected fault."""
+        """Disarm any pending injected fault, and any delay."""
         requests.delete(f"{self.url}/__faults__", timeout=HTTP_TIMEOUT).raise_for_status()
+        self.set_delay(0)
+
+    def set_delay(self, seconds: float) -> None:
+        """Hold every write to /api/1/ this long before udata sees it (a slow portal)."""
+        requests.post(f"{self.url}/__delay__", json={"seconds": seconds}, timeout=HTTP_TIMEOUT).raise_for_status()
+
+    def write_stats(self, reset: bool = False) -> WriteStats:
+        """The writes that came since the last reset (then reset them, with `reset`)."""
+        method = requests.delete if reset else requests.get
+        answer = method(f"{self.url}/__stats__", timeout=HTTP_TIMEOUT)
+        answer.raise_for_status()
+        return WriteStats(**answer.json())

@@ -7,21 +7,21 @@ for the whole batch, slugs included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.licenses import LicenseIndex, load_license_file
-from harvesters.models import DataserviceRef, DatasetRef
 from harvesters.store import Store
 from harvesters.store.database import chunks
 from harvesters.store.slugs import free_slugs
-from harvesters.targets.base import DataserviceWrite, DatasetWrite, Kind, Write, Written
+from harvesters.targets.base import Kind, Write, Writes, Written
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 from harvesters.targets.local.tables import dataservices, datasets, metadata
 
@@ -58,7 +58,7 @@ class LocalCatalog:
 
     # --- writes, a batch at a time --------------------------------------------------------------------
 
-    def write_batch(self, conn: Connection, writes: Sequence[tuple[Write, str | None]]) -> list[Written]:
+    def write_batch(self, conn: Connection, writes: Writes) -> list[Written]:
         """Write each (write, id it had before or None) within the caller's transaction: one query finds the
         unknown ones by (source, remote id), one reads the documents updated, one inserts, one updates."""
         written: list[Written | None] = [None] * len(writes)
@@ -67,15 +67,15 @@ class LocalCatalog:
             if not mine:
                 continue
             found: dict[tuple[str, str], str] = {}
-            for source_id in {write.harvest["source_id"] for _, write, known in mine if known is None}:
-                remote_ids = [write.harvest["remote_id"] for _, write, known in mine
-                              if known is None and write.harvest["source_id"] == source_id]
+            for source_id in {write.provenance.source_id for _, write, known in mine if known is None}:
+                remote_ids = [write.provenance.remote_id for _, write, known in mine
+                              if known is None and write.provenance.source_id == source_id]
                 found |= {(source_id, remote): found_id
                           for remote, found_id in _found(conn, table, source_id, remote_ids).items()}
-            updates: list[tuple[Write, str]] = []
-            creates: list[tuple[int, Write]] = []
+            updates: list[tuple[Write[Any], str]] = []
+            creates: list[tuple[int, Write[Any]]] = []
             for index, write, known in mine:
-                target = known or found.get((write.harvest["source_id"], write.harvest["remote_id"]))
+                target = known or found.get((write.provenance.source_id, write.provenance.remote_id))
                 if target:
                     updates.append((write, target))
                     written[index] = Written(target, "updated")
@@ -86,7 +86,7 @@ class LocalCatalog:
                 written[index] = Written(object_id, "created")
         return [entry for entry in written if entry is not None]
 
-    def _create(self, conn: Connection, table: Table, writes: Sequence[Write]) -> list[str]:
+    def _create(self, conn: Connection, table: Table, writes: Sequence[Write[Any]]) -> list[str]:
         if not writes:
             return []
         now = utcnow()
@@ -94,7 +94,7 @@ class LocalCatalog:
         slugs = free_slugs(conn, datasets.c.slug, [write.title for write in writes]) \
             if table is datasets else [None] * len(writes)
         rows = [
-            {"id": object_id, "source_id": write.harvest["source_id"], "remote_id": write.harvest["remote_id"],
+            {"id": object_id, "source_id": write.provenance.source_id, "remote_id": write.provenance.remote_id,
              "title": write.title, "archived": None, "created_at": now, "last_modified": now,
              "data": _document(object_id, slug, write, [], created_at=now, modified_at=now)}
             | ({"slug": slug} if slug else {})
@@ -103,7 +103,7 @@ class LocalCatalog:
         conn.execute(insert(table), rows)
         return ids
 
-    def _update(self, conn: Connection, table: Table, writes: Sequence[tuple[Write, str]]) -> None:
+    def _update(self, conn: Connection, table: Table, writes: Sequence[tuple[Write[Any], str]]) -> None:
         if not writes:
             return
         now = utcnow()
@@ -125,31 +125,23 @@ class LocalCatalog:
 
     # --- writes, one at a time (the Portal protocol) ----------------------------------------------------
 
-    def create(self, write: DatasetWrite) -> DatasetRef:
-        return DatasetRef(id=self._create_one(write), title=write.title, page=None)
+    def write_each(self, writes: Writes) -> Iterator[tuple[int, Written | Exception]]:
+        """Write them one at a time, each in its own transaction, each failing alone."""
+        for index, (write, known) in enumerate(writes):
+            try:
+                yield index, self.write(write, known)
+            except Exception as error:
+                yield index, error
 
-    def update(self, dataset_id: str, write: DatasetWrite) -> DatasetRef:
-        with self.store.begin() as conn:
-            self._update(conn, datasets, [(write, dataset_id)])
-        return DatasetRef(id=dataset_id, title=write.title)
-
-    def create_dataservice(self, write: DataserviceWrite) -> DataserviceRef:
-        return DataserviceRef(id=self._create_one(write), title=write.title)
-
-    def update_dataservice(self, dataservice_id: str, write: DataserviceWrite) -> DataserviceRef:
-        with self.store.begin() as conn:
-            self._update(conn, dataservices, [(write, dataservice_id)])
-        return DataserviceRef(id=dataservice_id, title=write.title)
-
-    def _create_one(self, write: Write) -> str:
-        """Create, or update what another worker created first (writes are keyed on (source, remote id));
-        a slug taken meanwhile by another dataset is retried with the next free one."""
+    def write(self, write: Write[Any], known: str | None = None) -> Written:
+        """Update `known`, else what another worker created first (writes are keyed on (source, remote id)),
+        else create it; a slug taken meanwhile by another dataset is retried with the next free one."""
         attempts = SLUG_ATTEMPTS
         while True:
             try:
                 with self.store.begin() as conn:
-                    [written] = self.write_batch(conn, [(write, None)])
-                return written.id
+                    [written] = self.write_batch(conn, [(write, known)])
+                return written
             except IntegrityError:
                 attempts -= 1
                 if not attempts:
@@ -173,26 +165,35 @@ class LocalCatalog:
                 select(datasets.c.data).where((datasets.c.id == ident) | (datasets.c.slug == ident))
             ).scalar()
 
-    def list(self, source_id: str | None = None) -> list[dict[str, Any]]:
-        return self._list(datasets, source_id)
+    def list(self, source_id: str | None = None, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Datasets in the order they were created (of a source), a page of them with `offset` and `limit`."""
+        return self._list(datasets, source_id, offset, limit)
+
+    def count(self, source_id: str | None = None, kind: str = "dataset") -> int:
+        table = dataservices if kind == "dataservice" else datasets
+        return self.store.count(_documents_query(table, source_id))
 
     def get_dataservice(self, dataservice_id: str) -> dict[str, Any] | None:
         with self.store.begin() as conn:
             return conn.execute(select(dataservices.c.data).where(dataservices.c.id == dataservice_id)).scalar()
 
-    def list_dataservices(self, source_id: str | None = None) -> list[dict[str, Any]]:
-        return self._list(dataservices, source_id)
+    def list_dataservices(self, source_id: str | None = None, offset: int = 0,
+                          limit: int | None = None) -> list[dict[str, Any]]:
+        return self._list(dataservices, source_id, offset, limit)
 
-    def _list(self, table: Table, source_id: str | None) -> list[dict[str, Any]]:
-        query = select(table.c.data).order_by(table.c.created_at, table.c.id)
-        if source_id:
-            query = query.where(table.c.source_id == source_id)
+    def _list(self, table: Table, source_id: str | None, offset: int, limit: int | None) -> list[dict[str, Any]]:
+        query = _documents_query(table, source_id).order_by(table.c.created_at, table.c.id)
         with self.store.begin() as conn:
-            return list(conn.execute(query).scalars())
+            return list(conn.execute(query.offset(offset).limit(limit)).scalars())
 
 
-def _table(write: Write) -> Table:
-    return dataservices if isinstance(write, DataserviceWrite) else datasets
+def _documents_query(table: Table, source_id: str | None) -> Select[Any]:
+    query = select(table.c.data)
+    return query.where(table.c.source_id == source_id) if source_id else query
+
+
+def _table(write: Write[Any]) -> Table:
+    return dataservices if write.kind == "dataservice" else datasets
 
 
 def _found(conn: Connection, table: Table, source_id: str, remote_ids: Sequence[str]) -> dict[str, str]:
@@ -204,9 +205,9 @@ def _found(conn: Connection, table: Table, source_id: str, remote_ids: Sequence[
     return found
 
 
-def _document(object_id: str, slug: str | None, write: Write, previous_resources: list[dict[str, Any]], *,
+def _document(object_id: str, slug: str | None, write: Write[Any], previous_resources: list[dict[str, Any]], *,
               created_at: datetime, modified_at: datetime) -> dict[str, Any]:
-    if isinstance(write, DataserviceWrite):
+    if write.kind == "dataservice":
         return dataservice_document(object_id, write, created_at=created_at, modified_at=modified_at)
     assert slug is not None
     return dataset_document(object_id, slug, write, previous_resources, created_at=created_at,

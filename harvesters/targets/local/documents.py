@@ -7,14 +7,14 @@ from functools import lru_cache
 from typing import Any
 
 from harvesters.clock import new_id
-from harvesters.models import OrganizationRef, UserRef
-from harvesters.targets.base import DataserviceWrite, DatasetWrite, kept_resource_ids
+from harvesters.models import Dataservice, Dataset, OrganizationRef, UserRef
+from harvesters.targets.base import Write, kept_resource_ids
 
 
 def dataset_document(
     dataset_id: str,
     slug: str,
-    write: DatasetWrite,
+    write: Write[Dataset],
     previous_resources: list[dict[str, Any]],
     *,
     created_at: datetime,
@@ -23,6 +23,7 @@ def dataset_document(
 ) -> dict[str, Any]:
     """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
     payload = write.document
+    harvest = write.provenance.harvest_block()
     stamp, created = last_modified.isoformat(), created_at.isoformat()
     kept = kept_resource_ids(previous_resources, payload["resources"])  # in the same order
     resources = [_resource_document(data, resource_id, created, stamp)
@@ -50,11 +51,11 @@ def dataset_document(
         "featured": False,
         "frequency": payload["frequency"] or "unknown",
         "frequency_date": None,
-        "harvest": write.harvest,
+        "harvest": harvest,
         "id": dataset_id,
         "internal": {"created_at_internal": created, "last_modified_internal": stamp},
         "last_modified": stamp,
-        "last_update": write.harvest.get("modified_at") or stamp,
+        "last_update": harvest["modified_at"] or stamp,
         "license": payload["license"] or "notspecified",
         "metrics": {},
         "organization": organization,
@@ -75,7 +76,7 @@ def dataset_document(
 
 
 def dataservice_document(
-    dataservice_id: str, write: DataserviceWrite, *, created_at: datetime, modified_at: datetime
+    dataservice_id: str, write: Write[Dataservice], *, created_at: datetime, modified_at: datetime
 ) -> dict[str, Any]:
     """The data service as udata's GET /api/1/dataservices/{id}/ documents it, with its datasets listed as
     references (udata answers a link to them instead)."""
@@ -86,7 +87,7 @@ def dataservice_document(
         "created_at": created_at.isoformat(),
         "datasets": [{"class": "Dataset", "id": dataset_id} for dataset_id in payload["datasets"]],
         "deleted_at": None,
-        "harvest": write.harvest,
+        "harvest": write.provenance.harvest_block(),
         "id": dataservice_id,
         "metadata_modified_at": modified_at.isoformat(),
         "organization": _org(write.organization),
