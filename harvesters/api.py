@@ -8,12 +8,15 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
@@ -272,6 +275,26 @@ def caller(request: Request, key: Annotated[str | None, Security(api_key_header)
     return found  # type: ignore[no-any-return]
 
 
+def query_names(dependant: Dependant) -> Iterator[str]:
+    """The query parameters an operation takes, its dependencies' included."""
+    yield from (field.alias for field in dependant.query_params)
+    for dependency in dependant.dependencies:
+        yield from query_names(dependency)
+
+
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the operation does not take (400 naming it): a misspelt `?forse=true` or
+    `?page_sise=` would otherwise be ignored without a word."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    taken = set(query_names(route.dependant))
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        raise ApiError(400, f"Unknown query parameter '{unknown[0]}'"
+                       + (f" (this operation takes {', '.join(sorted(taken))})" if taken else ""))
+
+
 def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
     if key is None:
         raise ApiError(401, "This operation needs an API key in the X-API-KEY header")
@@ -323,7 +346,7 @@ def offset_of(paged: tuple[int, int], total: int) -> int | None:
 
 # --- routes ----------------------------------------------------------------------------------------------
 
-router = APIRouter(tags=["harvest"])
+router = APIRouter(tags=["harvest"], dependencies=[Depends(known_query)])
 
 
 @router.get("/sources/", response_model=Page[HarvestSource], responses=errors(403), openapi_extra=PUBLIC)

@@ -192,6 +192,19 @@ def test_sources_are_paged_and_filtered(api: ApiClient, catalog_server: CatalogS
     assert [source["name"] for source in by_owner["data"]] == ["Paged 0", "Paged 2", "Paged 4"]
 
 
+def test_a_query_parameter_the_operation_does_not_take_is_refused(
+    api: ApiClient, catalog_server: CatalogServer
+) -> None:
+    source = dcat_source(api, catalog_server)
+    misspelt = api.send("PUT", f"/source/{source['id']}/", params={"forse": "true"}, json={"name": "Renamed"})
+    assert misspelt.status_code == 400 and "'forse'" in misspelt.json()["message"]
+    assert "force" in misspelt.json()["message"]
+    assert api.get(f"/source/{source['id']}/").json()["name"] == source["name"]
+    listed = api.get("/sources/", params={"page_sise": 2})
+    assert listed.status_code == 400 and "'page_sise'" in listed.json()["message"]
+    assert api.get("/sources/", params={"page_size": 2}).status_code == 200
+
+
 def test_delete_marks_the_source_deleted_and_keeps_it_readable(api: ApiClient, catalog_server: CatalogServer) -> None:
     source = dcat_source(api, catalog_server)
     assert api.send("DELETE", f"/source/{source['id']}/").status_code == 204
