@@ -11,7 +11,8 @@ announced (the job's progress). The helper gathers at most a batch ahead (the pi
 failure of the gather is its last message, and fails the job as it would have here. Whenever this
 process would wait for the next records (the first batch's next page, or the helper's next batch not
 there yet), it lets the run write what it has first (`idle`): a slow catalog's first pages are
-harvested while the rest is read.
+harvested while the rest is read (and a batch still being mapped is waited for only until the next
+records come).
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def stored_record(record: Record) -> bytes | None:
     return orjson.dumps(vars(record), option=JSON_OPTIONS)
 
 
+Idle = Callable[[HelperProcess | None], None]  # called before waiting for records: by the helper, if they come from it
+
+
 def gathered_records(backend: Backend, store: Store, ahead: int | None,
-                     idle: Callable[[], None] = lambda: None) -> Iterator[GatheredRecord]:
+                     idle: Idle = lambda gathering: None) -> Iterator[GatheredRecord]:
     """The backend's records: all read here, or (`ahead`: a batch size) the first batch here and the others
     read ahead by a helper process, in batches of that size; `idle` is called before waiting for them."""
     records = backend.records()
@@ -60,7 +64,7 @@ def gathered_records(backend: Backend, store: Store, ahead: int | None,
         yield from (GatheredRecord(record) for record in records)
         return
     yield from (GatheredRecord(record) for record in islice(records, ahead))
-    idle()
+    idle(None)
     first = next(records, None)  # the helper is started only for a job of more than one batch
     if first is None:
         return
@@ -78,10 +82,10 @@ class GatheringProcess(HelperProcess):
                          lambda requests, answers: _gather(backend, records, store, size, answers))
         self.context = backend.context
 
-    def records(self, idle: Callable[[], None]) -> Iterator[GatheredRecord]:
+    def records(self, idle: Idle) -> Iterator[GatheredRecord]:
         while True:
             if not self.ready():
-                idle()
+                idle(self)
             try:
                 header = orjson.loads(self.receive())
             except EOFError:

@@ -11,6 +11,7 @@ is seen by every process at once.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import weakref
@@ -67,3 +68,9 @@ def _run(serve: Serve, requests: Connection, answers: Connection) -> None:
         pass
     finally:
         os._exit(0)
+
+
+def first_ready(*helpers: HelperProcess) -> HelperProcess:
+    """Wait until one of these helpers has an answer to receive (or has ended): the first such one."""
+    ready = multiprocessing.connection.wait([helper._answers for helper in helpers])
+    return next(helper for helper in helpers if helper._answers in ready)

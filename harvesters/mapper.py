@@ -26,7 +26,7 @@ import orjson
 
 from backends.base import Backend, Record, SkipRecord
 from harvesters.errors import describe
-from harvesters.helpers import HelperProcess
+from harvesters.helpers import HelperProcess, first_ready
 from harvesters.models import Mapped
 from harvesters.store import NewItem
 
@@ -110,8 +110,8 @@ def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
 
 class InlineDispatch:
     """The dispatch of an inline run: from the second batch on, the helper process maps each batch while this
-    one writes the batch before it. A batch is processed when the next one is dispatched, or when the gather
-    would wait for records (`finish`: the gather's idle moments, and its end). Without a helper (`ahead`
+    one writes the batch before it. A batch is processed when the next one is dispatched, when the gather
+    would wait for records (`idle`), or at the gather's end (`finish`). Without a helper (`ahead`
     false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is processed as it
     is dispatched."""
 
@@ -140,6 +140,14 @@ class InlineDispatch:
         self._collect()
         while self.waiting:
             self._process_next()
+
+    def idle(self, gathering: HelperProcess | None) -> None:
+        """The gather waits for records: process what is waiting, unless its batch is still being mapped and the
+        records come first from the helper gathering them (`gathering`)."""
+        if gathering is not None and self.mapping is not None and self.helper is not None \
+                and first_ready(self.helper, gathering) is gathering:
+            return
+        self.finish()
 
     def close(self) -> None:
         if self.helper is not None:

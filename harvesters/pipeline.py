@@ -39,7 +39,7 @@ from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
-from harvesters.gatherer import GatheredRecord, gathered_records, stored_record
+from harvesters.gatherer import GatheredRecord, Idle, gathered_records, stored_record
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
 from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
 from harvesters.ownership import OtherOwners
@@ -159,7 +159,7 @@ class Harvester:
                 if resume:
                     self.resume(job_id, dispatch)
                 else:
-                    self.gather(job_id, dispatch, idle=dispatch.finish if dispatch.ahead else None)
+                    self.gather(job_id, dispatch, idle=dispatch.idle if dispatch.ahead else None)
                 dispatch.finish()
                 self.finalize(job_id)
             except KeyboardInterrupt:
@@ -226,8 +226,7 @@ class Harvester:
 
     # --- gather ---------------------------------------------------------------------------------------
 
-    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False,
-               idle: Callable[[], None] | None = None) -> None:
+    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False, idle: Idle | None = None) -> None:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
@@ -270,7 +269,7 @@ class Harvester:
             budget = backend.context.budget  # a resumed gather reads the catalog again from its start
             budget.pages = budget.records = 0
             ahead = self.config.batch_size if idle else None
-            with closing(gathered_records(backend, self.store, ahead, idle or (lambda: None))) as records:
+            with closing(gathered_records(backend, self.store, ahead, idle or (lambda gathering: None))) as records:
                 for count, gathered in enumerate(records):
                     if job.max_items is not None and count >= job.max_items:
                         truncated = True
