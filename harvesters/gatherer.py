@@ -52,7 +52,7 @@ def stored_record(record: Record) -> bytes | None:
     return orjson.dumps(vars(record), option=JSON_OPTIONS)
 
 
-Idle = Callable[[HelperProcess | None], None]  # called before waiting for records: by the helper, if they come from it
+Idle = Callable[[HelperProcess | None], None]  # before waiting for records (the helper they come from, if any)
 
 
 def gathered_records(backend: Backend, store: Store, ahead: int | None,
