@@ -1,32 +1,47 @@
 # Everything a fresh machine needs: `make demo` harvests the bundled demo catalog, `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+CHECKSUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+# What is installed, for this pyproject.toml: the program alone (the demo), or with the test extras.
+INSTALLED := $(VENV)/.installed-app-$(CHECKSUM)
+INSTALLED_TEST := $(VENV)/.installed-test-$(CHECKSUM)
 
-.PHONY: demo test system-deps benchmarks
+.PHONY: demo test test-fast system-deps benchmarks
 
-$(STAMP): pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
-	rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP)
+$(INSTALLED): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e .
+	rm -f $(VENV)/.installed-app-* && touch $@
+
+$(INSTALLED_TEST): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-app-* $(VENV)/.installed-test-* && touch $@ $(INSTALLED)
+
+demo: $(INSTALLED)
 	$(VENV)/bin/harvest run fixtures/demo/catalog.ttl --backend dcat
 
-# The servers the tests start themselves: redis-server and PostgreSQL, from Debian.
+# The servers the tests start themselves: redis-server and PostgreSQL, from Debian; and Debian's Chromium, which
+# the console's browser tests drive (Playwright's own browser download cannot work here).
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(INSTALLED_TEST) system-deps
 	$(VENV)/bin/python -m pytest -q
 
-benchmarks: $(STAMP)
+# The tests that start nothing (tests/tiers.py): seconds, no servers, no system packages.
+test-fast: $(INSTALLED_TEST)
+	$(VENV)/bin/python -m pytest -q -m "not servers and not udata and not browser and not slow"
+
+benchmarks: $(INSTALLED_TEST)
 	for script in benchmarks/*_benchmark.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$script .py) || exit 1; done

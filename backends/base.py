@@ -1,4 +1,4 @@
-"""The one class a backend author subclasses.
+"""The one class a backend author subclasses, and everything else a backend needs, importable from here.
 
 A backend declares what a source may configure (filters, features, extra configs), yields the
 remote records of a catalog page by page (`gather`), and maps one record to a dataset (`map`).
@@ -7,6 +7,14 @@ storing, writing to the portal and archiving are the framework's job.
 
 Besides its own options, every backend accepts the framework's (`FRAMEWORK_EXTRA_CONFIGS`: the extra hosts
 its catalog's links may lead to). A gather is bounded by its `GatherBudget` (pages and records).
+
+Here too (see `__all__`, and docs/backends.md for a walk through writing a backend): what `map` returns
+(`Mapped`, `Dataset`, `Dataservice`, `Resource`, `RemoteMetadata` and the pieces of a payload; the portal's
+licenses, `LicenseIndex`, and `license_extras` for a license text it does not name), the errors
+a backend raises or meets (`GatherError`, `IncompleteGather`, `SkipRecord`, `HttpError`), the safe parsers
+of an answer (`parse_json`, `parse_xml`, `refuse_document_type`, `media_type`) and the reader of an error
+answer's body (`ErrorAnswer`). The value clean-up every mapping shares (dates, tags, HTML, contacts...) is in
+`backends.normalize`, the vocabularies more than one protocol reads in `backends.vocabularies`.
 """
 
 from __future__ import annotations
@@ -14,17 +22,46 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import ValidationError
 
-from harvesters.models import HarvestConfig, Mapped
+from harvesters.answers import ErrorAnswer, field_problems, label_message
+from harvesters.http import Http, HttpError, media_type, parse_json, parse_xml, refuse_document_type
+from harvesters.licenses import LicenseIndex, license_extras
+from harvesters.models import (
+    Checksum,
+    ConfigFilter,
+    ContactPoint,
+    Dataservice,
+    Dataset,
+    Geometry,
+    HarvestConfig,
+    Mapped,
+    RemoteMetadata,
+    Resource,
+    ResourceHarvest,
+    Schema,
+    Spatial,
+    TemporalCoverage,
+)
 from harvesters.origin import parse_hosts
 from harvesters.settings import settings
 
-if TYPE_CHECKING:
-    from harvesters.http import Http
-    from harvesters.licenses import LicenseIndex
+__all__ = [
+    # what a backend is, declares and gathers
+    "Backend", "BackendContext", "GatherBudget", "Option", "PageMemory", "Record", "FRAMEWORK_EXTRA_CONFIGS",
+    # what its mapping returns, and the portal's licenses it guesses from
+    "Checksum", "ConfigFilter", "ContactPoint", "Dataservice", "Dataset", "Geometry", "HarvestConfig", "Mapped",
+    "RemoteMetadata", "Resource", "ResourceHarvest", "Schema", "Spatial", "TemporalCoverage", "LicenseIndex",
+    "license_extras",
+    # what it raises, and what it meets
+    "ConfigError", "GatherError", "GatherLimitReached", "HarvestException", "HttpError", "IncompleteGather",
+    "SkipRecord",
+    # reading answers
+    "ErrorAnswer", "Http", "field_problems", "label_message", "media_type", "parse_json", "parse_xml",
+    "refuse_document_type",
+]
 
 
 class HarvestException(Exception):
@@ -83,8 +120,10 @@ class Record:
     """One remote dataset as gathered. `data` is JSON-serializable so it can be stored and queued.
 
     A record the catalog lists but that cannot be harvested at all (no identifier) carries a
-    `skip_reason`: it is reported as a skipped item without being mapped. `warnings` are for its item's
-    log (e.g. it comes from a page that could only be read leniently).
+    `skip_reason`: it is reported as a skipped item without being mapped. One the catalog lists but that
+    cannot be read (its own request refused, a record in another schema) carries an `error`: its item fails
+    with that message without being mapped, and the job goes on. `warnings` are for its item's log (e.g. it
+    comes from a page that could only be read leniently).
     """
 
     remote_id: str
@@ -93,6 +132,7 @@ class Record:
     kind: str = "dataset"
     skip_reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    error: str | None = None
     digest: str | None = None  # the hash of its fields, once the framework computed it (a recalled record: no data)
 
 
@@ -208,7 +248,8 @@ class Backend:
         return (*cls.extra_configs, *FRAMEWORK_EXTRA_CONFIGS)
 
     @classmethod
-    def describe(cls) -> dict[str, Any]:
+    def to_json(cls) -> dict[str, Any]:
+        """The backend as udata lists it (`GET /api/1/harvest/backends/`): its id, label and declared options."""
         return {
             "id": cls.name,
             "label": cls.display_name,

@@ -86,16 +86,28 @@ def is_http_url(value: str | None) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
+def text(value: Any) -> str:
+    """A remote value as text: a string stripped, anything else (None, a number, a list) empty."""
+    return value.strip() if isinstance(value, str) else ""
+
+
 def url_filename(url: str) -> str | None:
+    """The last segment of a URL's path (or a bare file name), without its query."""
     name = urlparse(url).path.rstrip("/").rsplit("/", 1)[-1]
     return name or None
 
 
+#: Data file extensions longer than the usual two to five characters.
+LONG_EXTENSIONS = frozenset({"geojson", "jsonld", "parquet"})
+_EXTENSION = re.compile(r"[a-z0-9]{2,5}")
+
+
 def file_extension(url: str) -> str | None:
-    """The extension of the file a URL names (`.../data.CSV` -> csv), when it looks like one."""
+    """The extension of the file a URL or a file name names (`.../data.CSV` -> csv, `gtfs.zip` -> zip), when it
+    looks like one: two to five letters or digits, or a longer data file extension (`geojson`)."""
     name = url_filename(url) or ""
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return extension if re.fullmatch(r"[a-z0-9]{2,5}", extension) else None
+    return extension if _EXTENSION.fullmatch(extension) or extension in LONG_EXTENSIONS else None
 
 
 # --- update frequency ---------------------------------------------------------------------------------

@@ -11,30 +11,43 @@ import codecs
 import json
 import mimetypes
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
+from backends.base import (
+    Backend,
+    Dataset,
+    ErrorAnswer,
+    GatherError,
+    HttpError,
+    IncompleteGather,
+    LicenseIndex,
+    Mapped,
+    Option,
+    Record,
+    RemoteMetadata,
+    Resource,
+    SkipRecord,
+    label_message,
+    license_extras,
+    parse_json,
+)
 from backends.normalize import (
+    file_extension,
     frequency_id,
     html_to_markdown,
     make_contact,
     normalize_tags,
     parse_datetime,
+    text,
 )
-from harvesters.http import HttpError, parse_json
-from harvesters.models import Dataset, Mapped, RemoteMetadata, Resource
-
-from harvesters.licenses import license_extras
-
-if TYPE_CHECKING:
-    from harvesters.licenses import LicenseIndex
 
 API_PATH = "/api/explore/v2.1"
 PAGE_SIZE = 100
 OFFSET_WINDOW = 10_000  # the API refuses offset + limit >= OFFSET_WINDOW
+ODS_FILE = "odsfile://"  # an attachment's `url`: the file's name after it
 SHAPEFILE_MAX_RECORDS = 50_000  # a larger shapefile export is truncated by the platform
 RECORD_EXPORTS = {  # format: (title, mime)
     "csv": ("CSV", "text/csv"),
@@ -115,10 +128,11 @@ class OdsBackend(Backend):
         try:
             return self.http.get(url, params=params, stream=stream)
         except HttpError as error:
-            message = ods_message(error.response)
-            if message is None:
+            answer = ErrorAnswer.of(error)
+            message = ods_message(answer.json) if answer else None
+            if answer is None or message is None:
                 raise
-            raise GatherError(f"{message} (HTTP {error.status} from {url})") from None
+            raise GatherError(answer.annotate(message, url)) from None
 
     def record(self, dataset: Any) -> Record:
         dataset_id = str(dataset.get("dataset_id") or "").strip() if isinstance(dataset, dict) else ""
@@ -212,10 +226,8 @@ def files(data: dict[str, Any], portal: str, kind: str) -> list[Resource]:
 
 
 def file_format(url: str, mime: str) -> str | None:
-    """The file's extension (`odsfile://gtfs.zip` -> zip), else the MIME type's usual one."""
-    name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return extension or (mimetypes.guess_extension(mime) or "").lstrip(".") or None
+    """The file's extension (`odsfile://gtfs.zip` names the file `gtfs.zip`: zip), else the MIME type's usual one."""
+    return file_extension(url.removeprefix(ODS_FILE)) or (mimetypes.guess_extension(mime) or "").lstrip(".") or None
 
 
 def fields_description(data: dict[str, Any]) -> str | None:
@@ -231,10 +243,6 @@ def explore_url(portal: str, dataset_id: str) -> str:
     return f"{portal}/explore/dataset/{quote(dataset_id, safe='')}/"
 
 
-def text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def as_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(item) for item in value if item]
@@ -244,15 +252,11 @@ def as_list(value: Any) -> list[str]:
 # --- reading answers ----------------------------------------------------------------------------------------
 
 
-def ods_message(response: requests.Response | None) -> str | None:
-    """The message of an Explore API error answer (`{"error_code": ..., "message": ...}`), if it is one."""
-    try:
-        answer = response.json() if response is not None else None
-    except ValueError:
+def ods_message(body: Any) -> str | None:
+    """The message of an Explore API error answer's body (`{"error_code": ..., "message": ...}`), if it is one."""
+    if not isinstance(body, dict) or not body.get("message"):
         return None
-    if not isinstance(answer, dict) or not answer.get("message"):
-        return None
-    return ": ".join(str(part) for part in (answer.get("error_code"), answer["message"]) if part)
+    return label_message(body.get("error_code"), body["message"])
 
 
 def iter_json_array(response: requests.Response, chunk_size: int = 1 << 16) -> Iterator[Any]:

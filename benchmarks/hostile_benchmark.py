@@ -16,18 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.hostile_conditions import CONDITIONS
+from benchmarks.measured import Measure, harvest, job_of, line
 from tests.servers.hostile import HostileServer
 
 HARVEST = str(Path(sys.executable).with_name("harvest"))  # another checkout's `harvest` compares before/after
-ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
 
 
 @dataclass
@@ -69,15 +68,6 @@ CASES = [
 ]
 
 
-def harvest(program: str, arguments: list[str], env: dict[str, str],
-            measured: Path | None = None) -> subprocess.CompletedProcess:
-    command = [program, *arguments, "--json"]
-    if measured is not None:
-        command = ["/usr/bin/time", "-v", "-o", str(measured / "time"), "strace", "-f", "--seccomp-bpf", "-qq",
-                   "-e", "trace=connect", "-e", "signal=none", "-o", str(measured / "strace"), *command]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
-
-
 def run_case(case: Case, server: HostileServer, directory: Path, program: str) -> str:
     env = os.environ | {"HARVEST_DATABASE_URL": f"sqlite:///{directory / 'harvest.db'}"} | case.env
     port = server.url.rsplit(":", 1)[1]
@@ -90,32 +80,8 @@ def run_case(case: Case, server: HostileServer, directory: Path, program: str) -
         harvest(program, ["run", case.name], env).check_returncode()
         harvest(program, ["source", "update", case.name, "--url", url], env).check_returncode()
     seen = len(server.requests)
-    result = harvest(program, ["run", case.name], env, measured=directory)
-    job = json.loads(result.stdout) if result.stdout.strip() else {"status": f"exit {result.returncode}",
-                                                                     "errors": [{"message": result.stderr[-200:]}]}
-    timing = (directory / "time").read_text()
-    wall = _clock(re.search(r"Elapsed \(wall clock\) time.*: (\S+)", timing)[1])
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", timing)[1]) / 1024
-    addresses = sorted({v4 or v6 for v4, v6 in ADDRESS.findall((directory / "strace").read_text())})
-    items = job.get("items", [])
-    done = sum(item["status"] == "done" for item in items)
-    archived = sum(item["status"] == "archived" for item in items)
-    error = job["errors"][0]["message"] if job.get("errors") else ""
-    return (f"{case.name:28} {job['status']:12} done {done:>5} archived {archived:>3}  {wall:7.2f} s "
-            f"{rss:7.1f} MB  {len(server.requests) - seen:>6} requests  connects: {','.join(addresses) or '-':22} "
-            f"{_short(error)}")
-
-
-def _clock(text: str) -> float:
-    seconds = 0.0
-    for part in text.split(":"):
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
-def _short(text: str, width: int = 150) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 3] + "..."
+    job = job_of(harvest(program, ["run", case.name], env, measure_in=directory))
+    return line(case.name, job, Measure.read(directory), len(server.requests) - seen)
 
 
 def main() -> None:
@@ -132,6 +98,12 @@ def main() -> None:
                 continue
             with tempfile.TemporaryDirectory() as directory:
                 print(run_case(case, server, Path(directory), args.harvest), flush=True)
+        for name, condition in CONDITIONS.items():  # conditions of the machine: store, Redis, secrets
+            if args.only and name not in args.only:
+                continue
+            with tempfile.TemporaryDirectory() as directory:
+                for reported in condition(name, server, Path(directory), args.harvest):
+                    print(reported, flush=True)
 
 
 if __name__ == "__main__":

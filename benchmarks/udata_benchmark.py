@@ -61,12 +61,12 @@ def new_source(store: Store, udata: UdataServer, server: CatalogServer, total: i
 
 def inline(store: Store, source_id: str) -> tuple[Counter[str], float]:
     harvester = Harvester(store)
-    assert isinstance(harvester.portal, UdataPortal)
+    assert isinstance(harvester.target, UdataPortal)
     start = time.perf_counter()
     job = harvester.run(store.get_source(source_id))
     elapsed = time.perf_counter() - start
     assert job.status == "done", (job.status, job.errors[:3], [i.errors for i in job.items if i.errors][:3])
-    return harvester.portal.client.writes, elapsed
+    return harvester.target.client.writes, elapsed
 
 
 def report_inline(label: str, writes: Counter[str], elapsed: float, total: int) -> None:

@@ -8,8 +8,11 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from anyio import CapacityLimiter, to_thread
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.dependencies.models import Dependant
@@ -22,12 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backends import registry
 from backends.base import ConfigError
+from harvesters.api_bodies import BoundedBodies
+from harvesters.api_docs import install_docs
 from harvesters.apikeys import ApiKey, ApiKeys
-from harvesters.job_views import detail, last_job_summary, summaries
+from harvesters.job_views import detail, last_job_summaries, summaries
 from harvesters.models import (
     HarvestItem,
     HarvestJobDetail,
@@ -38,7 +45,7 @@ from harvesters.models import (
     SourcePermissions,
     UserRef,
 )
-from harvesters.preview import HarvestJobPreview, preview_job
+from harvesters.preview import HarvestJobPreview, preview_run
 from harvesters.problems import csv_export, json_export
 from harvesters.cancel import cancel_job
 from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
@@ -48,18 +55,20 @@ from harvesters.queue import launch, redis_connection
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
 from harvesters.sources import (
+    MAX_LENGTHS,
     change_source,
     check_api_url,
     check_notifications,
     check_schedule,
     delete_source,
-    public,
+    mask_secrets,
     register_source,
     validate_source,
 )
 from harvesters.store import Store
 
 PREFIX = "/api/1/harvest"
+PREVIEWS = CapacityLimiter(4)  # previews at once (each reads a remote catalog), apart from the other requests' threads
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 
@@ -85,6 +94,7 @@ ERROR_DESCRIPTIONS = {
     403: "The API key is invalid or revoked",
     404: "No such source or job",
     409: "A job is already running for this source, or the job has already ended",
+    413: "The request body is larger than HARVEST_API_MAX_BODY_BYTES (1 MB by default)",
     503: "The store or the job queue (Redis) is unreachable",
 }
 
@@ -93,7 +103,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in (400, *statuses)}
 
 
-WRITE_ERRORS = errors(401, 403, 404)
+WRITE_ERRORS = errors(401, 403, 404, 413)
 
 
 class ExportedProblem(BaseModel):
@@ -172,16 +182,17 @@ class SourceChange(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str | None = Field(None, min_length=1, max_length=255)
-    url: str | None = Field(None, description="The catalog URL (http or https)")
-    backend: str | None = Field(None, description="A backend id, see GET /backends/")
-    description: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=MAX_LENGTHS["name"])
+    url: str | None = Field(None, max_length=MAX_LENGTHS["url"], description="The catalog URL (http or https)")
+    backend: str | None = Field(None, max_length=MAX_LENGTHS["backend"], description="A backend id, see GET /backends/")
+    description: str | None = Field(None, max_length=MAX_LENGTHS["description"])
     config: dict[str, Any] | None = Field(None, description="{filters, features, extra_configs}")
     active: bool | None = None
     autoarchive: bool | None = None
     organization: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
     owner: Ref | Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    schedule: str | None = Field(None, description="A cron expression or @hourly, @daily, @weekly, @monthly")
+    schedule: str | None = Field(None, max_length=MAX_LENGTHS["schedule"],
+                                 description="A cron expression or @hourly, @daily, @weekly, @monthly")
     notifications: Notifications | None = Field(
         None, description="Emails and/or a webhook notified when a job fails or ends with errors (`on: error`) or "
                           "whenever one ends (`on: always`)")
@@ -212,15 +223,15 @@ class SourceChange(BaseModel):
 
 
 class SourceCreate(SourceChange):
-    name: str = Field(min_length=1, max_length=255)
-    url: str = Field(description="The catalog URL (http or https)")
-    backend: str = Field(description="A backend id, see GET /backends/")
+    name: str = Field(min_length=1, max_length=MAX_LENGTHS["name"])
+    url: str = Field(max_length=MAX_LENGTHS["url"], description="The catalog URL (http or https)")
+    backend: str = Field(max_length=MAX_LENGTHS["backend"], description="A backend id, see GET /backends/")
 
 
 class ValidationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     state: Literal["accepted", "refused"]
-    comment: str | None = Field(None, description="Why; required on refusal")
+    comment: str | None = Field(None, max_length=MAX_LENGTHS["description"], description="Why; required on refusal")
 
 
 class Page(BaseModel, Generic[T]):
@@ -255,24 +266,35 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
                               description="A key made with `harvest apikey create NAME`; needed by every write")
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies that do no I/O are coroutines: FastAPI runs a plain function in a thread, a hop per dependency.
+
+
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Store:
-    return get_runtime(request).store
+async def get_store(request: Request) -> Store:
+    return request.app.state.runtime.store  # type: ignore[no-any-return]
 
 
-def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
-    """The key presented, if any; a wrong or revoked key is refused even on a read."""
+def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
+    """The key presented, if any; a wrong or revoked key is refused (403)."""
     if key is None:
         return None
-    found = request.app.state.keys.check(key)
+    found = keys.check(key)
     if found is None:
         raise ApiError(403, "Invalid API key")
     if found.revoked_at is not None:
         raise ApiError(403, f"The API key '{found.name}' was revoked")
-    return found  # type: ignore[no-any-return]
+    return found
+
+
+async def caller(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> ApiKey | None:
+    """The key presented, if any (checked in a thread: it reads the store); a wrong or revoked key is refused even
+    on a read."""
+    if key is None:
+        return None
+    return await run_in_threadpool(authenticated, request.app.state.keys, key)
 
 
 def query_names(dependant: Dependant) -> Iterator[str]:
@@ -282,7 +304,7 @@ def query_names(dependant: Dependant) -> Iterator[str]:
         yield from query_names(dependency)
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """Refuse a query parameter the operation does not take (400 naming it): a misspelt `?forse=true` or
     `?page_sise=` would otherwise be ignored without a word."""
     route = request.scope.get("route")
@@ -295,13 +317,26 @@ def known_query(request: Request) -> None:
                        + (f" (this operation takes {', '.join(sorted(taken))})" if taken else ""))
 
 
-def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
+def required(key: ApiKey | None) -> ApiKey:
     if key is None:
         raise ApiError(401, "This operation needs an API key in the X-API-KEY header")
     return key
 
 
-def paging(
+async def writer(key: Annotated[ApiKey | None, Depends(caller)]) -> ApiKey:
+    return required(key)
+
+
+def refused_write(keys: ApiKeys, headers: Headers) -> Response | None:
+    """Before a write's body is read (api_bodies.py): the error answering it when its key is missing or wrong."""
+    try:
+        required(authenticated(keys, headers.get(api_key_header.model.name)))
+    except ApiError as error:
+        return error_response(error.status, str(error))
+    return None
+
+
+async def paging(
     page: Annotated[int, Query(ge=1, description="The page to display")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="The page size")] = 20,
 ) -> tuple[int, int]:
@@ -318,13 +353,19 @@ Paging = Annotated[tuple[int, int], Depends(paging)]
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def shown(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
+def present_source(store: Store, source: HarvestSource, key: ApiKey | None) -> HarvestSource:
     """A source as returned: secrets masked, its last job (its item counts), what the caller may do."""
+    return present_sources(store, [source], key)[0]
+
+
+def present_sources(store: Store, found: list[HarvestSource], key: ApiKey | None) -> list[HarvestSource]:
+    """Sources as returned, their last jobs and those jobs' item counts read in two queries."""
+    last = last_job_summaries(store, [source.id for source in found])
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
                                     validate=allowed)
-    return public(source).model_copy(update={"last_job": last_job_summary(store, source.id),
-                                             "permissions": permissions})
+    return [mask_secrets(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
+            for source in found]
 
 
 def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int]) -> Page[T]:
@@ -360,31 +401,31 @@ def list_sources(
     total = store.count_sources(deleted, q, owner)
     offset = offset_of(paged, total)
     found = [] if offset is None else store.list_sources(deleted, q, owner, offset=offset, limit=paged[1])
-    return page_of(request, [shown(store, source, key) for source in found], total, paged)
+    return page_of(request, present_sources(store, found, key), total, paged)
 
 
 ForceQuery = Annotated[bool, Query(description="Register it even when another source harvests the same catalog "
                                                "(same URL once normalised, same backend)")]
 
 
-@router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403))
+@router.post("/sources/", status_code=201, response_model=HarvestSource, responses=errors(401, 403, 413))
 def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: ForceQuery = False) -> HarvestSource:
     """Register a harvest source; its config is checked against its backend. A second source on a catalog
     another one harvests is refused (400, naming it) unless `force`."""
-    return shown(store, register_source(store, force=force, **body.values()), key)
+    return present_source(store, register_source(store, force=force, **body.values()), key)
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
 def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
     """A source by id or slug (a deleted source stays readable, with its `deleted` date)."""
-    return shown(store, store.get_source(ident), key)
+    return present_source(store, store.get_source(ident), key)
 
 
 @router.put("/source/{ident}/", response_model=HarvestSource, responses=WRITE_ERRORS)
 def update_source(store: StoreDep, key: Writer, ident: str, body: SourceChange, force: ForceQuery = False
                   ) -> HarvestSource:
     """Change a source: only the fields sent change; masked secrets sent back keep their stored value."""
-    return shown(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
+    return present_source(store, change_source(store, ident, clear=body.cleared(), force=force, **body.values()), key)
 
 
 @router.delete("/source/{ident}/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -398,7 +439,7 @@ def remove_source(store: StoreDep, key: Writer, ident: str) -> None:
 def validate(store: StoreDep, key: Writer, ident: str, body: ValidationBody) -> HarvestSource:
     """Accept or refuse a source (a refusal needs a comment); only accepted sources run on their schedule."""
     by = UserRef(id=key.id, first_name=key.name)
-    return shown(store, validate_source(store, ident, body.state, body.comment, by), key)
+    return present_source(store, validate_source(store, ident, body.state, body.comment, by), key)
 
 
 @router.post("/source/{ident}/run/", response_model=HarvestSource, responses=errors(401, 403, 404, 409, 503))
@@ -407,20 +448,14 @@ def run_source(store: StoreDep, key: Writer, ident: str) -> HarvestSource:
     is that job: follow it with GET /job/{id}/. Any active source may run, validated or not."""
     source = store.get_source(ident)
     launch(store, source.id)
-    return shown(store, source, key)
+    return present_source(store, source, key)
 
 
 @router.get("/source/{ident}/preview/", response_model=HarvestJobPreview, responses=WRITE_ERRORS)
-def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
+async def preview_source(runtime: RuntimeDep, key: Writer, ident: str) -> HarvestJobPreview:
     """A dry run on the first records of the catalog (HARVEST_PREVIEW_MAX_ITEMS), nothing written: each item with
     the full dataset it would write (udata's preview shape) and, for an update, its logs say what changes."""
-    store = runtime.store
-    limit = runtime.config.preview_max_items
-    job = runtime.harvester().run(store.get_source(ident), preview=True, max_items=limit, with_items=False)
-    try:
-        return preview_job(store, job.id, limit)
-    finally:
-        store.delete_job(job.id)
+    return await to_thread.run_sync(lambda: preview_run(runtime, runtime.store.get_source(ident)), limiter=PREVIEWS)
 
 
 @router.post("/source/{ident}/schedule/", response_model=HarvestSource, responses=WRITE_ERRORS)
@@ -431,7 +466,7 @@ def schedule_source(
     """Schedule a source."""
     if check_schedule(cron) is None:
         raise ApiError(400, "Invalid schedule: a cron expression is required (DELETE to unschedule)")
-    return shown(store, change_source(store, ident, schedule=cron), key)
+    return present_source(store, change_source(store, ident, schedule=cron), key)
 
 
 @router.delete("/source/{ident}/schedule/", status_code=204, response_class=Response, responses=WRITE_ERRORS)
@@ -501,7 +536,7 @@ def list_items(
 @router.get("/backends/", response_model=list[BackendInfo], responses=errors(403), openapi_extra=PUBLIC)
 def list_backends(key: Caller) -> list[dict[str, Any]]:
     """The installed backends, with the filters, features and extra configs a source may set."""
-    return [backend.describe() for backend in registry().values()]
+    return [backend.to_json() for backend in registry().values()]
 
 
 # --- operations: health and metrics (outside udata's API) -------------------------------------------------
@@ -543,14 +578,31 @@ def metrics(runtime: RuntimeDep) -> Response:
 # --- the application -------------------------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def few_threads(app: FastAPI) -> AsyncIterator[None]:
+    """Requests run in HARVEST_API_THREADS threads (8), not anyio's 40: the store's queries hold the interpreter,
+    and on a machine of a few cores more threads only take turns, each answer waiting longer. Previews, which read
+    a remote catalog for seconds, run in threads of their own (PREVIEWS_AT_ONCE), never holding those."""
+    to_thread.current_default_thread_limiter().total_tokens = app.state.runtime.config.api_threads
+    yield
+
+
 def create_app(store: Store | None = None) -> FastAPI:
+    """The API under /api/1/harvest/ (its docs at .../docs and .../redoc, served locally), /healthz, /metrics,
+    and the web console at / (harvesters/console/)."""
+    from harvesters.console import install_console  # imported here: the console imports this module
+
     app = FastAPI(title="udata harvesters", version="1", description=__doc__,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs", redoc_url=f"{PREFIX}/redoc")
+                  openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None, lifespan=few_threads)
     app.state.runtime = Runtime.from_environment(store)
     app.state.keys = ApiKeys(app.state.runtime.store)
     app.include_router(router, prefix=PREFIX)
     app.include_router(operations)
+    install_docs(app, f"{PREFIX}/docs", f"{PREFIX}/redoc")
+    install_console(app, app.state.runtime.config)
     install_error_handlers(app)
+    app.add_middleware(BoundedBodies, max_bytes=app.state.runtime.config.api_max_body_bytes, keyed=PREFIX,
+                       authenticate=lambda headers: refused_write(app.state.keys, headers), refuse=error_response)
     app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
 

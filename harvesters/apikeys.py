@@ -60,7 +60,7 @@ class ApiKeys:
         name = name.strip()
         if not name:
             raise ValueError("An API key needs a name")
-        if any(key.name == name for key in self.list() if key.revoked_at is None):
+        if any(key.name == name for key in self.list_keys() if key.revoked_at is None):
             raise ValueError(f"An active API key named '{name}' already exists")
         plain = KEY_PREFIX + secrets.token_urlsafe(32)
         key_id = new_id()
@@ -81,7 +81,7 @@ class ApiKeys:
             return self.get(full)
         return _key(row)
 
-    def list(self) -> list[ApiKey]:
+    def list_keys(self) -> list[ApiKey]:
         with self.store.begin() as conn:
             return [_key(row) for row in conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings()]
 

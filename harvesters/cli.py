@@ -8,17 +8,19 @@ an id accepts, as it accepts any unique start of one.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 import click
 import typer
@@ -35,12 +37,13 @@ from harvesters import __version__
 from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.cancel import cancel_job
 from harvesters.clock import utcnow
-from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused
+from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused, StoreFull, StoreLocked
 from harvesters.identity import catalog_identity
 from harvesters.infrastructure import explain
 from harvesters.job_views import last_job_summary, summaries
 from harvesters.logs import configure_logging
 from harvesters.models import HarvestJob, HarvestSource, Notifications
+from harvesters.preview import forgotten_preview
 from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
 from harvesters.progress import describe_progress, job_progress
 from harvesters.runtime import Runtime
@@ -48,20 +51,26 @@ from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,
     change_source,
+    changes_config,
     check_launchable,
-    checked,
     delete_source,
-    public,
+    dropped_secrets,
+    mask_secrets,
     register_source,
+    rotate_secrets,
     validate_source,
 )
 from harvesters.store import Store
-from harvesters.store.database import shown_url
+from harvesters.store.database import mask_password
 from harvesters.store.schema import jobs, sources
-from harvesters.targets import LocalCatalog, PortalError, UdataPortal
+from harvesters.targets import LocalCatalog, TargetError, UdataPortal
 from harvesters.targets.local.tables import dataservices, datasets
 from harvesters.targets.udata import attach as attach_datasets
 from harvesters.terminal import Column, fitted_table
+from harvesters.vault import Vault
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class HarvestGroup(TyperGroup):
@@ -96,6 +105,8 @@ apikey_app = commands("Manage the keys of the HTTP API (`harvest serve`).")
 app.add_typer(apikey_app, name="apikey")
 portal_app = commands("The udata portal datasets are written to (HARVEST_UDATA_URL).")
 app.add_typer(portal_app, name="portal")
+secrets_app = commands("The key sealing sources' secret config values (HARVEST_SECRET_KEY).")
+app.add_typer(secrets_app, name="secrets")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line, whatever the terminal's width
@@ -165,7 +176,7 @@ def open_runtime() -> Runtime:
     this opening is announced, so that a mistyped HARVEST_DATABASE_URL does not go unnoticed."""
     runtime = Runtime.from_environment()
     if runtime.store.new:
-        err.print(f"Created a new, empty store: {shown_url(runtime.store.url)} (HARVEST_DATABASE_URL)",
+        err.print(f"Created a new, empty store: {mask_password(runtime.store.url)} (HARVEST_DATABASE_URL)",
                   highlight=False)
     return runtime
 
@@ -184,7 +195,8 @@ def warn(message: str) -> None:
 
 
 def reports_errors(command: F) -> F:
-    """Turn the framework's refusals into a clear message and exit code 2."""
+    """Turn the framework's refusals into a clear message and exit code 2; a store that cannot take writes (full,
+    locked) into one line and exit code 1."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -192,6 +204,8 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except (NotFound, ConfigError, Refused) as error:
             fail(str(error))
+        except (StoreFull, StoreLocked) as error:  # the job (if any) ended failed, saying so
+            fail(str(error), code=1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -295,7 +309,7 @@ def source_list(
 ) -> None:
     """List harvest sources."""
     store = open_store()
-    found = [public(source) for source in store.list_sources(deleted=deleted)]
+    found = [mask_secrets(source) for source in store.list_sources(deleted=deleted)]
     if as_json:
         return print_json([source.to_json() for source in found])
     short = short_ids(store, sources, [source.id for source in found])
@@ -352,7 +366,11 @@ def source_update(
             values["schedule"] = schedule
         else:  # '' clears it
             clear.append("schedule")
-    show_source(store, change_source(store, current.id, clear=clear, **values), as_json)
+    changed = change_source(store, current.id, clear=clear, **values)
+    if dropped := dropped_secrets(current, changed):
+        warn(f"Secret config values dropped (the URL or backend changed): {', '.join(dropped)}; give them again "
+             "with --config")
+    show_source(store, changed, as_json)
 
 
 @source_app.command("delete")
@@ -368,7 +386,7 @@ def source_delete(
     deleted = delete_source(store, source)
     problems: list[str] = []
     if archive:
-        archived, problems = archive_datasets(store, runtime.portal, deleted.id)
+        archived, problems = archive_datasets(store, runtime.target, deleted.id)
         err.print(f"{len(archived)} dataset(s) archived, {len(problems)} not", highlight=False)
         for problem in problems:
             err.print(f"[red]Not archived:[/red] {escape(problem)}", highlight=False)
@@ -402,7 +420,7 @@ def source_reject(source: SourceArgument, comment: CommentOption = None, by: ByO
 def show_source(store: Store, source: HarvestSource, as_json: bool) -> None:
     """A source (secrets masked) with its last job's item counts."""
     last_job = last_job_summary(store, source.id)
-    source = public(source).model_copy(update={"last_job": last_job})
+    source = mask_secrets(source).model_copy(update={"last_job": last_job})
     if as_json:
         return print_json(source.to_json())
     table = Table(show_header=False, box=None)
@@ -463,7 +481,7 @@ def implicit_source(store: Store, url: str, backend: str, config: dict[str, Any]
             return register_source(store, name=url, url=url, backend=backend, config=config)
         except DuplicateSource as duplicate:
             existing = store.get_source(duplicate.existing_id)
-    if config is not None and checked({"config": config}, existing)["config"] != existing.config:
+    if config is not None and changes_config(existing, config):
         existing = change_source(store, existing.id, config=config)
         err.print(f"Config of source '{existing.name}' ({existing.slug}) changed", highlight=False)
     return existing
@@ -509,16 +527,16 @@ def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max
     with source_to_run(store, source, backend, config, preview) as found:
         if not preview:
             check_launchable(found)
-        job_id = store.create_job(found.id, preview=preview, max_items=max_items, exclusive=not preview)
-        with progress_display(store, job_id, not as_json) as tick:
-            runtime.harvester(progress=tick).run_job(job_id)
-        job = store.get_job(job_id, with_items=False)
-        if as_json:
-            write_chunks(store.job_json(job_id))
-        else:
-            report(store, job, found, preview)
-        if preview:
-            store.delete_job(job_id)
+        created = (forgotten_preview(store, found.id, max_items) if preview
+                   else nullcontext(store.create_job(found.id, max_items=max_items, exclusive=True)))
+        with created as job_id:
+            with progress_display(store, job_id, not as_json) as tick:
+                runtime.harvester(progress=tick).run_job(job_id)
+            job = store.get_job(job_id, with_items=False)
+            if as_json:
+                write_chunks(store.job_json(job_id))
+            else:
+                report(store, job, found, preview)
     return job
 
 
@@ -785,7 +803,7 @@ def datasets_list(
     catalog = LocalCatalog(store)
     source_id = store.get_source(source).id if source else None
     offset, count = paged(limit, page)
-    found = catalog.list(source_id, offset=offset, limit=count)
+    found = catalog.list_datasets(source_id, offset=offset, limit=count)
     if as_json:
         return print_json(found)
     short = short_ids(store, datasets, [dataset["id"] for dataset in found])
@@ -846,7 +864,7 @@ def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: 
     pretty-printed; exit 2 when there is none."""
     store = open_store()
     catalog = LocalCatalog(store)
-    table, get, noun = ((datasets, catalog.get, "dataset") if kind == "dataset"
+    table, get, noun = ((datasets, catalog.get_dataset, "dataset") if kind == "dataset"
                         else (dataservices, catalog.get_dataservice, "data service"))
     found = get(store.complete_id(table, ident, noun) or ident)
     if found is None:
@@ -859,7 +877,7 @@ def show_document(kind: Literal["dataset", "dataservice"], ident: str, as_json: 
 @app.command("backends")
 def backends(as_json: JsonOption = False) -> None:
     """List installed backends with what their sources may configure, each option with its description."""
-    described = [backend.describe() for backend in registry().values()]
+    described = [backend.to_json() for backend in registry().values()]
     if as_json:
         return print_json(described)
     kinds = {"filters": "filter", "features": "feature", "extra_configs": "extra config"}
@@ -879,15 +897,31 @@ def backends(as_json: JsonOption = False) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 7000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per CPU serves the most)")] = 1,
 ) -> None:
     """Serve the operator HTTP API: udata's harvest endpoints under /api/1/harvest/ (docs at .../docs), with
-    /healthz and /metrics (Prometheus)."""
+    /healthz and /metrics (Prometheus), and the web console at /."""
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app
 
+    fast = {"http": "httptools", "loop": "uvloop"}  # C parsers and event loop: the listings' answers per second
+    if workers == 1:
+        configure_logging(settings(), default_level="INFO")
+        uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **fast)
+    else:  # each process builds its app from the environment; one console secret for all (a login works on each)
+        if not settings().console_secret:
+            os.environ["HARVEST_CONSOLE_SECRET"] = secrets.token_urlsafe(32)
+        uvicorn.run("harvesters.cli:served_app", factory=True, workers=workers, host=host, port=port, log_config=None,
+                    **fast)
+
+
+def served_app() -> FastAPI:
+    """The app of one process of `harvest serve --workers N`, logging as a single server does."""
+    from harvesters.api import create_app
+
     configure_logging(settings(), default_level="INFO")
-    uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None)
+    return create_app()
 
 
 @apikey_app.command("create")
@@ -922,12 +956,37 @@ def apikey_revoke(
 def apikey_list(as_json: JsonOption = False) -> None:
     """List the keys (never the keys themselves: they are not stored)."""
     store = open_store()
-    found = ApiKeys(store).list()
+    found = ApiKeys(store).list_keys()
     if as_json:
         return print_json([key.to_json() for key in found])
     short = short_ids(store, api_keys, [key.id for key in found])
     show_table([Column("id"), Column("name", fold=True), Column("created"), Column("revoked")],
                [[short[key.id], key.name, when(key.created_at), when(key.revoked_at)] for key in found])
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key: set it as HARVEST_SECRET_KEY (to rotate, put it first: NEW,OLD, then `secrets rotate`)."""
+    sys.stdout.write(Vault.new_key() + "\n")
+
+
+@secrets_app.command("rotate")
+@reports_errors
+def secrets_rotate(as_json: JsonOption = False) -> None:
+    """Seal every stored secret again with the first key of HARVEST_SECRET_KEY (and any left in plain text)."""
+    runtime = open_runtime()
+    resealed, problems = rotate_secrets(runtime.store, Vault.from_settings(runtime.config))
+    if as_json:
+        print_json({"resealed": resealed, "problems": problems})
+    else:
+        err.print(f"{len(resealed)} source(s) with secrets sealed again with the first key", highlight=False)
+        for problem in problems:
+            err.print(f"[red]Not sealed again:[/red] {escape(problem)}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
 
 
 # --- udata portal ---------------------------------------------------------------------------------------
@@ -947,7 +1006,7 @@ def portal_check(as_json: JsonOption = False) -> None:
     portal = open_udata(runtime)
     try:
         me, licenses = portal.me(), portal.licenses()
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     organizations = {org["id"]: org.get("name") for org in me.get("organizations") or []}
     outside = sorted({source.organization.id for source in store.list_sources()
@@ -979,7 +1038,7 @@ def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
         portal = open_udata(runtime)
         result = attach_datasets(portal.datasets(found.organization.id if found.organization else None),
                                  runtime.store, found)
-    except PortalError as error:
+    except TargetError as error:
         fail(str(error))
     if as_json:
         return print_json(asdict(result))

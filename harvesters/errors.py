@@ -1,5 +1,5 @@
 """The framework's refusals: what callers (CLI, HTTP API, scheduler) turn into a clear message and status; and
-the message a person reads for any error (`describe`)."""
+the message a person reads for any error (`error_message`)."""
 
 from __future__ import annotations
 
@@ -55,14 +55,24 @@ class InvalidSetting(Unavailable):
 
 
 class StoreUnavailable(Unavailable):
-    """The store (HARVEST_DATABASE_URL) cannot be opened or reached."""
+    """The store (HARVEST_DATABASE_URL) cannot be opened or reached, or cannot take writes now (its disk is full,
+    another process holds its lock). During a job, the job stops there, failed with this message, and the next run
+    carries on."""
+
+
+class StoreFull(StoreUnavailable):
+    """The store's disk (or database) has no space left."""
+
+
+class StoreLocked(StoreUnavailable):
+    """Another process held the store's write lock past the busy timeout."""
 
 
 class QueueUnavailable(Unavailable):
     """Redis (HARVEST_REDIS_URL) cannot be reached."""
 
 
-def describe(error: BaseException) -> str:
+def error_message(error: BaseException) -> str:
     """A message a person understands, for any error."""
     if isinstance(error, ValidationError):
         problems = "; ".join(

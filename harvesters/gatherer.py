@@ -7,7 +7,7 @@ from this one carries on the very same gather from where it stands, with its own
 this process records the items, writes the batches and hands them to the mapping process
 (harvesters/mapper.py). Each record comes back serialized as the store keeps it, with its digest:
 this process stores it and passes it on as it is, without reading it, with the total the catalog
-announced (the job's progress). The helper gathers at most a batch ahead (the pipe holds one); a
+announced (the job's progress) and what the gather said about the job (a page read leniently). The helper gathers at most a batch ahead (the pipe holds one); a
 failure of the gather is its last message, and fails the job as it would have here. Whenever this
 process would wait for the next records (the first batch's next page, or the helper's next batch not
 there yet), it lets the run write what it has first (`idle`): a slow catalog's first pages are
@@ -26,8 +26,8 @@ from typing import Any
 
 import orjson
 
-from backends.base import Backend, GatherError, Record
-from harvesters.errors import describe
+from backends.base import Backend, BackendContext, GatherError, Record
+from harvesters.errors import error_message
 from harvesters.helpers import HelperProcess
 from harvesters.recall import record_digest
 from harvesters.store import Store
@@ -46,8 +46,9 @@ class GatheredRecord:
 
 
 def stored_record(record: Record) -> bytes | None:
-    """The JSON an item keeps of its record: None for a skipped record, or one recalled without data."""
-    if record.skip_reason or (record.data is None and record.digest):
+    """The JSON an item keeps of its record: None for a skipped or failed record, or one recalled without
+    data."""
+    if record.skip_reason or record.error or (record.data is None and record.digest):
         return None
     return orjson.dumps(vars(record), option=JSON_OPTIONS)
 
@@ -75,7 +76,8 @@ def gathered_records(backend: Backend, store: Store, ahead: int | None,
 
 class GatheringProcess(HelperProcess):
     """A helper process carrying on a backend's gather: it sends the records in batches (with the total the
-    catalog announced), then the end of the gather (and why it failed, if it did)."""
+    catalog announced and the gather's warnings about the job), then the end of the gather (and why it failed,
+    if it did)."""
 
     def __init__(self, backend: Backend, records: Iterator[Record], store: Store, size: int) -> None:
         super().__init__("harvest-gathering",
@@ -90,16 +92,16 @@ class GatheringProcess(HelperProcess):
                 header = orjson.loads(self.receive())
             except EOFError:
                 raise GatherError("The gathering process stopped before the end of the gather") from None
-            if isinstance(header, dict):
+            self.context.warnings.extend(header["warnings"])
+            if "failed" in header:
                 if header["failed"]:
                     raise GatherError(header["failed"])
                 return
-            announced, rows = header
-            self.context.announce(announced)
+            self.context.announce(header["announced"])
             body, offset = self.receive(), 0
-            for remote_id, remote_url, kind, skip_reason, warnings, digest, length in rows:
+            for remote_id, remote_url, kind, skip_reason, warnings, error, digest, length in header["records"]:
                 record = Record(remote_id, remote_url, kind=kind, skip_reason=skip_reason, warnings=warnings,
-                                digest=digest)
+                                error=error, digest=digest)
                 yield GatheredRecord(record, body[offset:offset + length] if length else None, serialized=True)
                 offset += length
 
@@ -108,25 +110,26 @@ def _gather(backend: Backend, records: Iterator[Record], store: Store, size: int
     """The helper's work: the rest of the gather, a batch per message pair (records' fields, then their JSON),
     then the end (why the gather failed, if it did: it fails the job as it would have in the harvest)."""
     store.engine.dispose(close=False)  # its own connections (those of the harvest stay the harvest's)
+    backend.context.warnings.clear()  # those said before it started are the harvest's to report
     batch: list[Record] = []
     failed = None
     while True:
         try:
             record = next(records, None)
         except Exception as error:  # the records read so far, then why
-            failed = describe(error)
+            failed = error_message(error)
             break
         if record is None:
             break
         batch.append(record)
         if len(batch) >= size:
-            _send(answers, batch, backend.context.announced)
+            _send(answers, batch, backend.context)
             batch = []
-    _send(answers, batch, backend.context.announced)
-    answers.send_bytes(orjson.dumps({"failed": failed}))
+    _send(answers, batch, backend.context)
+    answers.send_bytes(orjson.dumps({"failed": failed, "warnings": _taken(backend.context.warnings)}))
 
 
-def _send(answers: Connection, records: list[Record], announced: int | None) -> None:
+def _send(answers: Connection, records: list[Record], context: BackendContext) -> None:
     if not records:
         return
     header: list[list[Any]] = []
@@ -136,7 +139,15 @@ def _send(answers: Connection, records: list[Record], announced: int | None) -> 
             record.digest = record_digest(vars(record))
         json = stored_record(record) or b""
         header.append([record.remote_id, record.remote_url, record.kind, record.skip_reason, record.warnings,
-                       record.digest, len(json)])
+                       record.error, record.digest, len(json)])
         stored.append(json)
-    answers.send_bytes(orjson.dumps([announced, header]))
+    answers.send_bytes(orjson.dumps({"announced": context.announced, "warnings": _taken(context.warnings),
+                                     "records": header}))
     answers.send_bytes(b"".join(stored))
+
+
+def _taken(warnings: list[str]) -> list[str]:
+    """The warnings collected so far, sent to the harvest (which reports them): no longer kept here."""
+    taken = list(warnings)
+    warnings.clear()
+    return taken

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harvesters.errors import StoreUnavailable
 from harvesters.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def heartbeat(store: Store, job_id: str, interval: float) -> Iterator[None]:
         while not stop.wait(interval):
             try:
                 beat()
+            except StoreUnavailable as error:  # full, or locked: the job's own writes say so
+                log.warning("Heartbeat of job %s missed: %s", job_id, error)
             except Exception:  # a missed beat (database busy, restarting) is retried at the next one
                 log.warning("Heartbeat of job %s failed", job_id, exc_info=True)
 

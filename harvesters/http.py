@@ -1,9 +1,9 @@
 """The one HTTP client every backend uses, and the one safe way to parse XML.
 
 Every request has a connect and a read timeout, a total deadline and a body size cap (see
-`harvesters.transport`); 429/502/503/504 answers to GET and HEAD are retried a few times, honouring the
-server's Retry-After up to a cap. Errors come back as HttpError with a message that names the URL and what
-went wrong, in words an operator understands. A backend gets the client held to its source
+`harvesters.transport`); network failures and 429/502/503/504 answers to GET and HEAD are retried a few times
+(tenacity), waiting the server's Retry-After up to a cap, else an exponential backoff. Errors come back as
+HttpError with a message that names the URL and what went wrong, in words an operator understands. A backend gets the client held to its source
 (`Http.for_source`): links and redirects stay on the source's origin, connections off internal addresses,
 and every request counts against the gather's page budget.
 """
@@ -11,7 +11,6 @@ and every request counts against the gather's page budget.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from lxml import etree
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from harvesters import __version__
 from harvesters.metrics import CATALOG_REQUEST
@@ -34,6 +34,16 @@ USER_AGENT = f"udata-harvesters/{__version__} (+https://github.com/opendatateam/
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 BACKOFF = 0.5  # seconds; the n-th retry without Retry-After waits BACKOFF * 2**n (the first one none)
+
+
+class Retryable(Exception):
+    """An attempt at `url` that may pass later: the error to raise if none is left, the wait the server asked for."""
+
+    def __init__(self, url: str, error: HttpError, after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.url = url
+        self.error = error
+        self.after = after
 
 
 @dataclass(frozen=True)
@@ -73,30 +83,47 @@ class Http:
         return Http(self.options, origin=origin, budget=budget)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """The answer; GET and HEAD are tried again after a network failure or a 429/502/503/504 answer, up to
+        HARVEST_HTTP_RETRIES times. An error answer, or a failure with no attempt left, raises HttpError."""
         self._check(url)
         kwargs.setdefault("timeout", self.timeout)
-        retried = method.upper() in IDEMPOTENT_METHODS
-        attempt = 0
-        while True:
-            last = not retried or attempt >= self.options.retries
-            try:
-                with CATALOG_REQUEST.time():
-                    response = self.session.request(method, url, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as error:
-                if last:
-                    raise self._network_error(url, error) from None
-                time.sleep(backoff(attempt))
-            except requests.RequestException as error:
-                raise HttpError(f"Request to {url} failed: {error}") from None
-            else:
-                if response.status_code in RETRIED_STATUSES and not last:
-                    self._wait_to_retry(url, response, attempt)
-                elif response.status_code >= 400:
-                    status = f"HTTP {response.status_code} {response.reason or ''}".strip()
-                    raise HttpError(f"{status} from {url}", status=response.status_code, response=response)
-                else:
-                    return response
-            attempt += 1
+        attempts = 1 + (self.options.retries if method.upper() in IDEMPOTENT_METHODS else 0)
+        retrying = Retrying(stop=stop_after_attempt(attempts), wait=_wait, retry=retry_if_exception_type(Retryable),
+                            before_sleep=self._before_retry, reraise=True)
+        try:
+            return retrying(self._attempt, method, url, kwargs)
+        except Retryable as failed:
+            raise failed.error from None
+
+    def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """One request: the answer, HttpError when trying again cannot help, Retryable when it may."""
+        try:
+            with CATALOG_REQUEST.time():
+                response = self.session.request(method, url, **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as error:
+            raise Retryable(url, self._network_error(url, error)) from None
+        except requests.RequestException as error:
+            raise HttpError(f"Request to {url} failed: {error}") from None
+        if response.status_code < 400:
+            return response
+        status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+        error = HttpError(f"{status} from {url}", status=response.status_code, response=response)
+        if response.status_code not in RETRIED_STATUSES:
+            raise error
+        raise Retryable(url, error, retry_after(response.headers.get("Retry-After")))
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        """Let the failed answer go; a server asking to wait longer than HARVEST_HTTP_RETRY_AFTER_MAX fails the
+        request now."""
+        failed = state.outcome.exception() if state.outcome is not None else None
+        if not isinstance(failed, Retryable) or failed.error.response is None:
+            return
+        failed.error.response.close()
+        if failed.after is not None and failed.after > self.options.retry_after_max:
+            status = failed.error.status
+            raise HttpError(f"HTTP {status} from {failed.url} asks to retry after {failed.after:g}s "
+                            f"(Retry-After), longer than the {self.options.retry_after_max:g}s allowed "
+                            "(HARVEST_HTTP_RETRY_AFTER_MAX): not waiting", status=status)
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One attempt, answered as the server answers it: no retry, no redirect followed (it would carry the
@@ -121,17 +148,6 @@ class Http:
         if self.budget is not None:
             self.budget.count_page(url)
 
-    def _wait_to_retry(self, url: str, response: requests.Response, attempt: int) -> None:
-        """Sleep before retrying: the server's Retry-After up to HARVEST_HTTP_RETRY_AFTER_MAX (asking for longer
-        fails the request now), else a short backoff."""
-        asked = retry_after(response.headers.get("Retry-After"))
-        response.close()
-        if asked is not None and asked > self.options.retry_after_max:
-            raise HttpError(f"HTTP {response.status_code} from {url} asks to retry after {asked:g}s (Retry-After), "
-                            f"longer than the {self.options.retry_after_max:g}s allowed "
-                            "(HARVEST_HTTP_RETRY_AFTER_MAX): not waiting", status=response.status_code)
-        time.sleep(asked if asked is not None else backoff(attempt))
-
     def _network_error(self, url: str, error: Exception) -> HttpError:
         if isinstance(error, requests.ReadTimeout) or "Read timed out" in str(error):
             return HttpError(f"Timed out after {self.timeout[1]:g}s waiting for {url}")
@@ -154,9 +170,16 @@ class Unreachable(HttpError):
     certainly not carried out."""
 
 
-def backoff(attempt: int) -> float:
-    """Seconds before retry `attempt + 1` without Retry-After: none for the first, then BACKOFF * 2**attempt."""
-    return BACKOFF * 2**attempt if attempt else 0.0
+_backoff = wait_exponential(multiplier=BACKOFF)  # attempt n (from 1) failed: BACKOFF * 2**(n - 1) seconds
+
+
+def _wait(state: RetryCallState) -> float:
+    """Seconds before the next attempt: the server's Retry-After, else none after the first failure (a dropped
+    connection, a restart), then an exponential backoff."""
+    failed = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(failed, Retryable) and failed.after is not None:
+        return failed.after
+    return 0.0 if state.attempt_number == 1 else _backoff(state)
 
 
 def retry_after(value: str | None) -> float | None:

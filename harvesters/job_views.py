@@ -4,7 +4,7 @@ and its progress. The command line and the HTTP API show the same numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from harvesters.clock import utcnow
 from harvesters.models import HarvestJobDetail, HarvestJobSummary, ItemsPage, ItemsSummary, JobProgress
@@ -29,9 +29,15 @@ def summary(row: JobRow, counts: dict[str, int], progress: JobProgress | None) -
                              progress=progress)
 
 
+def last_job_summaries(store: Store, source_ids: Collection[str]) -> dict[str, HarvestJobSummary]:
+    """The last job of each of these sources that has one, with its item counts, by source id (two queries,
+    however many sources)."""
+    rows = store.last_job_rows(source_ids)
+    return dict(zip(rows, summaries(store, list(rows.values())), strict=True))
+
+
 def last_job_summary(store: Store, source_id: str) -> HarvestJobSummary | None:
-    rows = store.list_job_rows(source_id, limit=1)
-    return summaries(store, rows)[0] if rows else None
+    return last_job_summaries(store, [source_id]).get(source_id)
 
 
 def detail(store: Store, job_id: str, page: int, page_size: int, link: PageLink | None = None) -> HarvestJobDetail:

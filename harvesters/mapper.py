@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from backends.base import Backend, Record, SkipRecord
-from harvesters.errors import describe
+from harvesters.errors import error_message
 from harvesters.helpers import HelperProcess, first_ready
 from harvesters.models import Mapped
 from harvesters.store import NewItem
@@ -69,7 +69,7 @@ def _mapped(backend: Backend, record: dict[str, Any] | None) -> Mapped | Mapping
     except SkipRecord as skip:
         return MappingOutcome(skipped=str(skip))
     except Exception as error:  # any failure fails this item alone
-        return MappingOutcome(failed=describe(error))
+        return MappingOutcome(failed=error_message(error))
 
 
 # --- the helper process -----------------------------------------------------------------------------

@@ -397,7 +397,7 @@ class Mapped(Payload):
             kept = [resource for resource in self.dataset.resources if is_web_link(resource.url)]
             for resource in self.dataset.resources:
                 if not is_web_link(resource.url):
-                    self.warnings.append(f"Resource '{resource.title}' left out: {_shown(resource.url)} is not a web "
+                    self.warnings.append(f"Resource '{resource.title}' left out: {_quote_url(resource.url)} is not a web "
                                          "link (http, https, ftp)")
             self.dataset.resources = kept
         links = [(self.remote, "remote_url")]
@@ -406,7 +406,7 @@ class Mapped(Payload):
         for owner, name in links:
             if not is_web_link(url := getattr(owner, name)):
                 setattr(owner, name, None)
-                self.warnings.append(f"{name} left out: {_shown(url)} is not a web link (http, https, ftp)")
+                self.warnings.append(f"{name} left out: {_quote_url(url)} is not a web link (http, https, ftp)")
         return self
 
 
@@ -427,5 +427,5 @@ def is_web_link(url: str | None) -> bool:
     return not scheme or scheme in WEB_LINK_SCHEMES
 
 
-def _shown(url: str) -> str:
+def _quote_url(url: str) -> str:
     return repr(url if len(url) <= 80 else url[:77] + "...")

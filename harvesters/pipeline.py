@@ -21,8 +21,8 @@ import logging
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -33,8 +33,9 @@ from sqlalchemy.engine import Connection
 from backends import get_backend
 from backends.base import Backend, BackendContext
 from harvesters import __version__
+from harvesters.archiving import archive_links
 from harvesters.clock import utcnow
-from harvesters.errors import describe
+from harvesters.errors import StoreUnavailable, error_message
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
@@ -47,16 +48,19 @@ from harvesters.preview import describe_changes, predict_archives, written_paylo
 from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
+from harvesters.shape import losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
+from harvesters.store.failures import record_failure
 from harvesters.targets import (
-    BatchPortal,
-    Portal,
-    PortalUnavailable,
+    BatchTarget,
     Provenance,
+    Target,
+    TargetUnavailable,
     Write,
     Written,
-    open_portal,
+    open_target,
 )
+from harvesters.vault import SecretUnreadable, Vault
 
 log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
@@ -74,7 +78,7 @@ class JobScope:
     of what a mapping depends on besides the record."""
 
     source: HarvestSource
-    portal: Portal
+    target: Target
     backend: Backend
     context: bytes
     owners: OtherOwners
@@ -91,7 +95,9 @@ class Plan:
 
     item: ClaimedItem
     mapped: dict[str, Any] | None = None  # Mapped's JSON shape
-    logs: Entries = field(default_factory=list)
+    logs: Entries = field(default_factory=list)  # what its mapping said
+    gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
+    held: bool = False  # not written: read with doubts, it would have made the dataset poorer
     write: Write[Any] | None = None
     digest: str = ""
     link: Link | None = None
@@ -110,12 +116,13 @@ class Outcomes:
 
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # remote ids of links kept as they are, seen now
     payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
 
 
 class Harvester:
-    """Runs jobs, writing to `portal` (by default the target `config` names; each job works on its own
-    view of it, `portal.for_job()`, whose caches live as long as the job in this process).
+    """Runs jobs, writing to `target` (by default the one `config` names; each job works on its own
+    view of it, `target.for_job()`, whose caches live as long as the job in this process).
 
     Built once per process by the composition root (harvesters/runtime.py) with the settings, the HTTP
     client and the target it hands down; built bare (tests, scripts), it reads the environment once."""
@@ -123,7 +130,7 @@ class Harvester:
     def __init__(
         self,
         store: Store,
-        portal: Portal | None = None,
+        target: Target | None = None,
         http: Http | None = None,
         progress: Progress | None = None,
         config: Settings | None = None,
@@ -131,10 +138,10 @@ class Harvester:
         self.store = store
         self.config = config or settings()
         self.http = http or Http(HttpOptions.from_settings(self.config))
-        self.portal = portal if portal is not None else open_portal(store, self.config)
+        self.target = target if target is not None else open_target(store, self.config)
         self.progress = progress or (lambda outcome: None)
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
-        self._licenses: tuple[Portal, LicenseIndex] | None = None
+        self._licenses: tuple[Target, LicenseIndex] | None = None
         self._statistics_refreshed = 0.0
         # the batch this process's gather dispatches: processed here (an inline run), its records are mapped
         # as gathered instead of read back from the store
@@ -152,9 +159,10 @@ class Harvester:
 
     def run_job(self, job_id: str, resume: bool = False) -> None:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
-        Interrupted (Ctrl-C), the job fails at once, so that the source may run again."""
+        Interrupted (Ctrl-C), the job fails at once, so that the source may run again; so it does when the store
+        cannot take writes (a full disk, a lock held too long)."""
         dispatch = InlineDispatch(self, job_id, ahead=self._maps_ahead())
-        with heartbeat(self.store, job_id, self.config.heartbeat_interval):
+        with self.failing_on_store_errors(job_id), heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
                     self.resume(job_id, dispatch)
@@ -169,10 +177,21 @@ class Harvester:
                 dispatch.close()
                 self._scopes.pop(job_id, None)
 
+    @contextmanager
+    def failing_on_store_errors(self, job_id: str) -> Iterator[None]:
+        """A store that cannot take writes stops the job there: it ends failed, saying why in plain words (or,
+        when not even that can be written, StoreUnavailable says so)."""
+        try:
+            yield
+        except StoreUnavailable as error:
+            self._scopes.pop(job_id, None)
+            if record_failure(self.store, job_id, error):
+                job_ended(self.store, job_id, self.http, self.config)
+
     def _maps_ahead(self) -> bool:
         """Whether an inline run maps its batches ahead in a helper process (harvesters/mapper.py): with a second
         CPU, when writes go to the store (the local catalog), unless HARVEST_MAP_AHEAD says no."""
-        return self.config.map_ahead and (os.cpu_count() or 1) > 1 and isinstance(self.portal, BatchPortal)
+        return self.config.map_ahead and (os.cpu_count() or 1) > 1 and isinstance(self.target, BatchTarget)
 
     def gathered(self, item_ids: Sequence[int]) -> GatheredBatch | None:
         """The records of the batch this process's gather dispatches, when these are its items."""
@@ -197,14 +216,15 @@ class Harvester:
         """The job's scope in this process, opened by its first batch (the portal's licenses are read then)."""
         if (scope := self._scopes.get(job.id)) is None:
             source = self.store.get_source(job.source_id)
-            portal = self.portal.for_job()
+            target = self.target.for_job()
             backend = get_backend(source.backend)
-            licenses = self._licenses_of(portal)
+            licenses = self._licenses_of(target)
             mapping = mapping_context(source, licenses.ids)
             pages = PageRecall(self.store, source.id, lambda digest: record_hash(mapping, digest), not job.preview)
             context = BackendContext(http=self.http, licenses=licenses, pages=pages)
-            scope = JobScope(source, portal, backend(source.url, backend.validate_config(source.config), context),
-                             mapping, OtherOwners(self.store, source))
+            config = Vault.from_settings(self.config).open_config(source.config, backend.secret_keys(), source.name)
+            scope = JobScope(source, target, backend(source.url, backend.validate_config(config), context), mapping,
+                             OtherOwners(self.store, source))
             self._scopes[job.id] = scope
             while len(self._scopes) > SCOPES_KEPT:
                 self._scopes.popitem(last=False)
@@ -217,11 +237,11 @@ class Harvester:
             self.store.refresh_statistics()
             self._statistics_refreshed = time.monotonic()
 
-    def _licenses_of(self, portal: Portal) -> LicenseIndex:
+    def _licenses_of(self, target: Target) -> LicenseIndex:
         """The portal's licenses, read once per view of it (per job for a udata portal; once for the local
         catalog, whose view is itself)."""
-        if self._licenses is None or self._licenses[0] is not portal:
-            self._licenses = (portal, portal.licenses())
+        if self._licenses is None or self._licenses[0] is not target:
+            self._licenses = (target, target.licenses())
         return self._licenses[1]
 
     # --- gather ---------------------------------------------------------------------------------------
@@ -245,6 +265,7 @@ class Harvester:
 
         def flush() -> None:
             self._refresh_statistics()
+            self._report_gather_warnings(job_id)
             self._record_announced(job)
             if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
                 batch.clear()
@@ -284,12 +305,22 @@ class Harvester:
                             truncated = True
                             break
             flush()
+        except StoreUnavailable:  # the store's failure, not the catalog's: the job stops here
+            raise
         except Exception as error:  # any failure to reach or read the catalog fails the job
             failed = True
             flush()
-            self.store.add_job_error(job_id, describe(error))
+            self.store.add_job_error(job_id, error_message(error))
         status = {} if self.ended(job_id) else {"status": "processing", "stage": "write"}
         self.store.update_job(job_id, **status, gathered=True, truncated=truncated or failed, gather_failed=failed)
+
+    def _report_gather_warnings(self, job_id: str) -> None:
+        """What the gather said about the whole job so far (a page read leniently, naming it): one warning each."""
+        scope = self._scopes.get(job_id)
+        warnings = scope.backend.context.warnings if scope is not None else []
+        for warning in warnings:
+            self.store.add_job_error(job_id, warning, level="warning")
+        warnings.clear()
 
     def _record_announced(self, job: JobRow) -> None:
         """Record the number of records the catalog announced once the backend knows it (the job's progress)."""
@@ -301,11 +332,16 @@ class Harvester:
 
     def _item(self, gathered: GatheredRecord) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
-        already settled (skipped). The record's JSON is made once (stored, and sent to a mapping process)."""
+        already settled (failed with the record's error, or skipped). The record's JSON is made once (stored,
+        and sent to a mapping process)."""
         record = gathered.record
-        item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
-        if record.skip_reason:
-            item.status, item.logs = "skipped", [_log("warning", record.skip_reason)]
+        item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending",
+                       warnings=record.warnings)
+        if record.error:
+            item.status, item.errors = "failed", [HarvestError(message=record.error).to_json()]
+        elif record.skip_reason:
+            item.status = "skipped"
+            item.logs = [_log("warning", record.skip_reason), *gather_logs(record.warnings)]
         elif gathered.serialized:  # read ahead: kept as the helper serialized it
             item.record_json = gathered.json
         else:
@@ -353,11 +389,11 @@ class Harvester:
                 continue
             assert link is not None
             summary = link.summary or {}
+            item.logs = [*gather_logs(item.warnings), *summary.get("logs", []),
+                         _log("info", "Dataset unchanged" + (" (preview)" if job.preview else ""))]
             item.status, item.outcome = "done", "unchanged"
             item.forget_record()
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
-            outcome = "Dataset unchanged" + (" (preview)" if job.preview else "")
-            item.logs = [*summary.get("logs", []), _log("info", outcome)]
             seen.append(item.remote_id)
             self.progress("unchanged")
         if seen and not job.preview:
@@ -376,8 +412,12 @@ class Harvester:
             return
         try:
             scope = self.scope(job)
-        except PortalUnavailable as error:  # the portal's licenses could not be read
+        except TargetUnavailable as error:  # the portal's licenses could not be read
             return self.pause(job_id, error)
+        except SecretUnreadable as error:  # this worker's HARVEST_SECRET_KEY does not open the source's secrets
+            if self.store.fail_job(job_id, str(error)):
+                job_ended(self.store, job_id, self.http, self.config)
+            return
         item_ids = list(item_ids)
         self._refresh_statistics()
         claimed = self.store.claim_items(item_ids, records=gathered is None)
@@ -385,7 +425,8 @@ class Harvester:
         if gathered is not None:  # records read only for those not mapped ahead
             known, hashes = gathered.items, gathered.hashes
             claimed = [replace(item, record=None if item.id in mappings else known[item.id].fields(),
-                               record_hash=hashes.get(item.remote_id)) for item in claimed]
+                               record_hash=hashes.get(item.remote_id), warnings=known[item.id].warnings)
+                       for item in claimed]
         # datasets first: a data service names the datasets it serves by their links
         for kind in ("dataset", "dataservice"):
             part = [item for item in claimed if item.kind == kind]
@@ -413,10 +454,10 @@ class Harvester:
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
             return False
-        if to_write and isinstance(scope.portal, BatchPortal):
+        if to_write and isinstance(scope.target, BatchTarget):
             try:
                 with self.store.begin() as conn:
-                    written = scope.portal.write_batch(
+                    written = scope.target.write_batch(
                         conn, [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write])
                     for plan, done in zip(to_write, written, strict=True):
                         plan.written = done
@@ -424,19 +465,23 @@ class Harvester:
                     self._record(conn, scope.source.id, outcomes)
                 self._report(outcomes)
                 return True
+            except StoreUnavailable:
+                raise
             except Exception:  # one item's write spoils the batch's: one at a time, each failing alone
                 log.warning("Batch write of %d items failed; writing them one at a time", len(to_write), exc_info=True)
                 for plan in to_write:
                     plan.written = None
         unavailable = None
         writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write]
-        for index, result in scope.portal.write_each(writes):
+        for index, result in scope.target.write_each(writes):
             plan = to_write[index]
             if isinstance(result, Written):
                 plan.written = result
                 self.progress(result.outcome)  # as it happens: a write over HTTP takes a while
-            elif isinstance(result, PortalUnavailable):
+            elif isinstance(result, TargetUnavailable):
                 unavailable = result
+            elif isinstance(result, StoreUnavailable):  # the store's failure, not the item's: the job stops
+                raise result
             else:
                 plan.settled = _failed(plan.item, result)
             if self.ended(job.id):  # cancelled: no more of its items are started (those in flight end)
@@ -460,11 +505,14 @@ class Harvester:
 
     @staticmethod
     def _plan_of(item: ClaimedItem, outcome: MappingOutcome) -> Plan:
+        gathered = gather_logs(item.warnings)
         if outcome.skipped is not None:
-            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[_log("warning", outcome.skipped)]))
+            return Plan(item, settled=SettledItem(item.id, "skipped",
+                                                  logs=[*gathered, _log("warning", outcome.skipped)]))
         if outcome.mapped is None:
-            return Plan(item, settled=_failure(item, outcome.failed or "Mapping failed"))
-        return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]])
+            return Plan(item, settled=replace(_failure(item, outcome.failed or "Mapping failed"), logs=gathered))
+        return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]],
+                    gathered)
 
     def _plan(self, scope: JobScope, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
@@ -476,6 +524,25 @@ class Harvester:
             plan.settled = _failed(plan.item, error)
             return
         plan.link = links.get(plan.item.remote_id)
+        if plan.gathered and plan.link is not None and not plan.unchanged:
+            self._hold_if_poorer(plan, plan.link)
+
+    @staticmethod
+    def _hold_if_poorer(plan: Plan, link: Link) -> None:
+        """A record read with doubts (a page read leniently) whose mapping holds fewer resources or field values
+        than the last write of its dataset is not written: the dataset keeps its last version, the item says why."""
+        assert plan.write is not None
+        lost = losses((link.summary or {}).get("shape"), shape_of(plan.write.document))
+        if not lost:
+            return
+        noun = NOUNS[plan.write.kind]
+        warning = _log("warning", f"{noun} not updated: read with the warning above, it holds less than its last "
+                                  f"harvest ({'; '.join(lost)}); it keeps its last version until its record reads "
+                                  "cleanly")
+        plan.held = True
+        plan.settled = SettledItem(plan.item.id, "skipped", dataset_id=link.dataset_id,
+                                   dataset_title=plan.write.title,
+                                   logs=[*plan.gathered, *plan.logs, warning])
 
     @staticmethod
     def _outcomes(scope: JobScope, plans: Sequence[Plan], preview: bool) -> Outcomes:
@@ -485,13 +552,16 @@ class Harvester:
         for plan in plans:
             if plan.settled is not None:
                 outcomes.settled.append(plan.settled)
+                if plan.held and not preview:
+                    outcomes.seen.append(plan.item.remote_id)
                 continue
             assert plan.write is not None
             left_out = [_log("warning", warning) for warning in plan.written.warnings] if plan.written else []
             kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
-            link, noun, logs = plan.link, NOUNS[plan.write.kind], list(kept)
+            link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.title
-            saved = {"payload_hash": plan.digest, "kind": plan.write.kind, "summary": {"title": title, "logs": kept}}
+            saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
+                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
                 if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
@@ -518,6 +588,7 @@ class Harvester:
 
     def _record(self, conn: Connection, source_id: str, outcomes: Outcomes) -> None:
         self.store.save_links(conn, source_id, outcomes.links)
+        self.store.touch_links(conn, source_id, outcomes.seen)
         self.store.save_payloads(conn, source_id, outcomes.payloads)
         self.store.settle_items(conn, outcomes.settled)
 
@@ -553,10 +624,10 @@ class Harvester:
                          owner)
         return Write("dataset", mapped["dataset"], provenance, organization, owner)
 
-    def pause(self, job_id: str, error: PortalUnavailable) -> None:
+    def pause(self, job_id: str, error: TargetUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
         pending = self.store.count_unfinished_items(job_id)
-        message = (f"Paused: the portal is unavailable ({describe(error)}). {pending} item(s) not written stay "
+        message = (f"Paused: the portal is unavailable ({error_message(error)}). {pending} item(s) not written stay "
                    "pending; the next run writes them.")
         if self.store.pause_job(job_id, message):
             job_ended(self.store, job_id, self.http, self.config)
@@ -616,15 +687,14 @@ class Harvester:
             return
         if preview:
             return predict_archives(self.store, job_id, vanished)
-        portal = self._scopes[job_id].portal if job_id in self._scopes else self.portal.for_job()
-        for link in vanished:
-            try:
-                portal.archive(link.dataset_id, now, link.kind)
-            except Exception as error:
+        target = self._scopes[job_id].target if job_id in self._scopes else self.target.for_job()
+        for done in archive_links(self.store, target, vanished, now):
+            link = done.link
+            if done.error is not None:
+                error = HarvestError(message=f"Archiving failed: {error_message(done.error)}")
                 self.store.add_item(job_id, link.remote_id, "failed", dataset_id=link.dataset_id, kind=link.kind,
-                                    errors=[HarvestError(message=f"Archiving failed: {describe(error)}").to_json()])
+                                    errors=[error.to_json()])
                 continue
-            self.store.archive_link(source.id, link.remote_id)
             self.store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
                                 logs=[_log("info", f"{NOUNS[link.kind]} archived: no longer on the remote")])
             self.progress("archived")
@@ -651,8 +721,13 @@ def payload_hash(write: Write[Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def gather_logs(warnings: Iterable[str]) -> Entries:
+    """The warnings the gather gave a record, for its item's logs."""
+    return [_log("warning", warning) for warning in warnings]
+
+
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:
-    return _failure(item, describe(error))
+    return _failure(item, error_message(error))
 
 
 def _failure(item: ClaimedItem, message: str) -> SettledItem:

@@ -12,7 +12,8 @@ datasets it would write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from harvesters.clock import utcnow
@@ -23,7 +24,9 @@ from harvesters.targets.base import Provenance, Write, resource_key
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 
 if TYPE_CHECKING:
+    from harvesters.models import HarvestSource
     from harvesters.pipeline import Plan
+    from harvesters.runtime import Runtime
 
 CHANGE = "Would change "
 NOT_AVAILABLE = "not-available"
@@ -78,7 +81,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
                 found.append(f"{name}: {_difference(key, old.get(key), new.get(key))}")
     for key in ("organization", "owner"):
         if before.get(key) != after.get(key):
-            found.append(f"{key}: {_shown(before.get(key))} → {_shown(after.get(key))}")
+            found.append(f"{key}: {_quote(before.get(key))} → {_quote(after.get(key))}")
     return found
 
 
@@ -93,7 +96,7 @@ def _difference(key: str, old: Any, new: Any) -> str:
         parts = [f"+{k}" if k not in old else f"-{k}" if k not in new else f"{k} changed"
                  for k in keys if old.get(k) != new.get(k)]
         return ", ".join(parts)
-    return f"{_shown(old)} → {_shown(new)}"
+    return f"{_quote(old)} → {_quote(new)}"
 
 
 def _resources_difference(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> str:
@@ -116,7 +119,7 @@ def _name(resource: dict[str, Any]) -> str:
     return str(resource.get("title") or resource.get("url"))
 
 
-def _shown(value: Any) -> str:
+def _quote(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
@@ -131,6 +134,27 @@ def predict_archives(store: Store, job_id: str, vanished: Sequence[Link]) -> Non
         noun = "Data service" if link.kind == "dataservice" else "Dataset"
         store.add_item(job_id, link.remote_id, "archived", dataset_id=link.dataset_id, kind=link.kind,
                        logs=[_info(f"{noun} would be archived: no longer on the remote (preview)")])
+
+
+@contextmanager
+def forgotten_preview(store: Store, source_id: str, max_items: int | None) -> Iterator[str]:
+    """A new preview job of the source, to run and read: deleted afterwards, whatever happened, since a preview
+    leaves nothing behind (the command line's and the HTTP API's alike)."""
+    job_id = store.create_job(source_id, preview=True, max_items=max_items)
+    try:
+        yield job_id
+    finally:
+        store.delete_job(job_id)
+
+
+def preview_run(runtime: Runtime, source: HarvestSource) -> HarvestJobPreview:
+    """A dry run on the source's first records (HARVEST_PREVIEW_MAX_ITEMS), nothing written, its job deleted
+    after: what the API's preview and the console's show."""
+    store = runtime.store
+    limit = runtime.config.preview_max_items
+    with forgotten_preview(store, source.id, limit) as job_id:
+        runtime.harvester().run_job(job_id)
+        return preview_job(store, job_id, limit)
 
 
 def preview_job(store: Store, job_id: str, limit: int) -> HarvestJobPreview:

@@ -23,6 +23,9 @@ from datetime import datetime
 from functools import cache
 
 from redis import Redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
@@ -31,7 +34,8 @@ from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
-from harvesters.pipeline import Harvester, describe
+from harvesters.pipeline import Harvester, error_message
+from harvesters.reconnect import keep_working
 from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import settings
 from harvesters.sources import check_launchable
@@ -52,7 +56,7 @@ def launch(store: Store, source_id: str, scheduled_for: datetime | None = None) 
     try:
         start(store, job_id)
     except Exception as error:  # Redis unreachable: the job must not block the source
-        store.fail_job(job_id, f"The job could not be started: {describe(error)}")
+        store.fail_job(job_id, f"The job could not be started: {error_message(error)}")
         raise
     return job_id
 
@@ -73,9 +77,16 @@ def start(store: Store, job_id: str, resume: bool = False, wait: bool = False) -
 # --- RQ plumbing ---------------------------------------------------------------------------------------
 
 
+#: How a command to Redis rides out a quick restart: retried on connection errors, waits of 0.25 s doubling up to
+#: 2 s, about 4 s in all. Past that a batch is left pending for the sweeper (`enqueue_items`), and a worker waits
+#: for Redis as long as it takes (harvesters/reconnect.py).
+REDIS_RETRY = Retry(ExponentialWithJitterBackoff(base=0.25, cap=2), retries=4)
+
+
 @cache
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30)
+    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, health_check_interval=30,
+                          retry=REDIS_RETRY)
 
 
 def redis_connection() -> Redis:
@@ -133,12 +144,21 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
     names = list(queues or [settings().queue])
-    worker = SimpleWorker([harvest_queue(name) for name in names], connection=connection, serializer=JSONSerializer)
-    log.info("Worker %s listening on queue(s) %s", worker.name, ", ".join(names))
+    started: list[str] = []  # a new RQ worker (a new name) after each Redis restart
+
+    def new_worker() -> SimpleWorker:
+        worker = SimpleWorker([harvest_queue(name) for name in names], connection=connection,
+                              serializer=JSONSerializer)
+        log.info("Worker %s listening on queue(s) %s", worker.name, ", ".join(names))
+        started.append(worker.name)
+        return worker
+
     try:
-        return worker.work(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level))
+        return keep_working(new_worker, connection, burst=burst,
+                            logging_level=logging.getLevelName(logging.getLogger().level))
     finally:
-        log.info("Worker %s stopped", worker.name)
+        if started:
+            log.info("Worker %s stopped", ", ".join(started))
         mark_process_dead()
 
 
@@ -146,7 +166,13 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
 
 
 def enqueue_items(job_id: str, item_ids: list[int]) -> None:
-    enqueue(process_task, job_id, item_ids)
+    """Enqueue a batch of the job's items; with Redis gone past its retries, the items stay pending in the
+    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale."""
+    try:
+        enqueue(process_task, job_id, item_ids)
+    except RedisError as error:
+        log.warning("Batch of %d items of job %s not enqueued (%s): left pending for the sweeper", len(item_ids),
+                    job_id, error)
 
 
 @contextmanager
@@ -154,10 +180,12 @@ def _working_on(job_id: str) -> Iterator[Harvester]:
     """The process's harvester for the configured settings, heartbeating for the job while the task runs; what
     is logged meanwhile names the job and its source."""
     runtime = RUNTIMES.current()
-    source_id = runtime.store.job_row(job_id).source_id
-    with log_context(job_id=job_id, source_id=source_id), \
-            heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
-        yield runtime.worker_harvester
+    harvester = runtime.worker_harvester
+    with harvester.failing_on_store_errors(job_id):
+        source_id = runtime.store.job_row(job_id).source_id
+        with log_context(job_id=job_id, source_id=source_id), \
+                heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
+            yield harvester
 
 
 def gather_task(job_id: str) -> None:

@@ -18,7 +18,7 @@ from harvesters.http import Http, HttpOptions
 from harvesters.pipeline import Harvester, Progress
 from harvesters.settings import PREFIX, Settings, settings
 from harvesters.store import Store
-from harvesters.targets import Portal, open_portal
+from harvesters.targets import Target, open_target
 
 RUNTIMES_KEPT = 4
 
@@ -39,12 +39,12 @@ class Runtime:
         return Http(HttpOptions.from_settings(self.config))
 
     @cached_property
-    def portal(self) -> Portal:
+    def target(self) -> Target:
         """The target, opened once (the udata client's circuit breaker and pool of writes are the process's)."""
-        return open_portal(self.store, self.config)
+        return open_target(self.store, self.config)
 
     def harvester(self, progress: Progress | None = None) -> Harvester:
-        return Harvester(self.store, self.portal, self.http, progress, self.config)
+        return Harvester(self.store, self.target, self.http, progress, self.config)
 
     @cached_property
     def worker_harvester(self) -> Harvester:

@@ -37,6 +37,11 @@ def latest_due(schedule: str, since: datetime, now: datetime) -> datetime | None
     return latest if latest > since else None
 
 
+def next_due(schedule: str, now: datetime) -> datetime:
+    """When the schedule fires next after `now` (UTC)."""
+    return croniter(schedule, now).get_next(datetime)
+
+
 class Scheduler:
     def __init__(self, store: Store, clock: Clock = utcnow) -> None:
         self.store = store

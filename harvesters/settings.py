@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     http_total_timeout: float = Field(300.0, gt=0)  # seconds for one request: connect, headers and whole body
     http_max_bytes: int = Field(200_000_000, ge=1)  # bytes of one answer's body, counted after decompression
     http_retry_after_max: float = Field(120.0, ge=0)  # seconds; a catalog's longer Retry-After fails the request
+    secret_key: SecretStr | None = None  # Fernet key(s), comma-separated: the first seals secret config values
     allow_private_addresses: bool = False  # let catalogs' links and redirects reach internal addresses (an intranet)
     gather_max_pages: int = Field(10_000, ge=1)  # requests one gather may make: an endless pager fails the job
     gather_max_records: int = Field(1_000_000, ge=1)  # records one gather may yield
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(100, ge=1)
     map_ahead: bool = True  # inline runs into the local catalog map the next batch in a helper process meanwhile
     preview_max_items: int = Field(20, ge=1)
+    api_max_body_bytes: int = Field(1_000_000, ge=1)  # bytes of an HTTP API request's body; 413 beyond
+    api_threads: int = Field(8, ge=1)  # threads answering the HTTP API's requests (previews have their own)
     # distributed jobs (harvesters/queue.py, scheduler.py, sweeper.py)
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; without it, jobs run inline
     queue: str = "harvest"  # the RQ queue launched jobs and their item batches go to
@@ -73,6 +76,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "harvest@localhost"  # the From of notification emails
     smtp_timeout: float = Field(30.0, gt=0)  # seconds for the whole exchange with the SMTP server
+    # the web console (harvesters/console/)
+    console_secret: SecretStr | None = None  # signs its session cookies; unset: a random one per `harvest serve`
+    console_session_hours: float = Field(8.0, gt=0)  # a login lasts this long
+    console_secure_cookie: bool = False  # served over HTTPS (behind a proxy): the session cookie goes over HTTPS only
 
     @field_validator("log_level", mode="before")
     @classmethod

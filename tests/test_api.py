@@ -19,14 +19,17 @@ import pytest
 from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.models import FINISHED_JOB_STATUSES
 from harvesters.pipeline import Harvester
+from harvesters.settings import settings
 from harvesters.store import Store
 from harvesters.store.slugs import slug_of
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from harvesters.vault import Vault
+from tests.helpers import datasets_page
 from tests.shared import documented_path
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.workers import Processes
+from tests.tiers import starts
 
 JOB_TIMEOUT = 60.0
 
@@ -118,7 +121,7 @@ def test_run_over_http_is_followed_to_done(api: ApiClient, catalog_server: Catal
     assert sorted(item["remote_id"] for item in job["items"]["data"]) == ["1", "2", "3", "4"]
     assert all(item["status"] == "done" and item["dataset"]["id"] for item in job["items"]["data"])
     assert (job["items"]["total"], job["items"]["by_status"]["done"], job["progress"]) == (4, 4, None)
-    assert len(LocalCatalog(store).list(source["id"])) == 4
+    assert len(LocalCatalog(store).list_datasets(source["id"])) == 4
     assert_documented_keys(job["items"]["data"], documented("harvest-job.json")["items"])
     shown = api.get(f"/source/{source['id']}/").json()
     assert shown["last_job"]["id"] == job["id"] and shown["last_job"]["status"] == "done"
@@ -265,7 +268,7 @@ def test_preview_writes_nothing(api: ApiClient, catalog_server: CatalogServer, s
     assert job["status"] == "done"
     assert sorted(item["remote_id"] for item in job["items"]) == ["1", "2", "3", "4"]
     assert [item["logs"][-1]["message"] for item in job["items"]] == ["Dataset created (preview)"] * 4
-    assert LocalCatalog(store).list(source["id"]) == []
+    assert LocalCatalog(store).list_datasets(source["id"]) == []
     assert api.get(f"/source/{source['id']}/jobs/").json()["total"] == 0
     assert api.get(f"/job/{job['id']}/").status_code == 404
 
@@ -420,8 +423,9 @@ def test_secrets_are_never_returned(api: ApiClient, catalog_server: CatalogServe
     assert not [text for text in responses if secret in text]
     extras = {extra["key"]: extra["value"] for extra in json.loads(responses[-2])["config"]["extra_configs"]}
     assert extras == {"token": "********", "page_size": 5}
-    stored = store.get_source(source["id"]).config["extra_configs"]
-    assert {"key": "token", "value": secret} in stored  # the masked round trip kept the real value
+    stored = store.get_source(source["id"]).config
+    opened = Vault.from_settings(settings()).open_config(stored, {"token"}, source["name"])
+    assert {"key": "token", "value": secret} in opened["extra_configs"]  # the masked round trip kept the real value
 
 
 def test_keys_are_stored_hashed_and_managed_from_the_cli(cli: Any, store: Store) -> None:
@@ -454,6 +458,7 @@ def test_openapi_document_and_docs_are_served(api: ApiClient) -> None:
 
 
 @pytest.fixture
+@starts("servers")
 def served(database_url: str) -> Iterator[str]:
     """`harvest serve` in its own process, on a free port: the base URL of its API (accepting sources on 127.0.0.1,
     where the tests serve their catalogs, with HARVEST_ALLOW_PRIVATE_ADDRESSES)."""

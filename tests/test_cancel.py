@@ -16,7 +16,7 @@ from harvesters.queue import harvest_queue
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import catalog_page, paged_source
@@ -62,7 +62,7 @@ def test_a_running_inline_job_is_cancelled_from_the_command_line(
         row = store.job_row(job_id)
         assert row.status == "failed" and row.errors[-1]["message"] == "Cancelled from the command line"
         again = cli.json("run", "held")  # the source runs again at once (its catalog answers it in full)
-        assert again["status"] == "done" and len(LocalCatalog(store).list(source.id)) == 300
+        assert again["status"] == "done" and len(LocalCatalog(store).list_datasets(source.id)) == 300
     finally:
         release.set()
         output, errors = running.communicate(timeout=60)

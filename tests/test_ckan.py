@@ -22,7 +22,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
@@ -174,7 +174,7 @@ def test_a_2500_dataset_portal_is_harvested_in_3_pages_without_per_dataset_reque
     assert search_params(catalog_server) == [
         {"rows": "1000", "start": str(start), "sort": "id asc"} for start in (0, 1000, 2000)
     ]
-    catalog = LocalCatalog(store).list(source.id)
+    catalog = LocalCatalog(store).list_datasets(source.id)
     assert sorted(dataset["harvest"]["remote_id"] for dataset in catalog) == sorted(p["id"] for p in packages)
     first = next(dataset for dataset in catalog if dataset["harvest"]["remote_id"] == packages[7]["id"])
     assert (first["title"], first["license"], first["frequency"]) == ("Jeu de données n°7", "odc-odbl", "monthly")
@@ -328,7 +328,7 @@ def test_an_error_answer_fails_the_job_with_its_message_and_changes_nothing(
     catalog_server.handle(SEARCH, ckan_portal([ckan_package(n) for n in range(5)]))
     source = add_source(store, catalog_server.url)
     assert harvester.run(source).status == "done"
-    before = LocalCatalog(store).list(source.id)
+    before = LocalCatalog(store).list_datasets(source.id)
 
     catalog_server.handle(SEARCH, lambda request: fault)
     job = harvester.run(source)
@@ -336,7 +336,7 @@ def test_an_error_answer_fails_the_job_with_its_message_and_changes_nothing(
     assert job.status == "failed"
     assert [error.message for error in job.errors] == [expected.format(search=catalog_server.url + SEARCH)]
     assert job.items == []
-    after = LocalCatalog(store).list(source.id)
+    after = LocalCatalog(store).list_datasets(source.id)
     assert after == before and len(after) == 5
     assert all(dataset["archived"] is None for dataset in after)
 
@@ -434,7 +434,7 @@ def test_resources_keep_their_ids_across_runs_whatever_their_order(
     catalog_server.handle(SEARCH, ckan_portal([package]))
     source = add_source(store, catalog_server.url)
     harvester.run(source)
-    first = {r["harvest"]["uri"]: r["id"] for r in LocalCatalog(store).list(source.id)[0]["resources"]}
+    first = {r["harvest"]["uri"]: r["id"] for r in LocalCatalog(store).list_datasets(source.id)[0]["resources"]}
 
     reordered = ckan_package(3, resources=[{**resource, "url": resource["url"] + "?v=2"}
                                            for resource in reversed(package["resources"])])
@@ -442,7 +442,7 @@ def test_resources_keep_their_ids_across_runs_whatever_their_order(
     job = harvester.run(source)
 
     assert job.items[0].logs[-1].message == "Dataset updated"
-    second = LocalCatalog(store).list(source.id)[0]["resources"]
+    second = LocalCatalog(store).list_datasets(source.id)[0]["resources"]
     assert [r["url"].endswith("?v=2") for r in second] == [True, True]
     assert {r["harvest"]["uri"]: r["id"] for r in second} == first
 
@@ -482,7 +482,7 @@ def test_dkan_real_answer_with_french_dates_sizes_and_license(
 
     assert job.status == "done"
     assert [item.remote_id for item in job.items] == ["04be6288-696d-4331-850d-a144871a7e3a"]
-    dataset = LocalCatalog(store).list(source.id)[0]
+    dataset = LocalCatalog(store).list_datasets(source.id)[0]
     assert dataset["title"] == "Antennes régionales de la Région Hauts-de-France (au 01/10/2019)"
     assert dataset["description"] == (
         "Liste et coordonnées des antennes de proximité du conseil régional Hauts-de-France.")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer
 from tests.shared import FIXTURES, documented_path
 
@@ -153,6 +153,7 @@ def test_backends_lists_the_installed_backends_with_their_options(cli: Cli) -> N
         "key": "page_size", "label": "Page size", "type": "int", "description": "", "default": 10, "secret": False}
 
 
+@pytest.mark.servers  # the installed `harvest` in its own process
 def test_the_console_script_runs_the_bundled_demo_twice(tmp_path: Path) -> None:
     """The installed `harvest` script, as an operator runs it: the second run changes nothing."""
     harvest = Path(sys.executable).parent / "harvest"

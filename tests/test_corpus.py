@@ -24,6 +24,8 @@ from harvesters.store import Store
 from harvesters.targets import LocalCatalog
 from tests.servers.corpus import PARSER, Case, corpus_server, load_cases
 
+pytestmark = pytest.mark.servers  # every case is served by the corpus server
+
 Doc = dict[str, Any]
 
 #: How a value is read from a local catalog document (dataset or data service).
@@ -537,7 +539,7 @@ def test_corpus_case(case: Case, store: Store) -> None:
     errors = [error.message for error in job.errors]
     assert (job.status, counts) == (expected.status, {"created": expected.created, "failed": expected.failed,
                                                       "skipped": expected.skipped}), errors
-    datasets, dataservices = by_remote_id(catalog.list()), by_remote_id(catalog.list_dataservices())
+    datasets, dataservices = by_remote_id(catalog.list_datasets()), by_remote_id(catalog.list_dataservices())
     assert len(datasets) + len(dataservices) == expected.created
     assert len(dataservices) == len(expected.dataservices)
     check(datasets, expected.datasets, "dataset")
@@ -553,7 +555,7 @@ def test_ckan_maintainer_and_author_become_contact_points(store: Store) -> None:
     case = next((case for case in load_cases() if case.name == "ckan-demo-search"), None) or pytest.skip(
         "../shared/corpus is absent")
     _, _, catalog = harvest(case, store)
-    check(by_remote_id(catalog.list()), DEMO_CKAN_CONTACTS, "dataset")
+    check(by_remote_id(catalog.list_datasets()), DEMO_CKAN_CONTACTS, "dataset")
 
 
 def test_a_record_of_1259_keywords_keeps_every_tag_within_udata_limits(store: Store) -> None:
@@ -564,7 +566,7 @@ def test_a_record_of_1259_keywords_keeps_every_tag_within_udata_limits(store: St
     keywords = etree.parse(str(case.path(case.files[0])), PARSER).getroot().xpath(
         "//gmd:descriptiveKeywords//gmd:keyword/*/text()", namespaces={"gmd": "http://www.isotc211.org/2005/gmd"})
     _, _, catalog = harvest(case, store)
-    (dataset,) = catalog.list()
+    (dataset,) = catalog.list_datasets()
     assert len(keywords) == 1259
     assert all(3 <= len(tag) <= 96 for tag in dataset["tags"])
     assert set(dataset["tags"]) == {tag for keyword in keywords for part in KEYWORD_SEPARATORS.split(keyword)

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from backends.csw.client import get_records_body
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import (
     CSW_PATH,

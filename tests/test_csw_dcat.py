@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import (
     CSW_PATH,

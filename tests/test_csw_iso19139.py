@@ -21,11 +21,12 @@ from backends.csw.iso19139 import GMD, map_metadata, service_format
 from harvesters.http import parse_xml
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Mapped
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.shared import fixture_path
 from tests.servers.csw_replay import fixture_pages, replay
 from tests.servers.pycsw_server import PycswServer, generate_iso_records, split_iso_records
+from tests.tiers import starts
 
 GEONETWORK_PAGES = ("geonetwork-iso19139-page-1.xml", "geonetwork-iso19139-page-3.xml",
                     "geonetwork-iso19139-page-5.xml")
@@ -270,6 +271,7 @@ def test_rpg_record_harvests_with_seventy_resources(cli: Cli, catalog_server: Ca
 
 
 @pytest.fixture(scope="module")
+@starts("servers")
 def fixture_pycsw() -> Iterator[PycswServer]:
     """pycsw with the six GeoNetwork records and the RPG record."""
     documents = [doc for name in (*GEONETWORK_PAGES, RPG)
@@ -279,6 +281,7 @@ def fixture_pycsw() -> Iterator[PycswServer]:
 
 
 @pytest.fixture(scope="module")
+@starts("servers")
 def synthetic_pycsw() -> Iterator[PycswServer]:
     with PycswServer(generate_iso_records(200)) as server:
         yield server

@@ -19,11 +19,12 @@ from backends.csw.iso19139 import CswIso19139Backend, map_metadata
 from harvesters.http import Http, parse_xml
 from harvesters.licenses import LICENSE_EXTRA, load_license_file
 from harvesters.models import HarvestConfig, Mapped
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import CSW_PATH, get_records, paged_records, start_position
 from tests.servers.pycsw_server import PycswServer, split_iso_records
 from tests.shared import CORPUS, shared
+from tests.tiers import starts
 
 ISO = CORPUS / "csw-iso-19139"
 APISO = sorted((ISO / "pycsw-apiso").glob("*.xml")) if (ISO / "pycsw-apiso").exists() else []
@@ -113,7 +114,7 @@ def test_a_record_that_is_not_iso_fails_with_its_file_identifier_when_readable()
     document = corpus_records("owslib-iso-mi.xml")[0].replace(b"gmi:MI_Metadata", b"gmi:MI_Unknown")
     found = backend().record(4, parse_xml(document))
     assert found.remote_id == "3f342f64-9348-11df-ba6a-0014c2c00eab"
-    assert found.data["error"] == "CSW record 4 is not ISO 19139 but {http://www.isotc211.org/2005/gmi}MI_Unknown"
+    assert found.error == "CSW record 4 is not ISO 19139 but {http://www.isotc211.org/2005/gmi}MI_Unknown"
 
 
 def test_a_record_without_file_identifier_is_skipped_under_its_position() -> None:
@@ -287,6 +288,7 @@ def test_gmi_and_geocat_records_harvest_and_a_failed_item_keeps_its_file_identif
 
 
 @pytest.fixture(scope="module")
+@starts("servers")
 def corpus_pycsw() -> Iterator[PycswServer]:
     """pycsw loaded with the apiso records (datasets, ISO 19115-2 ones and a service) and geocat.ch's profile."""
     if not APISO:

@@ -18,6 +18,7 @@ from harvesters.targets import LocalCatalog
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import iso_record, paged_records
 from tests.servers.workers import Processes, wait_until_finished
+from tests.tiers import starts
 
 SERVED = ("air", "water", "soil")
 SERVICE = """<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd" xmlns:gco="http://www.isotc211.org/2005/gco"
@@ -49,7 +50,7 @@ def check_the_service_serves_them_all(store: Store, job_id: str) -> None:
     (service,) = [item for item in job.items if item.dataservice is not None]
     assert [log.message for log in service.logs] == ["Data service created"]  # no "left out" warning
     catalog = LocalCatalog(store)
-    datasets = {dataset["harvest"]["remote_id"]: dataset["id"] for dataset in catalog.list(job.source)}
+    datasets = {dataset["harvest"]["remote_id"]: dataset["id"] for dataset in catalog.list_datasets(job.source)}
     assert sorted(datasets) == sorted(SERVED)
     assert service.dataservice is not None
     document = catalog.get_dataservice(service.dataservice.id)
@@ -72,6 +73,7 @@ def test_inline_a_data_service_gathered_first_is_written_last(
 
 
 @pytest.fixture
+@starts("servers")
 def processes(tmp_path: Path, redis_url: str, database_url: str) -> Iterator[Processes]:
     with Processes(tmp_path) as started:
         yield started

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 
 RDF_XML = "application/rdf+xml"

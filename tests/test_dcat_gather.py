@@ -7,7 +7,7 @@ import json
 import pytest
 from rdflib import Graph
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.shared import fixture_path
 from tests.servers.catalog import CatalogServer, Reply, Request
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.dcat_catalog import page_xml
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer, Reply, Request
 
 TOTAL, PAGE_SIZE = 45, 20

@@ -12,7 +12,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 
 BUNDLED = load_license_file()
@@ -114,11 +114,11 @@ class CountingCatalog(LocalCatalog):
 def test_the_portal_license_list_is_fetched_once_per_harvester(store: Store, catalog_server: CatalogServer) -> None:
     url = catalog_server.serve_fixture("/catalog.xml", "dcat/catalog.xml", "application/rdf+xml")
     source = register_source(store, name="catalog", url=url, backend="dcat")
-    portal = CountingCatalog(store)
-    harvester = Harvester(store, portal=portal)
+    target = CountingCatalog(store)
+    harvester = Harvester(store, target=target)
     harvester.run(source)
     job = harvester.run(source)
-    assert portal.calls == 1
+    assert target.calls == 1
     assert job.status == "done"
 
 

@@ -84,6 +84,10 @@ def test_theme_labels_hvd_and_inspire_markers() -> None:
     assert tags == ["hvd", "inspire", "mobilite", "sante"]
 
 
+def test_an_inspire_theme_named_over_https_is_marked_too() -> None:
+    assert mapped("dcat:theme <https://inspire.ec.europa.eu/theme/hy>").dataset.tags == ["inspire"]
+
+
 # --- frequency, temporal, spatial ---------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from backends.dcat.mapping import Node, choose_language, map_dataservice, map_da
 from backends.dcat.rdf import POD_CONTEXT, Page, type_pod_catalog
 from backends.dcat.records import page_records
 from harvesters.models import Dataset
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.test_dcat_mapping import PREFIXES, mapped, record
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 
 CATALOG = """

@@ -1,6 +1,7 @@
 """Inline runs read the catalog and map its batches ahead in helper processes (harvesters/gatherer.py,
 harvesters/mapper.py): the same outcomes as without them; a gather failing there fails the job as it would
-here; a mapping helper that dies leaves its batches mapped here, a gathering one fails the job saying so."""
+here, and so do the warnings of a page read leniently there; a mapping helper that dies leaves its batches mapped
+here, a gathering one fails the job saying so."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
+from tests.servers.hostile import dataset_id, spliced_catalog
+from tests.servers.paged_dcat import catalog_page
 
 VOLATILE = {"id", "slug", "created_at", "last_modified", "last_update", "internal", "contact_points"}
 
@@ -44,7 +47,7 @@ def harvest(store: Store, url: str, on_progress: Any = None) -> tuple[dict[str, 
     items = {item.remote_id: (item.status, [log.message for log in item.logs], [e.message for e in item.errors])
              for item in job.items}
     documents = [{key: value for key, value in document.items() if key not in VOLATILE}
-                 for document in LocalCatalog(store).list(source.id)]
+                 for document in LocalCatalog(store).list_datasets(source.id)]
     for document in documents:
         document["harvest"] = {key: value for key, value in document["harvest"].items()
                                if key not in ("last_update", "source_id")}
@@ -71,7 +74,7 @@ def paged_catalog(server: CatalogServer, pages: int, size: int, broken: int | No
 def run_and_list(store: Store, url: str, on_progress: Any = None, **run: Any) -> tuple[Any, list[str]]:
     source = register_source(store, name=f"paged {url}", url=url, backend="jsonlist")
     job = Harvester(store, progress=on_progress).run(source, **run)
-    return job, sorted(document["harvest"]["remote_id"] for document in LocalCatalog(store).list(source.id))
+    return job, sorted(document["harvest"]["remote_id"] for document in LocalCatalog(store).list_datasets(source.id))
 
 
 def test_batches_mapped_ahead_give_what_mapping_here_gives(
@@ -165,3 +168,32 @@ def test_a_gathering_helper_that_dies_fails_the_job_saying_so(
     # what the helper had sent is harvested; its last batch, unfinished while it waited, is lost with it
     read = {f"p{page}-{n}" for page in range(1, 5) for n in range(5)}
     assert read - {"p4-4"} <= set(harvested) <= read
+
+
+def test_a_page_read_leniently_ahead_warns_the_job_and_its_items_as_it_would_here(
+    tmp_path: Any, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "2")
+    url = f"{catalog_server.url}/lenient.ttl"
+    for page in (1, 2):  # two clean pages of two datasets each, read before and by the gathering helper
+        catalog_server.serve(f"/lenient.ttl?page={page}", catalog_page(url, catalog_server.url, page, 6, 2),
+                             "text/turtle")
+    broken = spliced_catalog(catalog_server.url, broken=True)  # the third, read leniently, by the helper
+    for n in (0, 1):
+        broken = broken.replace(f'"{dataset_id(n)}"', f'"lenient-{n}"')
+    catalog_server.serve("/lenient.ttl?page=3", broken, "text/turtle")
+
+    def outcome(store: Store) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+        source = register_source(store, name="lenient", url=f"{url}?page=1", backend="dcat")
+        job = Harvester(store).run(source)
+        return ([(error.level, error.message) for error in job.errors],
+                {item.remote_id: [log.message for log in item.logs if log.level == "warning"] for item in job.items})
+
+    ahead = outcome(Store(f"sqlite:///{tmp_path / 'ahead.db'}"))
+    monkeypatch.setenv("HARVEST_MAP_AHEAD", "0")
+    here = outcome(Store(f"sqlite:///{tmp_path / 'here.db'}"))
+    assert ahead == here
+    [(level, message)] = ahead[0]  # once, though the helper read that page
+    assert level == "warning" and message.startswith(f"The page {url}?page=3 is not valid Turtle (")
+    assert {remote_id for remote_id, warnings in ahead[1].items() if warnings} == {"lenient-0", "lenient-1"}
+    assert all(warning.startswith(f"Read from the page {url}?page=3") for warning in ahead[1]["lenient-0"])

@@ -9,7 +9,7 @@ from backends.base import BackendContext, Record
 from backends.dcat import DcatBackend
 from harvesters.http import Http
 from harvesters.models import HarvestConfig
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.catalog import CatalogServer
 from tests.servers.csw_replay import CSW_PATH, iso_record, search_results
 from tests.servers.hostile import HostileServer

@@ -14,7 +14,7 @@ import pytest
 from harvesters.models import HarvestSource
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.hostile import HostileServer, dataset_id
 
 #: Per backend: the URL of a catalog announcing `total` datasets and serving the first `served`, and its config.

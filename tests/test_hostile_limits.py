@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from harvesters.http import Http, HttpError
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import HostileServer, turtle
 
@@ -87,3 +87,34 @@ def test_a_short_retry_after_is_honoured(cli: Cli, hostile_server: HostileServer
     assert len(job["items"]) == 2
     first, second = hostile_server.requests_to("/retry-after")
     assert second.received - first.received >= 0.9  # it waited what was asked
+
+
+@pytest.mark.parametrize("fault", ["drop", "503"])
+def test_a_catalog_failing_twice_is_harvested_on_the_third_attempt_after_a_backoff(
+    cli: Cli, hostile_server: HostileServer, fault: str
+) -> None:
+    url = f"{hostile_server.url}/flaky?fault={fault}&times=2"
+    job = cli.json("run", url, "--backend", "dcat")
+    assert job["status"] == "done" and len(job["items"]) == 2
+    first, second, third = hostile_server.requests_to("/flaky")
+    assert third.received - second.received >= 0.9  # the second retry waits 2 * BACKOFF (the first goes at once)
+
+
+@pytest.mark.parametrize(("fault", "message"), [("drop", "Unable to reach"), ("503", "HTTP 503 Service Unavailable")])
+def test_a_catalog_failing_past_the_retries_fails_the_request_and_a_post_is_never_retried(
+    hostile_server: HostileServer, fault: str, message: str
+) -> None:
+    url = f"{hostile_server.url}/flaky?fault={fault}&times=10"
+    with pytest.raises(HttpError, match=f"^{message}"):
+        Http(retries=1).get(url)
+    assert len(hostile_server.requests_to("/flaky")) == 2
+    with pytest.raises(HttpError, match=f"^{message}"):
+        Http(retries=1).post(url)
+    assert len(hostile_server.requests_to("/flaky")) == 3
+
+
+def test_a_long_retry_after_with_no_retry_left_fails_with_the_answer(hostile_server: HostileServer) -> None:
+    url = f"{hostile_server.url}/retry-after?seconds=3600"
+    with pytest.raises(HttpError, match=r"^HTTP 503 Service Unavailable from .*/retry-after") as failed:
+        Http(retries=0).get(url)
+    assert failed.value.response is not None and failed.value.response.text == "Busy"

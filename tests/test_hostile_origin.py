@@ -14,7 +14,7 @@ from harvesters.models import Dataset, Mapped, Resource
 from harvesters.origin import RefusedUrl, SourceOrigin, is_internal_address
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.conftest import Cli, job_errors
+from tests.helpers import Cli, job_errors
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import DATA_LINK, SCRIPT_LINK, HostileServer, turtle
@@ -192,6 +192,29 @@ def test_the_command_line_registers_local_sources(store: Store) -> None:
     assert register_source(store, name="Demo", url="file:///srv/catalog.ttl", backend="dcat").url.startswith("file:")
     with pytest.raises(ConfigError, match="expected an http"):
         register_source(store, name="FTP", url="ftp://data.example.org/catalog.ttl", backend="dcat")
+
+
+@pytest.mark.parametrize("url", ["file://", "file:catalog.ttl", "file:"])
+def test_a_file_url_names_a_file_by_its_absolute_path(store: Store, url: str) -> None:
+    with pytest.raises(ConfigError, match=f"^Invalid url '{url}': expected an http\\(s\\) URL or a file: URL with an "
+                                          "absolute path$"):
+        register_source(store, name="Nowhere", url=url, backend="dcat")
+
+
+@pytest.mark.parametrize(("webhook", "problem"), [
+    ("file:///tmp/hook", "expected an http(s) URL"), ("ftp://example.org/hook", "expected an http(s) URL"),
+    ("http://127.0.0.1:9/hook", None),  # the command line may name an internal address, as for a catalog
+])
+def test_a_webhook_from_the_command_line_follows_the_url_rule_without_files(
+        store: Store, webhook: str, problem: str | None) -> None:
+    values = dict(name="Hooked", url="https://data.example.org/catalog.ttl", backend="dcat",
+                  notifications={"webhook": webhook})
+    if problem is None:
+        assert register_source(store, **values).notifications.webhook == webhook
+        return
+    with pytest.raises(ConfigError) as refused:
+        register_source(store, **values)
+    assert str(refused.value) == f"Invalid notification webhook '{webhook}': {problem}"
 
 
 # --- resource links ---------------------------------------------------------------------------------------------

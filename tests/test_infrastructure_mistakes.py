@@ -14,6 +14,8 @@ import pytest
 from harvesters.store import Store
 from tests.servers.redis_server import free_port
 
+pytestmark = pytest.mark.servers  # each case runs `harvest` in its own process
+
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 
 

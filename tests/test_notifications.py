@@ -12,15 +12,17 @@ from collections.abc import Iterator
 import pytest
 
 from harvesters.store import Store
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.servers.smtp import SmtpServer
+from tests.tiers import starts
 
 BROKEN = [{"id": "a", "title": "A"}, {"id": "b", "error": "Broken record"}, {"id": "c", "error": "Broken record"}]
 
 
 @pytest.fixture
+@starts("servers")
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         monkeypatch.setenv("HARVEST_SMTP_HOST", "127.0.0.1")

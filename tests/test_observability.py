@@ -20,13 +20,14 @@ from harvesters.pipeline import Harvester
 from harvesters.queue import launch
 from harvesters.sources import register_source, validate_source
 from harvesters.store import Store
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import paged_source, serve_paged_catalog
 from tests.servers.redis_server import free_port
 from tests.servers.udata_portal import UdataPortal as UdataServer
 from tests.servers.workers import Processes, wait_for, wait_until_finished
+from tests.tiers import starts
 
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 
@@ -76,6 +77,7 @@ def test_metrics_count_jobs_items_durations_and_catalog_requests(api: ApiClient,
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def udata() -> Iterator[UdataServer]:
     with UdataServer() as server:
         yield server

@@ -122,7 +122,7 @@ def test_a_12000_dataset_catalog_is_harvested_completely_through_the_export(
     assert job.status == "done"
     assert {item.status for item in job.items} == {"done"}
     assert sorted(item.remote_id for item in job.items) == sorted(d["dataset_id"] for d in datasets)
-    catalog = LocalCatalog(store).list(source.id)
+    catalog = LocalCatalog(store).list_datasets(source.id)
     assert len(catalog) == 12_000
     last = next(d for d in catalog if d["harvest"]["remote_id"] == "comptages-velo-11999")
     assert last["title"] == "Comptages vélo n°11999" and last["license"] == "lov2"
@@ -269,7 +269,7 @@ def test_an_error_answer_fails_the_job_and_changes_nothing(
     catalog_server.handle(DATASETS, ods_portal(datasets))
     source = add_source(store, catalog_server.url)
     harvester.run(source)
-    before = LocalCatalog(store).list(source.id)
+    before = LocalCatalog(store).list_datasets(source.id)
     if target == EXPORT:  # a catalog beyond the offset window
         catalog_server.handle(DATASETS, lambda request: Reply(json.dumps({"total_count": 10_000, "results": []}),
                                                               "application/json"))
@@ -280,7 +280,7 @@ def test_an_error_answer_fails_the_job_and_changes_nothing(
     assert job.status == "failed"
     assert [error.message for error in job.errors] == [
         expected.format(url=catalog_server.url, datasets=DATASETS, export=EXPORT)]
-    assert LocalCatalog(store).list(source.id) == before and len(before) == 3
+    assert LocalCatalog(store).list_datasets(source.id) == before and len(before) == 3
 
 
 def test_the_export_is_decoded_across_chunk_boundaries(catalog_server: CatalogServer) -> None:
@@ -324,7 +324,7 @@ def test_the_sdk_catalog_answer_harvests_both_datasets(
     assert sorted((item.remote_id, item.status) for item in job.items) == [
         ("geonames-all-cities-with-a-population-1000", "done"),
         ("world-administrative-boundaries-countries-and-territories", "done")]
-    catalog = {dataset["harvest"]["remote_id"]: dataset for dataset in LocalCatalog(store).list(job.source)}
+    catalog = {dataset["harvest"]["remote_id"]: dataset for dataset in LocalCatalog(store).list_datasets(job.source)}
     boundaries = catalog["world-administrative-boundaries-countries-and-territories"]
     assert boundaries["extras"][LICENSE_EXTRA].startswith("Open Government Licence v3.0")
     assert [r["format"] for r in boundaries["resources"]] == ["csv", "json", "geojson", "shp"]

@@ -12,9 +12,10 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 from tests.servers.udata_portal import UdataPortal as UdataServer
+from tests.tiers import starts
 
 
 def two_sources_of_one_domain(store: Store, server: CatalogServer, **values: object) -> tuple:
@@ -43,7 +44,7 @@ def test_the_second_source_of_a_domain_does_not_take_a_remote_id(store: Store, c
     assert items["second-only"].status == "done"
     assert items["shared"].status == "failed"
     assert items["shared"].errors[0].message.startswith(owner_message(first.id))
-    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list()) == ["first-only", "second-only",
+    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets()) == ["first-only", "second-only",
                                                                                     "shared"]
     preview = Harvester(store).run(second, preview=True)  # a preview tells it too
     assert {item.remote_id: item.status for item in preview.items}["shared"] == "failed"
@@ -53,6 +54,7 @@ def test_the_second_source_of_a_domain_does_not_take_a_remote_id(store: Store, c
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def udata() -> Iterator[UdataServer]:
     with UdataServer() as server:
         yield server

@@ -9,7 +9,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 
 
@@ -36,7 +36,7 @@ def test_a_failing_item_never_stops_the_job(store: Store, harvester: Harvester, 
     assert statuses(job) == {"ds-1": "done", "ds-2": "failed", "ds-3": "done"}
     failed = next(item for item in job.items if item.status == "failed")
     assert [error.message for error in failed.errors] == ["boom: bad record"]
-    assert len(LocalCatalog(store).list(source.id)) == 2
+    assert len(LocalCatalog(store).list_datasets(source.id)) == 2
 
 
 def test_skipped_records_are_reported_with_their_reason(
@@ -56,7 +56,7 @@ def test_second_record_with_the_same_identifier_fails(
     job = harvester.run(source)
     assert [item.status for item in job.items] == ["done", "failed", "done"]
     assert job.items[1].errors[0].message == "Identifier 'ds-1' already exists"
-    assert [d["title"] for d in LocalCatalog(store).list(source.id)] == ["Dataset 1", "Dataset 2"]
+    assert [d["title"] for d in LocalCatalog(store).list_datasets(source.id)] == ["Dataset 1", "Dataset 2"]
 
 
 def test_unreachable_catalog_fails_the_job_and_keeps_what_was_harvested(
@@ -69,19 +69,19 @@ def test_unreachable_catalog_fails_the_job_and_keeps_what_was_harvested(
     job = harvester.run(source)
     assert job.status == "failed"
     assert job.errors[0].message == f"HTTP 500 Internal Server Error from {url}"
-    catalog = LocalCatalog(store).list(source.id)
+    catalog = LocalCatalog(store).list_datasets(source.id)
     assert [(d["title"], d["archived"]) for d in catalog] == [("Dataset 1", None), ("Dataset 2", None)]
 
 
 def test_unchanged_datasets_are_not_rewritten(store: Store, harvester: Harvester, catalog_server: CatalogServer) -> None:
     source = add_source(store, serve(catalog_server, dataset(1), dataset(2)))
     harvester.run(source)
-    before = {d["id"]: d["last_modified"] for d in LocalCatalog(store).list(source.id)}
+    before = {d["id"]: d["last_modified"] for d in LocalCatalog(store).list_datasets(source.id)}
     serve(catalog_server, dataset(1), dataset(2, title="Dataset 2, revised"))
     job = harvester.run(source)
     assert store.summary(job.id) | {} == {"created": 0, "updated": 1, "unchanged": 1, "skipped": 0, "failed": 0,
                                           "archived": 0}
-    after = {d["id"]: d for d in LocalCatalog(store).list(source.id)}
+    after = {d["id"]: d for d in LocalCatalog(store).list_datasets(source.id)}
     assert set(after) == set(before)  # no new dataset
     unchanged = next(d for d in after.values() if d["title"] == "Dataset 1")
     assert unchanged["last_modified"] == before[unchanged["id"]]
@@ -90,10 +90,10 @@ def test_unchanged_datasets_are_not_rewritten(store: Store, harvester: Harvester
 def test_resources_keep_their_ids_across_runs(store: Store, harvester: Harvester, catalog_server: CatalogServer) -> None:
     source = add_source(store, serve(catalog_server, dataset(1, files=["http://f.test/a.csv", "http://f.test/b.csv"])))
     harvester.run(source)
-    [first] = LocalCatalog(store).list(source.id)
+    [first] = LocalCatalog(store).list_datasets(source.id)
     serve(catalog_server, dataset(1, files=["http://f.test/b.csv", "http://f.test/c.csv"]))
     harvester.run(source)
-    [second] = LocalCatalog(store).list(source.id)
+    [second] = LocalCatalog(store).list_datasets(source.id)
     ids_before = {r["url"]: r["id"] for r in first["resources"]}
     ids_after = {r["url"]: r["id"] for r in second["resources"]}
     assert ids_after["http://f.test/b.csv"] == ids_before["http://f.test/b.csv"]
@@ -109,7 +109,7 @@ def test_max_items_caps_the_run_and_prevents_archiving(
     harvester.run(source)
     job = harvester.run(source, max_items=2)
     assert [item.remote_id for item in job.items] == ["ds-1", "ds-2"]
-    assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+    assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))
 
 
 def test_preview_maps_and_reports_without_writing(
@@ -119,7 +119,7 @@ def test_preview_maps_and_reports_without_writing(
     job = harvester.run(source, preview=True)
     assert statuses(job) == {"ds-1": "done", "ds-2": "failed"}
     assert job.items[0].logs[-1].message == "Dataset created (preview)"
-    assert LocalCatalog(store).list() == []
+    assert LocalCatalog(store).list_datasets() == []
     assert store.get_link(source.id, "ds-1") is None
 
 
@@ -134,7 +134,7 @@ class TestAutoarchive:
     def test_vanished_datasets_wait_for_the_grace_period(self, store: Store, catalog_server: CatalogServer) -> None:
         source, job = self.harvest_then_drop(store, catalog_server, keep=3)
         assert job.status == "done"
-        assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+        assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))
 
     def test_vanished_datasets_are_archived_after_the_grace_period_and_come_back(
         self, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
@@ -142,13 +142,13 @@ class TestAutoarchive:
         monkeypatch.setenv("HARVEST_AUTOARCHIVE_GRACE_DAYS", "0")
         source, job = self.harvest_then_drop(store, catalog_server, keep=3)
         assert statuses(job)["ds-4"] == "archived"
-        archived = [d for d in LocalCatalog(store).list(source.id) if d["archived"]]
+        archived = [d for d in LocalCatalog(store).list_datasets(source.id) if d["archived"]]
         assert [d["harvest"]["remote_id"] for d in archived] == ["ds-4"]
         assert archived[0]["harvest"]["archived_at"] is not None
         serve(catalog_server, *(dataset(n) for n in range(1, 5)))
         job = Harvester(store).run(source)
         assert store.summary(job.id)["updated"] == 1
-        assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+        assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))
 
     def test_a_mass_disappearance_archives_nothing(
         self, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
@@ -158,7 +158,7 @@ class TestAutoarchive:
         assert job.status == "done-errors"
         assert "3 of 4 datasets (75%)" in job.errors[0].message
         assert "nothing was archived" in job.errors[0].message
-        assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+        assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))
 
     def test_sources_without_autoarchive_keep_everything(
         self, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
@@ -169,7 +169,7 @@ class TestAutoarchive:
         harvester.run(source)
         serve(catalog_server, dataset(1), dataset(2))
         harvester.run(source)
-        assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+        assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))
 
     def test_a_failed_gather_archives_nothing(
         self, store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
@@ -184,4 +184,4 @@ class TestAutoarchive:
         job = Harvester(store).run(source)
         assert job.status == "failed"
         assert "returned HTML where JSON was expected" in job.errors[0].message
-        assert all(d["archived"] is None for d in LocalCatalog(store).list(source.id))
+        assert all(d["archived"] is None for d in LocalCatalog(store).list_datasets(source.id))

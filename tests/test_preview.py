@@ -12,7 +12,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 from tests.shared import documented_path
@@ -45,7 +45,7 @@ def test_the_preview_lists_what_the_run_then_archives(cli: Cli, store: Store, ca
     predicted = sorted(item["remote_id"] for item in preview["items"] if item["status"] == "archived")
     assert predicted == ["ds-10", "ds-9"]
     assert logs_of(preview, "ds-9") == ["Dataset would be archived: no longer on the remote (preview)"]
-    assert all(document["archived"] is None for document in LocalCatalog(store).list())  # nothing archived
+    assert all(document["archived"] is None for document in LocalCatalog(store).list_datasets())  # nothing archived
     text = cli("preview", "ten").stdout
     assert "Would archive 2: ds-10, ds-9" in " ".join(text.split())
     run = cli.json("run", "ten")
@@ -113,7 +113,7 @@ def test_the_api_preview_returns_the_full_datasets_it_would_write(api: ApiClient
     assert (written["harvest"]["remote_id"], written["harvest"]["source_id"]) == ("ds-1", source["id"])
     assert (written["uri"], written["page"], written["id"]) == (None, None, "not-available")
     assert items["ds-2"]["dataset"] is None and items["ds-2"]["status"] == "failed"
-    assert LocalCatalog(store).list() == [] and store.list_jobs() == []
+    assert LocalCatalog(store).list_datasets() == [] and store.list_jobs() == []
     Harvester(store).run(store.get_source(source["id"]))
     serve(catalog_server, dataset(1, description="First, longer", tags=["env"]), dataset(2, error="broken"))
     again = api.send("GET", f"/source/{source['id']}/preview/").json()

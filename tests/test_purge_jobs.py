@@ -9,7 +9,7 @@ import pytest
 from harvesters.clock import utcnow
 from harvesters.pipeline import Harvester
 from harvesters.store import Store
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source
 

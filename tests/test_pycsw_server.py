@@ -10,6 +10,7 @@ from lxml import etree
 
 from tests.servers.pycsw_server import PycswServer, generate_iso_records, split_iso_records
 from tests.shared import fixture_path
+from tests.tiers import starts
 
 NS = {
     "csw": "http://www.opengis.net/cat/csw/2.0.2",
@@ -93,6 +94,7 @@ def fixture_records() -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
+@starts("servers")
 def fixture_server() -> Iterator[PycswServer]:
     with PycswServer(fixture_records()) as server:
         yield server
@@ -149,6 +151,7 @@ def test_errors_and_unsupported_dcat_output_schema(fixture_server: PycswServer) 
     assert root.tag == "{http://www.opengis.net/ows/2.0}ExceptionReport"
 
 
+@pytest.mark.servers
 def test_200_generated_records_paged_by_7() -> None:
     records = generate_iso_records(200)
     with PycswServer(records) as server:

@@ -27,11 +27,12 @@ from harvesters.store import Store
 from harvesters.store.schema import items
 from harvesters.sweeper import sweep
 from harvesters.targets import LocalCatalog, Write, Written
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids
 from tests.servers.redis_server import free_port
 from tests.servers.workers import Processes, wait_for, wait_until_finished
+from tests.tiers import starts
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def fast_timings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+@starts("servers")
 def processes(tmp_path: Path, redis_url: str, database_url: str, fast_timings: None) -> Iterator[Processes]:
     with Processes(tmp_path) as started:
         yield started
@@ -168,7 +170,7 @@ class Died(BaseException):
     """The process dies here (not an error the pipeline could record)."""
 
 
-class DyingPortal(LocalCatalog):
+class DyingCatalog(LocalCatalog):
     """Writes the batch's first dataset, then its process dies before the items and links are recorded."""
 
     def write_batch(self, conn: Connection, writes: Sequence[tuple[Write, str | None]]) -> list[Written]:
@@ -185,7 +187,7 @@ def test_items_delivered_again_are_written_once(
     Harvester(store).gather(job_id, dispatch=lambda job, ids: None)
     item_ids = store.pending_item_ids(job_id)
     with pytest.raises(Died):
-        Harvester(store, portal=DyingPortal(store)).process(job_id, item_ids)
+        Harvester(store, target=DyingCatalog(store)).process(job_id, item_ids)
     assert store.take_over_job(job_id, stale_before=utcnow() + timedelta(seconds=1)) == 120
     enqueue_items(job_id, item_ids)  # every batch is delivered twice
     enqueue_items(job_id, item_ids)
@@ -269,6 +271,6 @@ def test_a_worker_keeps_a_jobs_scope_for_all_its_batches_and_drops_it_when_the_j
     harvester = RUNTIMES.current().worker_harvester
     scope = harvester._scopes[job_id]  # opened by the first batch
     process_task(job_id, batches[1])
-    assert harvester._scopes[job_id] is scope  # the same source, backend and portal view
+    assert harvester._scopes[job_id] is scope  # the same source, backend and target view
     process_task(job_id, batches[2])
     assert store.job_row(job_id).status == "done" and job_id not in harvester._scopes

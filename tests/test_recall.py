@@ -66,10 +66,10 @@ def test_an_unchanged_rerun_recalls_every_page(store: Store, catalog_server: Cat
     source = register_source(store, name="recall", url=serve(catalog_server), backend="dcat")
     assert summary(store, Harvester(store), source.id) == {"created": 6} and len(parsed) == 2
     parsed.clear()
-    before = {d["id"]: d["last_modified"] for d in LocalCatalog(store).list(source.id)}
+    before = {d["id"]: d["last_modified"] for d in LocalCatalog(store).list_datasets(source.id)}
     job = Harvester(store).run(store.get_source(source.id))
     assert parsed == [] and store.summary(job.id)["unchanged"] == 6
-    assert {d["id"]: d["last_modified"] for d in LocalCatalog(store).list(source.id)} == before
+    assert {d["id"]: d["last_modified"] for d in LocalCatalog(store).list_datasets(source.id)} == before
     titles = {item.dataset.title for item in job.items if item.dataset}
     assert titles == {f"Dataset {n}" for n in range(6)}  # what the last mapping said
 
@@ -97,7 +97,7 @@ def test_another_license_list_is_another_mapping_nothing_is_recalled(
     parsed.clear()
     assert summary(store, Harvester(store), source.id) == {"updated": 6}
     assert len(parsed) == 2
-    assert {d["license"] for d in LocalCatalog(store).list(source.id)} == {"lo-2"}
+    assert {d["license"] for d in LocalCatalog(store).list_datasets(source.id)} == {"lo-2"}
 
 
 def test_an_archived_dataset_back_on_its_page_is_parsed_and_unarchived(

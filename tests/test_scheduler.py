@@ -17,6 +17,7 @@ from harvesters.store import Store
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import paged_source
 from tests.servers.workers import Processes, wait_for
+from tests.tiers import starts
 
 T0 = datetime(2025, 3, 10, 12, 0, 30, tzinfo=UTC)
 
@@ -27,6 +28,7 @@ def database_url(any_database_url: str) -> str:
 
 
 @pytest.fixture
+@starts("servers")
 def processes(tmp_path: Path, redis_url: str, database_url: str) -> Iterator[Processes]:
     with Processes(tmp_path) as started:
         yield started

@@ -40,7 +40,7 @@ def service_logs(store: Store, job_id: str) -> list[str]:
 def test_a_dataset_of_another_page_is_served_run_after_run(store: Store, catalog_server: CatalogServer) -> None:
     source = register_source(store, name="api", url=two_pages(catalog_server), backend="dcat")
     first = Harvester(store).run(source)
-    (dataset,) = LocalCatalog(store).list(source.id)
+    (dataset,) = LocalCatalog(store).list_datasets(source.id)
     assert served(store, source.id) == [dataset["id"]]
     assert service_logs(store, first.id) == [
         f"Served dataset '{catalog_server.url}/datasets/unknown' not harvested from this source: left out",
@@ -65,6 +65,6 @@ def test_a_store_upgraded_learns_its_datasets_uris_on_its_next_run(
     upgraded = Store(f"sqlite:///{path}")
     assert upgraded.get_link(source.id, "roads-42").record_hash is None  # mapped again, not recalled
     again = Harvester(upgraded).run(source)
-    (dataset,) = LocalCatalog(upgraded).list(source.id)
+    (dataset,) = LocalCatalog(upgraded).list_datasets(source.id)
     assert served(upgraded, source.id) == [dataset["id"]]
     assert service_logs(upgraded, again.id)[-1] == "Data service unchanged"

@@ -14,7 +14,7 @@ import pytest
 from harvesters.identity import normalized_url
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import catalog_page
@@ -109,7 +109,7 @@ def test_two_runs_of_one_url_started_together_make_one_source(
         refused = next(stderr for code, _, stderr in results if code == 2)
         assert "already has a running job" in refused, refused
         [source] = store.list_sources()
-        assert len(LocalCatalog(store).list(source.id)) == 300, trial
+        assert len(LocalCatalog(store).list_datasets(source.id)) == 300, trial
         harvested = next(json.loads(stdout) for code, stdout, _ in results if code == 0)
         assert harvested["source"] == source.id and harvested["status"] == "done"
         store.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 
 @pytest.fixture

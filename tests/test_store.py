@@ -11,7 +11,7 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.store.schema import jobs, links, sources
-from tests.conftest import datasets_page
+from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 
 DROPPED = {jobs.name: {"resumed", "gather_failed"}, links.name: {"kind", "record_hash", "summary"},

@@ -75,7 +75,7 @@ def test_datasets_gone_upstream_are_archived(store: Store, catalog_server: Catal
     smaller = change_source(store, source.id, url=serve_paged_catalog(catalog_server, 8, path="/eight.ttl"))
     job = Harvester(store).run(smaller)
     assert store.summary(job.id)["archived"] == 2
-    archived = {dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list(source.id)
+    archived = {dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list_datasets(source.id)
                 if dataset["archived"]}
     assert archived == {"ds-00008", "ds-00009"}
     assert store.count_active_links(source.id) == 8
@@ -108,7 +108,7 @@ def test_racing_creates_of_one_remote_dataset_make_one(store: Store) -> None:
     write = Write.of(Dataset(title="Same dataset"), Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
     refs = race(store, 6, lambda racer: LocalCatalog(racer).write(write).id)
     assert all(isinstance(ref, str) for ref in refs), refs
-    [dataset] = LocalCatalog(store).list(source.id)
+    [dataset] = LocalCatalog(store).list_datasets(source.id)
     assert set(refs) == {dataset["id"]}
 
 

@@ -13,7 +13,7 @@ from harvesters.pipeline import Harvester
 from harvesters.queue import launch, process_task
 from harvesters.store import Store
 from harvesters.sweeper import sweep
-from tests.conftest import Cli
+from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import harvested_remote_ids, paged_source, remote_ids
 

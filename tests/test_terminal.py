@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from harvesters.cli import app
 from harvesters.store import Store
 from harvesters.store.schema import jobs
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer
 from tests.servers.paged_dcat import serve_paged_catalog
 

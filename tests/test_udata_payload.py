@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from harvesters.http import retry_after
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataset, HarvestSource, OrganizationRef, Resource
-from harvesters.http import retry_after
-from harvesters.targets import PortalUnavailable, Provenance, Write
+from harvesters.targets import Provenance, TargetUnavailable, Write
 from harvesters.targets.udata import adoptable
 from harvesters.targets.udata.breaker import Breaker
 from harvesters.targets.udata.payloads import dataset_body
@@ -98,7 +98,7 @@ def test_breaker_opens_after_failures_in_a_row_and_lets_a_trial_through_after_co
     breaker.success()
     assert not breaker.failure("HTTP 500") and not breaker.failure("HTTP 500")
     assert breaker.failure("HTTP 500 again")
-    with pytest.raises(PortalUnavailable, match="HTTP 500 again"):
+    with pytest.raises(TargetUnavailable, match="HTTP 500 again"):
         breaker.check()
     tripped = Breaker(threshold=3, cooldown=0)
     assert tripped.failure("HTTP 503", trip=True)

@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
+from tests.tiers import starts
 import requests
 
 try:
@@ -24,6 +25,7 @@ TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def portal() -> Iterator[UdataPortal]:
     with UdataPortal() as p:
         yield p

@@ -19,10 +19,11 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import UdataPortal
-from tests.conftest import Cli, datasets_page
+from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.shared import fixture_path
 from tests.servers.udata_portal import UdataPortal as UdataServer
+from tests.tiers import starts
 
 TIMEOUT = 30
 DCAT = "application/rdf+xml"
@@ -30,6 +31,7 @@ RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 
 @pytest.fixture(scope="module")
+@starts("servers", "udata")
 def udata() -> Iterator[UdataServer]:
     with UdataServer() as server:
         yield server
@@ -73,8 +75,8 @@ def run(store: Store, source: HarvestSource, progress: Callable[[str], None] | N
         ) -> tuple[HarvestJob, Counter[str]]:
     """One inline job, and the write requests it sent ("POST datasets 201": 4, ...)."""
     harvester = Harvester(store, progress=progress)
-    assert isinstance(harvester.portal, UdataPortal)
-    return harvester.run(store.get_source(source.id)), harvester.portal.client.writes
+    assert isinstance(harvester.target, UdataPortal)
+    return harvester.run(store.get_source(source.id)), harvester.target.client.writes
 
 
 def on_portal(udata: UdataServer, catalog_url: str) -> dict[str, list[dict[str, Any]]]:

@@ -9,15 +9,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from backends.base import Backend, ConfigError, GatherError, HarvestException, IncompleteGather, Option, Record
+from backends.base import (
+    Backend,
+    ConfigError,
+    ConfigFilter,
+    ErrorAnswer,
+    GatherError,
+    HarvestConfig,
+    HttpError,
+    IncompleteGather,
+    Mapped,
+    Option,
+    Record,
+    field_problems,
+    label_message,
+    parse_json,
+)
 from backends.ckan.mapping import map_package, package_id, remote_url
-from harvesters.http import HttpError, parse_json
-from harvesters.models import ConfigFilter, HarvestConfig, Mapped
 
 #: Statuses by which a portal says it has no such action.
 UNAVAILABLE_STATUSES = frozenset({404, 405, 410, 501})
-#: Marks a record whose package_show failed in the fallback: mapping it fails its item with the message.
-SHOW_ERROR = "package_show_error"
 
 
 class CkanError(GatherError):
@@ -116,8 +127,7 @@ class CkanBackend(Backend):
             except (HttpError, CkanError) as error:
                 if isinstance(error, HttpError) and (error.status or 500) >= 500:
                     raise  # the portal is unreachable or broken, not this one package
-                yield Record(remote_id=name, remote_url=f"{self.base_url}/dataset/{name}",
-                             data={SHOW_ERROR: str(error)})
+                yield Record(remote_id=name, remote_url=f"{self.base_url}/dataset/{name}", error=str(error))
                 continue
             yield self.record(result[0] if isinstance(result, list) and result else result)
 
@@ -135,23 +145,21 @@ class CkanBackend(Backend):
         try:
             response = self.http.get(url, params=params, headers=headers)
         except HttpError as error:
-            answer = ckan_answer(error.response)
-            if answer is None:
+            answer = ErrorAnswer.of(error)
+            body = answer.json if answer else None
+            if answer is None or not isinstance(body, dict) or body.get("success") is not False:
                 raise
-            raise CkanError(f"{error_message(answer.get('error'))} (HTTP {error.status} from {url})",
-                            status=error.status) from None
-        answer = parse_json(response)
-        if not isinstance(answer, dict) or "success" not in answer:
+            raise CkanError(answer.annotate(ckan_message(body.get("error")), url), status=error.status) from None
+        body = parse_json(response)
+        if not isinstance(body, dict) or "success" not in body:
             raise GatherError(f"{response.url} did not answer like a CKAN API (no 'success' key)")
-        if answer["success"] is not True:
-            raise CkanError(f"{error_message(answer.get('error'))} (from {url})")
-        return answer.get("result")
+        if body["success"] is not True:
+            raise CkanError(f"{ckan_message(body.get('error'))} (from {url})")
+        return body.get("result")
 
     # --- map ----------------------------------------------------------------------------------------------
 
     def map(self, record: Record) -> Mapped:
-        if SHOW_ERROR in record.data:
-            raise HarvestException(record.data[SHOW_ERROR])
         return map_package(record.data, self.base_url, self.context.licenses, honor_private=self.honor_private)
 
 
@@ -179,25 +187,10 @@ def search_unavailable(error: HttpError | CkanError) -> bool:
     return error.status in UNAVAILABLE_STATUSES or "action name not known" in str(error).lower()
 
 
-def ckan_answer(response: Any) -> dict[str, Any] | None:
-    """The CKAN error object in an HTTP error answer's body, if it is one."""
-    if response is None:
-        return None
-    try:
-        answer = response.json()
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) and answer.get("success") is False else None
-
-
-def error_message(error: Any) -> str:
+def ckan_message(error: Any) -> str:
     """CKAN's error as a sentence: `{"__type": "Authorization Error", "message": "Access denied"}` ->
-    "Authorization Error: Access denied"; field errors are listed."""
+    "Authorization Error: Access denied"; a validation error's fields are listed with their problems."""
     if isinstance(error, dict):
-        kind = error.get("__type")
-        message = error.get("message") or "; ".join(
-            f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
-            for key, value in error.items() if key not in ("__type", "message")
-        )
-        return ": ".join(part for part in (kind, message) if part) or "Unknown CKAN error"
+        fields = {key: value for key, value in error.items() if key not in ("__type", "message")}
+        return label_message(error.get("__type"), error.get("message") or field_problems(fields)) or "Unknown CKAN error"
     return str(error).strip() if error else "Unknown CKAN error"

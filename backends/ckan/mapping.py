@@ -5,9 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from backends.base import SkipRecord
+from backends.base import (
+    Checksum,
+    ContactPoint,
+    Dataset,
+    LicenseIndex,
+    Mapped,
+    RemoteMetadata,
+    Resource,
+    ResourceHarvest,
+    SkipRecord,
+    Spatial,
+    TemporalCoverage,
+    license_extras,
+)
 from backends.normalize import (
     CHECKSUM_LENGTHS,
     file_extension,
@@ -22,24 +35,9 @@ from backends.normalize import (
     parse_datetime,
     temporal_coverage,
     temporal_from_literal,
+    text,
     url_filename,
 )
-from harvesters.models import (
-    Checksum,
-    ContactPoint,
-    Dataset,
-    Mapped,
-    RemoteMetadata,
-    Resource,
-    ResourceHarvest,
-    Spatial,
-    TemporalCoverage,
-)
-
-from harvesters.licenses import license_extras
-
-if TYPE_CHECKING:
-    from harvesters.licenses import LicenseIndex
 
 ResourceType = Literal["main", "documentation", "update", "api", "code", "other"]
 #: Package fields naming a contact point (name, email) and its udata role, as ckanext-dcat maps them.
@@ -275,10 +273,6 @@ def checksum(value: Any) -> Checksum | None:
 
 def tag_name(tag: Any) -> str:
     return str(tag.get("display_name") or tag.get("name") or "") if isinstance(tag, dict) else str(tag or "")
-
-
-def text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def as_text(value: Any) -> str | None:

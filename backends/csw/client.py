@@ -14,8 +14,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-from backends.base import GatherError, HarvestException, IncompleteGather, Option, Record
-from harvesters.http import Http, HttpError, parse_xml
+from backends.base import ErrorAnswer, GatherError, Http, HttpError, IncompleteGather, Option, parse_xml
 
 CSW = "http://www.opengis.net/cat/csw/2.0.2"
 DEFAULT_PAGE_SIZE = 50
@@ -139,8 +138,8 @@ class CswClient:
         try:
             response = self.http.post(self.url, data=body, headers={"Content-Type": "application/xml"})
         except HttpError as error:
-            content = error.response.content if error.response is not None else b""
-            if message := exception_report(content):
+            answer = ErrorAnswer.of(error)
+            if answer is not None and answer.xml is not None and (message := report_message(answer.xml)):
                 raise CswException(message) from None
             raise
         return search_page(start, response.content, self.url)
@@ -163,14 +162,6 @@ def search_page(start: int, content: bytes, url: str) -> SearchPage:
     )
 
 
-def exception_report(content: bytes) -> str | None:
-    """The job error for an error answer's body, when it is an ows:ExceptionReport."""
-    try:
-        return report_message(parse_xml(content))
-    except HttpError:
-        return None
-
-
 def report_message(root: etree._Element) -> str | None:
     """'Failed to query CSW: <code> (<locator>): <text>' for any OWS version's ExceptionReport."""
     if not isinstance(root.tag, str) or etree.QName(root).localname != "ExceptionReport":
@@ -190,21 +181,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-class InvalidRecord(HarvestException):
-    """A record of the result set that cannot be read: its item fails with this reason."""
-
-
-def invalid_record(remote_id: str, reason: str) -> Record:
-    """A record that fails its own item (the rest of the job goes on)."""
-    return Record(remote_id=remote_id, data={"error": reason})
-
-
-def check_record(record: Record) -> None:
-    """Raise the reason of a record gathered as invalid."""
-    if isinstance(record.data, dict) and "error" in record.data:
-        raise InvalidRecord(record.data["error"])
 
 
 def position_id(position: int) -> str:

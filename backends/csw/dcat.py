@@ -8,13 +8,12 @@ from lxml import etree
 from pyoxigraph import RdfFormat
 
 from backends.base import GatherError, Option, Record
-from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, invalid_record, position_id
+from backends.csw.client import PAGE_SIZE_OPTION, CswClient, position_id
 from backends.dcat import DcatBackend
 from backends.dcat.rdf import DCAT, DCT, Page
 from backends.dcat.records import page_records
 from backends.dcat.vocabularies import FOAF
 from backends.normalize import is_http_url
-from harvesters.models import Mapped
 
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
 GEODCAT_SCHEMA = "http://data.europa.eu/930/"
@@ -51,18 +50,14 @@ class CswDcatBackend(DcatBackend):
             page = Page(etree.tostring(element), RdfFormat.RDF_XML, base_iri=RELATIVE_BASE)
         except GatherError as error:
             reason = str(error).replace(f" from {RELATIVE_BASE}", "")
-            yield invalid_record(_identifier(element, position), f"CSW record {position}: {reason}")
+            yield Record(remote_id=_identifier(element, position), error=f"CSW record {position}: {reason}")
             return
         records = [identified(record, page, position) for record in page_records(page)]
         if page.warning:
             self.report_lenient(f"CSW record {position}", page.warning, records)
         yield from records
         if not records:
-            yield invalid_record(_identifier(element, position), f"CSW record {position} holds no DCAT dataset")
-
-    def map(self, record: Record) -> Mapped:
-        check_record(record)
-        return super().map(record)
+            yield Record(remote_id=_identifier(element, position), error=f"CSW record {position} holds no DCAT dataset")
 
 
 def identified(record: Record, page: Page, position: int) -> Record:

@@ -14,24 +14,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 from lxml import etree
 
-from backends.base import Backend, Option, Record, SkipRecord
-from backends.csw.client import PAGE_SIZE_OPTION, CswClient, check_record, invalid_record, position_id
-from backends.dcat.mapping import fallback_title, inspire_limitation
-from backends.dcat.vocabularies import (
-    CONTACT_ROLES,
-    HVD_TAG,
-    INSPIRE_TAG,
-    INSPIRE_THEME_SCHEME_TITLE,
-    INSPIRE_THEMES,
-    OGC_PROTOCOLS,
+from backends.base import (
+    Backend,
+    ContactPoint,
+    Dataservice,
+    Dataset,
+    LicenseIndex,
+    Mapped,
+    Option,
+    Record,
+    RemoteMetadata,
+    Resource,
+    SkipRecord,
+    TemporalCoverage,
+    license_extras,
+    parse_xml,
 )
+from backends.csw.client import PAGE_SIZE_OPTION, CswClient, position_id
 from backends.normalize import (
     bbox_to_polygon,
     file_extension,
@@ -45,16 +51,16 @@ from backends.normalize import (
     temporal_coverage,
     url_filename,
 )
-from harvesters.http import parse_xml
-from harvesters.licenses import LicenseIndex, license_extras
-from harvesters.models import (
-    ContactPoint,
-    Dataservice,
-    Dataset,
-    Mapped,
-    RemoteMetadata,
-    Resource,
-    TemporalCoverage,
+from backends.vocabularies import (
+    HVD_TAG,
+    HVD_URI,
+    INSPIRE_TAG,
+    OGC_PROTOCOLS,
+    UDATA_CONTACT_ROLES,
+    fallback_title,
+    inspire_limitation,
+    is_inspire_theme_uri,
+    is_inspire_themes_title,
 )
 
 GMD = "http://www.isotc211.org/2005/gmd"
@@ -77,9 +83,6 @@ METADATA_CONTACT = "gmd:contact/*"
 #: A linkage's URL: gmd:URL, or the localised URLs of a profile (geocat.ch's che:PT_FreeURL).
 LINKAGE_URL = "gmd:linkage/gmd:URL/text() | gmd:linkage/*//*[local-name()='LocalisedURL']/text()"
 
-#: EU high-value dataset categories, as data.europa.eu or publications.europa.eu URIs.
-HVD_URI = re.compile(r"^https?://(data\.europa\.eu|publications\.europa\.eu/resource/authority)/bna/", re.IGNORECASE)
-
 #: What separates several keywords written in one gmd:keyword (lists, GCMD hierarchy levels); not a comma,
 #: which INSPIRE theme labels hold ("Zones de gestion, de restriction ou de réglementation...").
 KEYWORD_SEPARATORS = re.compile(r"\s*[;>]\s*")
@@ -87,7 +90,6 @@ KEYWORD_SEPARATORS = re.compile(r"\s*[;>]\s*")
 ISO_FREQUENCIES = {"continual": "continuous", "biannually": "semiannual", "annually": "annual", "asNeeded": "punctual"}
 #: ISO CI_RoleCode values named differently in udata (the GeoDCAT-AP names); the others are kept as is.
 ISO_ROLES = {"pointOfContact": "contact", "author": "creator", "owner": "rightsHolder"}
-UDATA_ROLES = {role for _, role in CONTACT_ROLES}
 DISTRIBUTION_FUNCTIONS = {"download", "offlineAccess", "order"}
 #: Online resource protocols (lowercased, before any version suffix) that denote a service, by format.
 SERVICE_PROTOCOLS = {
@@ -136,8 +138,8 @@ class CswIso19139Backend(Backend):
         identifier = file_identifier(element)
         if not is_metadata(element):
             name = etree.QName(element)
-            return invalid_record(identifier or position_id(position),
-                                  f"CSW record {position} is not ISO 19139 but {{{name.namespace}}}{name.localname}")
+            return Record(remote_id=identifier or position_id(position),
+                          error=f"CSW record {position} is not ISO 19139 but {{{name.namespace}}}{name.localname}")
         return Record(
             remote_id=identifier or position_id(position),
             remote_url=self.remote_url(identifier) if identifier else None,
@@ -155,7 +157,6 @@ class CswIso19139Backend(Backend):
         return f"{self.url}{'&' if '?' in self.url else '?'}{query}"
 
     def map(self, record: Record) -> Mapped:
-        check_record(record)
         metadata = parse_xml(record.data["xml"].encode(), f"record {record.remote_id}")
         return map_metadata(metadata, self.context.licenses, self.feature("protocol_downloads"), self.extra("language"))
 
@@ -320,8 +321,7 @@ def tags(identification: etree._Element) -> list[str]:
         hrefs = select(keywords, "gmd:keyword/gmx:Anchor/@xlink:href")
         words = [part for text in strings(keywords, "gmd:keyword") for part in KEYWORD_SEPARATORS.split(text)]
         values += words
-        if words and (thesaurus == INSPIRE_THEME_SCHEME_TITLE.lower()
-                      or any(href.replace("https://", "http://", 1).startswith(INSPIRE_THEMES) for href in hrefs)):
+        if words and (is_inspire_themes_title(thesaurus) or any(map(is_inspire_theme_uri, hrefs))):
             values.append(INSPIRE_TAG)
         if any(HVD_URI.match(href) for href in hrefs):
             values.append(HVD_TAG)
@@ -388,7 +388,7 @@ def responsible_party(party: etree._Element, warnings: list[str]) -> ContactPoin
     form = next((url for url in links if is_http_url(url)), None)
     role = code(party, "gmd:role/*") or "pointOfContact"
     role = ISO_ROLES.get(role, role)
-    return make_contact(name, email, form, role if role in UDATA_ROLES else "contact", warnings)
+    return make_contact(name, email, form, role if role in UDATA_CONTACT_ROLES else "contact", warnings)
 
 
 # --- data services ---------------------------------------------------------------------------------

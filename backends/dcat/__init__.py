@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
-from backends.base import Backend, GatherError, IncompleteGather, Option, Record, SkipRecord
+from backends.base import Backend, GatherError, IncompleteGather, Mapped, Option, Record, SkipRecord, media_type
 from backends.dcat.mapping import map_dataservice, map_dataset
 from backends.dcat.rdf import ACCEPT, Page, guess_format
 from backends.dcat.records import page_records
-from harvesters.http import media_type
-from harvesters.models import Mapped
 
 
 class HeldServices:

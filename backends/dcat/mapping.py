@@ -14,7 +14,22 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from backends.base import SkipRecord
+from backends.base import (
+    Checksum,
+    ContactPoint,
+    Dataservice,
+    Dataset,
+    LicenseIndex,
+    Mapped,
+    RemoteMetadata,
+    Resource,
+    ResourceHarvest,
+    Schema,
+    SkipRecord,
+    Spatial,
+    TemporalCoverage,
+    license_extras,
+)
 from backends.dcat.rdf import DCAT, DCT, RDF, RDF_TYPE, Graph, Term
 from backends.dcat.vocabularies import (
     ADMS,
@@ -25,20 +40,11 @@ from backends.dcat.vocabularies import (
     EU_ACCESS_RIGHT,
     EU_ACCESS_TYPES,
     EU_FILE_TYPE,
-    FALLBACK_TITLES,
-    FORMAT_BY_MEDIA_TYPE,
     FOAF,
+    FORMAT_BY_MEDIA_TYPE,
     GEODCAT,
     GEOJSON_DATATYPES,
-    HVD_CATEGORIES,
-    HVD_LEGISLATION,
-    HVD_TAG,
     IANA_MEDIA_TYPES,
-    INSPIRE_LIMITATION_CATEGORIES,
-    INSPIRE_LIMITATIONS,
-    INSPIRE_TAG,
-    INSPIRE_THEME_SCHEME_TITLE,
-    INSPIRE_THEMES,
     LABELS,
     ORG,
     OWL,
@@ -73,46 +79,21 @@ from backends.normalize import (
     temporal_from_literal,
     url_filename,
 )
-from harvesters.licenses import LicenseIndex, license_extras, title_key
-from harvesters.models import (
-    Checksum,
-    ContactPoint,
-    Dataservice,
-    Dataset,
-    Mapped,
-    RemoteMetadata,
-    Resource,
-    ResourceHarvest,
-    Schema,
-    Spatial,
-    TemporalCoverage,
+from backends.vocabularies import (
+    HVD_CATEGORIES,
+    HVD_LEGISLATION,
+    HVD_TAG,
+    INSPIRE_TAG,
+    fallback_title,
+    inspire_limitation,
+    is_inspire_theme_uri,
+    is_inspire_themes_title,
+    language_codes,
+    language_key,
 )
 
-LANGUAGE_CODES: tuple[frozenset[str], ...] = (
-    frozenset({"fr", "fre", "fra"}),
-    frozenset({"en", "eng"}),
-    frozenset({"de", "ger", "deu"}),
-    frozenset({"es", "spa"}),
-    frozenset({"it", "ita"}),
-    frozenset({"nl", "dut", "nld"}),
-    frozenset({"pt", "por"}),
-)
 DATASET_TYPES = frozenset({DCAT + "Dataset", DCAT + "DatasetSeries"})
 ResourceKind = Literal["main", "api", "documentation", "other"]
-
-
-@lru_cache(maxsize=64)
-def language_codes(language: str) -> frozenset[str]:
-    """The ISO 639-1/639-2 codes naming `language` (`fr` -> fr, fre, fra)."""
-    code = language.strip().lower().split("-")[0]
-    return next((codes for codes in LANGUAGE_CODES if code in codes), frozenset({code}))
-
-
-@lru_cache(maxsize=256)
-def language_key(tag: str) -> str:
-    """One key per language whatever its spelling: `fr-FR`, `fre`, `FRA` -> `fr`; empty for untagged."""
-    codes = language_codes(tag) if tag else frozenset({""})
-    return min(codes, key=lambda code: (len(code), code))
 
 
 def literal_language(literal: Term) -> str:
@@ -206,17 +187,17 @@ class Node:
         return []
 
 
-def describe(node: Node, predicate: str, language: str) -> list[str]:
+def readable_values(node: Node, predicate: str, language: str) -> list[str]:
     """Each value as a person reads it: a literal, a node's labels or description, else its URI."""
-    described: list[str] = []
+    readable: list[str] = []
     for value in node.values(predicate):
         if "@value" in value:
             texts = [value["@value"].strip()]
         else:
             target = Node(node.graph, value["@id"])
             texts = target.labels(language) or [target.text(DCT + "description", language) or target.uri or ""]
-        described += [text for text in texts if text and text not in described]
-    return described
+        readable += [text for text in texts if text and text not in readable]
+    return readable
 
 
 def hints(node: Node, predicate: str, language: str) -> list[str]:
@@ -368,14 +349,10 @@ def keywords(node: Node, language: str) -> list[str]:
 
 
 def is_inspire_theme(theme: Node, language: str) -> bool:
-    if (theme.uri or "").startswith(INSPIRE_THEMES):
-        return True
-    for scheme in theme.nodes(SKOS + "inScheme"):
-        if (scheme.uri or "").startswith(INSPIRE_THEMES):
-            return True
-        if title_key(scheme.label(language) or "") == title_key(INSPIRE_THEME_SCHEME_TITLE):
-            return True
-    return False
+    """A theme of the INSPIRE register, by its URI or its concept scheme's (URI or title)."""
+    return is_inspire_theme_uri(theme.uri) or any(
+        is_inspire_theme_uri(scheme.uri) or is_inspire_themes_title(scheme.label(language))
+        for scheme in theme.nodes(SKOS + "inScheme"))
 
 
 def frequency(node: Node) -> str | None:
@@ -529,13 +506,13 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
     statements when it has none (as udata does)."""
     language = context.language
     statements = {
-        "license": describe(node, DCT + "license", language),
-        "rights": describe(node, DCT + "rights", language),
+        "license": readable_values(node, DCT + "license", language),
+        "rights": readable_values(node, DCT + "rights", language),
         "accessRights": access_rights(node, distributions, language),
-        "provenance": describe(node, DCT + "provenance", language),
+        "provenance": readable_values(node, DCT + "provenance", language),
     }
     if not statements["license"] and not statements["rights"]:
-        statements["license"] = common([describe(dist, DCT + "license", language) for dist in distributions])
+        statements["license"] = common([readable_values(dist, DCT + "license", language) for dist in distributions])
     extras = {key: values for key, values in statements.items() if values}
     if extras:
         dataset.extras["dcat"] = extras
@@ -554,7 +531,7 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
         # the dataset's license, else its rights, else its distributions' licenses, else their rights
         dataset.license = next((found for group in candidates if (found := context.licenses.guess(*group))), None)
         texts = [*statements["license"], *statements["rights"],
-                 *(text for dist in distributions for text in describe(dist, DCT + "license", language))]
+                 *(text for dist in distributions for text in readable_values(dist, DCT + "license", language))]
         dataset.extras |= license_extras(dataset.license, *texts)
 
 
@@ -581,27 +558,14 @@ def eu_access_type(node: Node, distributions: list[Node]) -> str | None:
 
 def access_rights(node: Node, distributions: list[Node], language: str) -> list[str]:
     """The dataset's access rights, else those all its distributions share."""
-    own = describe(node, DCT + "accessRights", language)
+    own = readable_values(node, DCT + "accessRights", language)
     return own or common([distribution_access_rights(distribution, language) for distribution in distributions])
 
 
 def distribution_access_rights(node: Node, language: str) -> list[str]:
     """`dct:accessRights`, and the misspelt `dcat:accessRights` found in some catalogs."""
-    return describe(node, DCT + "accessRights", language) + describe(node, DCAT + "accessRights", language)
-
-
-_LIMITATION_BY_LABEL = {title_key(label): category for category, label in INSPIRE_LIMITATION_CATEGORIES.values()}
-
-
-def inspire_limitation(values: list[str]) -> str | None:
-    """The udata reason category of an INSPIRE Article 13(1) limitation named by URI or French label."""
-    for value in values:
-        code = value.removeprefix(INSPIRE_LIMITATIONS.replace("http://", "https://")).removeprefix(INSPIRE_LIMITATIONS)
-        if code in INSPIRE_LIMITATION_CATEGORIES:
-            return INSPIRE_LIMITATION_CATEGORIES[code][0]
-        if category := _LIMITATION_BY_LABEL.get(title_key(value)):
-            return category
-    return None
+    return [*readable_values(node, DCT + "accessRights", language),
+            *readable_values(node, DCAT + "accessRights", language)]
 
 
 # --- resources --------------------------------------------------------------------------------------
@@ -635,8 +599,8 @@ def resource(node: Node, url: str, kind: ResourceKind, context: Context, service
     fmt = resource_format(node, services, language)
     extras = {key: values for key, values in (
         ("accessRights", distribution_access_rights(node, language)),
-        ("license", describe(node, DCT + "license", language)),
-        ("rights", describe(node, DCT + "rights", language)),
+        ("license", readable_values(node, DCT + "license", language)),
+        ("rights", readable_values(node, DCT + "rights", language)),
     ) if values}
     return Resource(
         title=resource_title(node, url, fmt, context),
@@ -683,12 +647,6 @@ def resource_title(node: Node, url: str, fmt: str | None, context: Context) -> s
     if name and "." in name:
         return name
     return fallback_title(fmt, context.portal_language)
-
-
-def fallback_title(fmt: str | None, language: str) -> str:
-    """The title of a resource that has none, in `language` (udata's words on a French portal)."""
-    with_format, nameless = FALLBACK_TITLES.get(language_key(language), FALLBACK_TITLES["en"])
-    return with_format.format(format=fmt.lower()) if fmt else nameless
 
 
 def resource_format(node: Node, services: list[Node], language: str) -> str | None:

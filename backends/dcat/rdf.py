@@ -31,8 +31,7 @@ import pyoxigraph
 from lxml import etree
 from pyoxigraph import BlankNode, NamedNode, RdfFormat
 
-from backends.base import GatherError
-from harvesters.http import HttpError, parse_xml, refuse_document_type
+from backends.base import GatherError, HttpError, parse_xml, refuse_document_type
 
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"

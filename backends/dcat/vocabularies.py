@@ -1,8 +1,10 @@
-"""Namespaces and the controlled vocabularies the DCAT mapping recognises."""
+"""Namespaces and the controlled vocabularies the DCAT mapping recognises (those ISO 19139 reads too are in
+backends/vocabularies.py)."""
 
 from __future__ import annotations
 
 from backends.dcat.rdf import DCAT, DCT, RDFS
+from backends.vocabularies import OGC_PROTOCOLS
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 FOAF = "http://xmlns.com/foaf/0.1/"
@@ -49,63 +51,9 @@ CONTACT_ROLES: tuple[tuple[str, str], ...] = (
     (GEODCAT + "user", "user"),
 )
 
-#: EU High-Value Dataset categories and the tag udata gives each (plus `hvd`).
-HVD_CATEGORIES: dict[str, str] = {
-    "http://data.europa.eu/bna/c_164e0bf5": "Météorologiques",
-    "http://data.europa.eu/bna/c_a9135398": "Entreprises et propriété d'entreprises",
-    "http://data.europa.eu/bna/c_ac64a52d": "Géospatiales",
-    "http://data.europa.eu/bna/c_b79e35eb": "Mobilité",
-    "http://data.europa.eu/bna/c_dd313021": "Observation de la terre et environnement",
-    "http://data.europa.eu/bna/c_e1da4e07": "Statistiques",
-}
-HVD_TAG = "hvd"
-HVD_LEGISLATION = "http://data.europa.eu/eli/reg_impl/2023/138/oj"
-INSPIRE_TAG = "inspire"
-INSPIRE_THEMES = "http://inspire.ec.europa.eu/theme"
-INSPIRE_THEME_SCHEME_TITLE = "GEMET - INSPIRE themes, version 1.0"
-
-INSPIRE_LIMITATIONS = "http://inspire.ec.europa.eu/metadata-codelist/LimitationsOnPublicAccess/"
-#: INSPIRE Article 13(1) limitations on public access: code -> (udata reason category, French label).
-INSPIRE_LIMITATION_CATEGORIES: dict[str, tuple[str, str]] = {
-    "INSPIRE_Directive_Article13_1a": (
-        "confidentiality_of_proceedings_of_public_authorities",
-        "L124-4-I-1 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.a)",
-    ),
-    "INSPIRE_Directive_Article13_1b": (
-        "international_relations_public_security_or_national_defence",
-        "L124-5-II-1 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.b)",
-    ),
-    "INSPIRE_Directive_Article13_1c": (
-        "course_of_justice_or_fair_trial",
-        "L124-5-II-2 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.c)",
-    ),
-    "INSPIRE_Directive_Article13_1d": (
-        "confidentiality_of_commercial_or_industrial_information",
-        "L124-4-I-1 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.d)",
-    ),
-    "INSPIRE_Directive_Article13_1e": (
-        "intellectual_property_rights",
-        "L124-5-II-3 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.e)",
-    ),
-    "INSPIRE_Directive_Article13_1f": (
-        "confidentiality_of_personal_data",
-        "L124-4-I-1 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.f)",
-    ),
-    "INSPIRE_Directive_Article13_1g": (
-        "protection_of_voluntary_information_suppliers",
-        "L124-4-I-3 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.g)",
-    ),
-    "INSPIRE_Directive_Article13_1h": (
-        "protection_of_environment",
-        "L124-4-I-2 du code de l'environnement (Directive 2007/2/CE (INSPIRE), Article 13.1.h)",
-    ),
-}
-
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 IANA_MEDIA_TYPES = ("https://www.iana.org/assignments/media-types/", "http://www.iana.org/assignments/media-types/")
 
-#: OGC service protocols, the resource format of a distribution served through one.
-OGC_PROTOCOLS = ("wms", "wfs", "wmts", "wcs", "wps", "csw", "sos")
 #: An OGC protocol named by an access service (`geodcatap:serviceProtocol`, `dct:conformsTo`) in any of the usual
 #: spellings (`http://www.opengeospatial.org/standards/wms`, `.../serviceType/ogc/wfs`, `OGC:WMS-1.3.0-http-get-map`).
 PROTOCOL_PATTERN = rf"(?<![a-z])({'|'.join(sorted(OGC_PROTOCOLS, key=len, reverse=True))})(?![a-z])"
@@ -124,15 +72,6 @@ FORMAT_BY_MEDIA_TYPE: dict[str, str] = {
     "application/vnd.oasis.opendocument.spreadsheet": "ods", "application/gml+xml": "gml",
     "application/vnd.google-earth.kml+xml": "kml", "application/vnd.google-earth.kmz": "kmz",
     "application/x-shapefile": "shp", "application/x-netcdf": "netcdf", "image/tiff": "tiff",
-}
-
-#: Titles of a resource without one (udata's words on a portal of that language): with its format, without.
-FALLBACK_TITLES: dict[str, tuple[str, str]] = {
-    "fr": ("Ressource {format}", "Ressource sans nom"),
-    "en": ("{format} resource", "Nameless resource"),
-    "de": ("Ressource {format}", "Ressource ohne Namen"),
-    "es": ("Recurso {format}", "Recurso sin nombre"),
-    "it": ("Risorsa {format}", "Risorsa senza nome"),
 }
 
 #: `dct:conformsTo` values that name a metadata profile or a regulation, not the schema of a distribution.

@@ -51,8 +51,8 @@ class Store(Sources, Jobs, Items, Links, Pages, Payloads, Prefixes, Problems):
         return job
 
     def last_job(self, source_id: str) -> HarvestJob | None:
-        found = self.list_jobs(source_id, limit=1)
-        return self.get_job(found[0].id) if found else None
+        found = self.last_job_rows([source_id]).get(source_id)
+        return self.get_job(found.id) if found else None
 
     def job_json(self, job_id: str) -> Iterator[str]:
         """The job with all its items in udata's JSON shape, written a chunk of items at a time (a big job

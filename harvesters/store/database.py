@@ -35,7 +35,7 @@ class Database:
             self.engine = make_engine(url)
             self.new = self.ensure_tables(metadata)
         except (SQLAlchemyError, ImportError) as error:
-            raise StoreUnavailable(unavailable(url, error)) from None
+            raise StoreUnavailable(why_unavailable(url, error)) from None
 
     def ensure_tables(self, tables: MetaData) -> bool:
         """Create (or upgrade) these tables once for this store object; True when they did not exist yet."""
@@ -70,7 +70,7 @@ class Database:
             return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
-def shown_url(url: str) -> str:
+def mask_password(url: str) -> str:
     """A database URL as shown to people: its password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -78,9 +78,9 @@ def shown_url(url: str) -> str:
         return url
 
 
-def unavailable(url: str, error: BaseException) -> str:
+def why_unavailable(url: str, error: BaseException) -> str:
     """Why the store at `url` cannot be opened, in one line an operator can act on."""
-    shown = shown_url(url)
+    masked = mask_password(url)
     if isinstance(error, ArgumentError | NoSuchModuleError) and not isinstance(error, ImportError):
         return (f"Invalid HARVEST_DATABASE_URL {url!r}: {error}; expected an SQLAlchemy URL such as "
                 "sqlite:///harvest.db or postgresql+psycopg://user@host/db")
@@ -88,9 +88,9 @@ def unavailable(url: str, error: BaseException) -> str:
         missing = getattr(error, "name", None) or str(error)
         hint = ("pip install '.[postgres]' (psycopg, for postgresql+psycopg:// URLs)" if "postgres" in url
                 else "install it")
-        return f"The store {shown} needs the database driver {missing}, which is not installed: {hint}"
+        return f"The store {masked} needs the database driver {missing}, which is not installed: {hint}"
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    return f"Cannot open the store {shown} (HARVEST_DATABASE_URL): {reason}"
+    return f"Cannot open the store {masked} (HARVEST_DATABASE_URL): {reason}"
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:

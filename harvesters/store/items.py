@@ -37,6 +37,7 @@ class NewItem:
     kind: str = "dataset"
     record: dict[str, Any] | None = None
     record_json: bytes | None = None
+    warnings: list[str] = field(default_factory=list)  # what the gather said of its record
     errors: Entries = field(default_factory=list)
     logs: Entries = field(default_factory=list)
     outcome: str | None = None
@@ -69,6 +70,7 @@ class ClaimedItem:
     kind: str
     record: dict[str, Any] | None = None
     record_hash: str | None = None  # of the record with what its mapping depends on, when known already
+    warnings: Sequence[str] = ()  # what the gather said of its record (a page read leniently)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,7 @@ class Items(Database):
             claimed = [ClaimedItem(*row) for row in conn.execute(CLAIM, {"ids": list(item_ids), "now": utcnow()})]
             if records and claimed:
                 stored = dict(conn.execute(RECORDS_OF, {"ids": [item.id for item in claimed]}).all())
-                claimed = [replace(item, record=orjson.loads(stored[item.id]) if item.id in stored else None)
+                claimed = [_with_record(item, orjson.loads(stored[item.id]) if item.id in stored else None)
                            for item in claimed]
         return sorted(claimed, key=lambda item: item.id)
 
@@ -255,3 +257,7 @@ def _item(row: RowMapping) -> HarvestItem:
         errors=[HarvestError.model_validate(error) for error in row["errors"] or []],
         logs=[HarvestLog.model_validate(log) for log in row["logs"] or []],
     )
+
+
+def _with_record(item: ClaimedItem, record: dict[str, Any] | None) -> ClaimedItem:
+    return replace(item, record=record, warnings=(record or {}).get("warnings") or ())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement, Select
@@ -20,10 +20,14 @@ from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
 from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, ItemStatus
 from harvesters.store.database import Database, chunks
-from harvesters.store.schema import items, jobs, records
+from harvesters.store.schema import items, jobs, records, sources
 
 UNSETTLED = ("pending", "started")
 ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
+_NEWEST = (select(jobs.c.id).where(jobs.c.source_id == sources.c.id, jobs.c.preview.is_(False))
+           .order_by(jobs.c.created.desc(), jobs.c.id).limit(1).correlate(sources).scalar_subquery())
+LAST_JOBS = select(jobs).where(jobs.c.id.in_(
+    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,16 @@ class Jobs(Database):
         with self.begin() as conn:
             return dict(conn.execute(select(jobs.c.status, func.count()).where(jobs.c.preview.is_(False))
                                      .group_by(jobs.c.status)).all())
+
+    def last_job_rows(self, source_ids: Collection[str]) -> dict[str, JobRow]:
+        """The last job (previews excluded) of each of these sources that has one, by source id, in one query: each
+        source's newest job found through the (source, created) index."""
+        found: dict[str, JobRow] = {}
+        with self.begin() as conn:
+            for chunk in chunks(sorted(set(source_ids))):
+                found |= {row["source_id"]: JobRow(**row)
+                          for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)}).mappings()}
+        return found
 
     def count_jobs(self, source_id: str | None = None) -> int:
         return self.count(_jobs_query(source_id))

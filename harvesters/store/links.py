@@ -27,7 +27,7 @@ class Link:
     archived_at: datetime | None
     kind: str
     record_hash: str | None = None
-    summary: dict[str, Any] | None = None  # {"title", "logs"} of the last mapping of that record
+    summary: dict[str, Any] | None = None  # {"title", "logs", "shape"} of the last mapping of that record
     uri: str | None = None  # the dataset's URI upstream, where it is not its remote id
 
 

@@ -33,7 +33,9 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+
+from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -103,6 +105,7 @@ jobs = Table(
     # progress (harvesters/progress.py): the step it is at, the number of records the catalog announced
     Column("stage", String(16)),
     Column("announced", Integer),
+    Index("ix_jobs_source_created", "source_id", "created"),  # a source's jobs newest first, its last job
 )
 
 items = Table(
@@ -144,7 +147,8 @@ links = Table(
     Column("archived_at", UTCDateTime()),
     Column("kind", String(16), nullable=False, default="dataset", server_default="dataset"),
     # the hash of the record last mapped (with what its mapping depends on), and what that mapping said
-    # ({"title", "logs"}): a record gathered again unchanged is settled without being mapped again
+    # ({"title", "logs", "shape": harvesters/shape.py}): a record gathered again unchanged is settled without being
+    # mapped again, and one read with doubts is not written when it holds less than that
     Column("record_hash", String(64)),
     Column("summary", JSON),
     # the dataset's URI upstream, where it is not its remote id: how a data service may name it. Added to an
@@ -183,9 +187,13 @@ def dumps(value: Any) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """The store's engine; its driver's errors of a full disk or a lock held too long come out in plain words
+    (failures.py). A SQLite store waits for another process's lock 30 s, or its URL's `?timeout=N`."""
     json = {"json_serializer": dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **json)
+        waits = {} if "timeout" in make_url(url).query else {"timeout": SQLITE_BUSY_TIMEOUT}
+        engine = create_engine(url, connect_args=waits, **json)
+        explain_failures(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -198,6 +206,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True, **json)
     # a batch's rows in multi-row INSERTs (as with RETURNING), not one statement per row on the server
     engine.dialect.use_insertmanyvalues_wo_returning = True
+    explain_failures(engine)
     return engine
 
 

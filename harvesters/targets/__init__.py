@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harvesters.targets.base import (
-    BatchPortal,
-    Portal,
-    PortalError,
-    PortalUnavailable,
+    BatchTarget,
     Provenance,
+    Target,
+    TargetError,
+    TargetUnavailable,
     Write,
     Writes,
     Written,
@@ -22,11 +22,11 @@ if TYPE_CHECKING:
     from harvesters.settings import Settings
     from harvesters.store import Store
 
-__all__ = ["BatchPortal", "LocalCatalog", "Portal", "PortalError", "PortalUnavailable", "Provenance", "UdataPortal",
-           "Write", "Writes", "Written", "open_portal"]
+__all__ = ["BatchTarget", "LocalCatalog", "Target", "TargetError", "TargetUnavailable", "Provenance", "UdataPortal",
+           "Write", "Writes", "Written", "open_target"]
 
 
-def open_portal(store: Store, config: Settings) -> Portal:
+def open_target(store: Store, config: Settings) -> Target:
     """The configured target: the udata portal of HARVEST_UDATA_URL, else the local catalog in the store."""
     if config.udata_url:
         return UdataPortal.open(config)

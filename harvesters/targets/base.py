@@ -1,4 +1,4 @@
-"""The small interface a target portal implements, and what the pipeline hands it."""
+"""The small interface a target implements (the local catalog, a udata portal), and what the pipeline hands it."""
 
 from __future__ import annotations
 
@@ -101,9 +101,9 @@ class Written:
     warnings: tuple[str, ...] = ()
 
 
-class PortalError(Exception):
-    """The portal refused one write (e.g. its validation message): that item fails, the job goes on. `detail`
-    is the portal's own explanation, when it gave one."""
+class TargetError(Exception):
+    """The target refused one write (e.g. a portal's validation message): that item fails, the job goes on.
+    `detail` is the target's own explanation, when it gave one."""
 
     def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
@@ -111,19 +111,23 @@ class PortalError(Exception):
         self.detail = detail
 
 
-class PortalUnavailable(PortalError):
-    """The portal cannot take writes for now: the item stays pending and the job pauses (circuit breaker)."""
+class TargetUnavailable(TargetError):
+    """The target cannot take writes for now (a portal down, its circuit breaker open): the item stays pending
+    and the job pauses."""
 
 
 #: Each write with the id its dataset (or data service) had before, None for one not harvested yet.
 Writes = Sequence[tuple[Write[Any], str | None]]
 
 
-class Portal(Protocol):
+class Target(Protocol):
+    """Where the pipeline writes datasets and data services: the local catalog or a udata portal
+    (harvesters/targets/__init__.py opens the configured one)."""
+
     def write_each(self, writes: Writes) -> Iterator[tuple[int, Written | Exception]]:
-        """Write each (write, id it had before or None): update that one, else the one the portal has for the
+        """Write each (write, id it had before or None): update that one, else the one the target has for the
         same (source, remote id), else create it. Yield (its index, where it went or the error that failed it)
-        as each is done, in any order. After a PortalUnavailable nothing more is sent; what was not sent is
+        as each is done, in any order. After a TargetUnavailable nothing more is sent; what was not sent is
         not yielded (it stays pending)."""
         ...
 
@@ -131,17 +135,17 @@ class Portal(Protocol):
         """Mark a dataset (or, by `kind`, a data service) archived: it is no longer on the remote."""
 
     def licenses(self) -> LicenseIndex:
-        """The portal's licenses (the shape of GET /api/1/datasets/licenses/), indexed for guessing."""
+        """The target's licenses (the shape of GET /api/1/datasets/licenses/), indexed for guessing."""
         ...
 
-    def for_job(self) -> Portal:
-        """This portal for one job: what it caches (reference lists, its dataset index) lives as long as that."""
+    def for_job(self) -> Target:
+        """This target for one job: what it caches (reference lists, its dataset index) lives as long as that."""
         ...
 
 
 @runtime_checkable
-class BatchPortal(Portal, Protocol):
-    """A portal whose documents live in the store: a batch of writes joins the store's transaction, so
+class BatchTarget(Target, Protocol):
+    """A target whose documents live in the store: a batch of writes joins the store's transaction, so
     that datasets, links and items are written together, in a few statements."""
 
     def write_batch(self, conn: Connection, writes: Writes) -> list[Written]:

@@ -6,7 +6,7 @@ Every request is recorded (`requests`), and the bytes streamed to each path are 
 
 | path | answers |
 | --- | --- |
-| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies) |
+| `/hydra/catalog.ttl?total=300&served=240&page_size=100&empty=1&delay=0` | Turtle pages announcing `total` datasets (hydra:totalItems, hydra:next while more are announced) but holding only the first `served`: a short page, then empty ones (`empty=1`: empty bodies); each answered after `delay` seconds |
 | `/ckan/total=..,served=../api/3/action/package_search` | CKAN's package_search, counting `total` |
 | `/ods/total=..,served=../api/explore/v2.1/catalog/datasets` | ODS Explore v2.1, `total_count` = `total` |
 | `/csw?total=..&served=..` | CSW GetRecords, `numberOfRecordsMatched` = `total` |
@@ -17,6 +17,7 @@ Every request is recorded (`requests`), and the bytes streamed to each path are 
 | `/gzip-bomb?size=2000000000` | a gzip-encoded body inflating to `size` bytes |
 | `/big?size=N` | a plain body of `size` bytes, without Content-Length |
 | `/retry-after?seconds=3600&status=503&times=1` | `status` with that Retry-After for the first `times` requests, then a catalog |
+| `/flaky?fault=drop&times=2` | for the first `times` requests, the connection closed with no answer (`fault=drop`) or that status with no Retry-After (`fault=503`); then a catalog |
 | `/doctype?case=lower` | RDF/XML whose DTD (`<!doctype`, `<!DOCTYPE`, `<!DocType`...) expands a title to 100 MB |
 | `/lenient/catalog.ttl?broken=1` | Turtle whose second dataset's first distribution has an unclosed `<` (the lines up to the next `>` vanish into one IRI); `broken=0`: the same, valid |
 | `/jsonld/surrogate` | JSON-LD whose second dataset's title holds the escape `\\ud800` |
@@ -30,6 +31,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from tests.servers.catalog import CatalogServer, Reply, Request
@@ -54,7 +56,7 @@ class HostileServer(CatalogServer):
         self.cases: dict[str, Callable[[Request, dict[str, str]], Reply]] = {
             "hydra": self.hydra, "ckan": self.ckan, "ods": self.ods, "csw": self.csw, "redirect": self.redirect,
             "endless": self.endless, "slow": self.slow, "gzip-bomb": self.gzip_bomb, "big": self.big,
-            "retry-after": self.retry_after, "doctype": self.doctype, "lenient": self.lenient,
+            "retry-after": self.retry_after, "flaky": self.flaky, "doctype": self.doctype, "lenient": self.lenient,
             "jsonld": self.surrogate, "resources": self.resources,
         }
 
@@ -81,6 +83,7 @@ class HostileServer(CatalogServer):
         total, served, size = (int(params.get(key, default)) for key, default in
                                (("total", 300), ("served", params.get("total", 300)), ("page_size", 100)))
         number = int(params.get("page", 1))
+        time.sleep(min(float(params.get("delay", 0)), MAX_STREAM_SECONDS))
         indexes = list(range((number - 1) * size, min(number * size, total, served)))
         if not indexes and params.get("empty") == "1":
             return Reply(b"", "text/turtle")
@@ -161,6 +164,12 @@ class HostileServer(CatalogServer):
             return Reply(b"Busy", "text/plain", status=int(params.get("status", 503)),
                          headers={"Retry-After": params.get("seconds", "3600")})
         return turtle(self.url + request.path, [0, 1])
+
+    def flaky(self, request: Request, params: dict[str, str]) -> Reply:
+        if len(self.requests_to(request.path)) > int(params.get("times", 1)):
+            return turtle(self.url + request.path, [0, 1])
+        fault = params.get("fault", "drop")
+        return Reply(stream=iter(()), raw=True) if fault == "drop" else Reply(b"Down", "text/plain", status=int(fault))
 
     # --- hostile documents ---------------------------------------------------------------------------------
 

@@ -65,4 +65,4 @@ def remote_ids(count: int) -> set[str]:
 
 def harvested_remote_ids(store: Store, source: HarvestSource) -> list[str]:
     """The remote id of each dataset of the source in the local catalog (a duplicate would show twice)."""
-    return [dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list(source.id)]
+    return [dataset["harvest"]["remote_id"] for dataset in LocalCatalog(store).list_datasets(source.id)]

@@ -1,4 +1,5 @@
-"""A real `redis-server` (Debian's) on a free port of 127.0.0.1, in a temporary directory, without persistence."""
+"""A real `redis-server` (Debian's) on a free port of 127.0.0.1, in a temporary directory, without persistence;
+stopped and started again on the same port by `restart` (a Redis restart mid-job)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Start redis-server on this server's port (again, after `stop`) and wait until it answers."""
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
              "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", str(self.directory / "log")],
@@ -47,7 +53,7 @@ class RedisServer:
         while True:
             try:
                 client.ping()
-                return self
+                return
             except RedisConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log = (self.directory / "log").read_text() if (self.directory / "log").exists() else ""
@@ -55,8 +61,8 @@ class RedisServer:
                     raise RuntimeError(f"redis-server did not start on port {self.port}:\n{log}") from None
                 time.sleep(0.05)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def stop(self) -> None:
+        """Stop redis-server (what it held is lost: it keeps nothing on disk)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -64,4 +70,14 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def restart(self, down_for: float = 0) -> None:
+        """Stop the server, leave it down `down_for` seconds, start it again on the same port, empty."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)

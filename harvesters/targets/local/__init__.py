@@ -123,7 +123,7 @@ class LocalCatalog:
             rows.append({"b_id": object_id, "b_title": write.title, "b_data": document, "b_now": now})
         conn.execute(UPDATE_ROW[table.name], rows)
 
-    # --- writes, one at a time (the Portal protocol) ----------------------------------------------------
+    # --- writes, one at a time (the Target protocol) ----------------------------------------------------
 
     def write_each(self, writes: Writes) -> Iterator[tuple[int, Written | Exception]]:
         """Write them one at a time, each in its own transaction, each failing alone."""
@@ -159,13 +159,15 @@ class LocalCatalog:
 
     # --- reading the catalog --------------------------------------------------------------------------
 
-    def get(self, ident: str) -> dict[str, Any] | None:
+    def get_dataset(self, ident: str) -> dict[str, Any] | None:
+        """A dataset's document by its id or slug."""
         with self.store.begin() as conn:
             return conn.execute(
                 select(datasets.c.data).where((datasets.c.id == ident) | (datasets.c.slug == ident))
             ).scalar()
 
-    def list(self, source_id: str | None = None, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+    def list_datasets(self, source_id: str | None = None, offset: int = 0,
+                      limit: int | None = None) -> list[dict[str, Any]]:
         """Datasets in the order they were created (of a source), a page of them with `offset` and `limit`."""
         return self._list(datasets, source_id, offset, limit)
 

@@ -5,7 +5,7 @@
 - `payloads`: what is sent (the full payload, provenance in `harvest:*` extras) and how provenance is read
   back;
 - `contacts`: contact points, the portal's own objects, reused or created;
-- `portal`: the Portal the pipeline writes to, a few writes at a time;
+- `portal`: the Target the pipeline writes to, a few writes at a time;
 - `attach`: a source's links rebuilt from the portal's datasets (after a lost database).
 """
 

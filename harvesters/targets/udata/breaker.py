@@ -1,5 +1,5 @@
 """The circuit breaker in front of a udata portal: after failures in a row, calls are refused without touching
-the network until a cooldown has passed (the job pauses meanwhile, see PortalUnavailable)."""
+the network until a cooldown has passed (the job pauses meanwhile, see TargetUnavailable)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import time
 
 from harvesters.metrics import BREAKER_OPEN
-from harvesters.targets.base import PortalUnavailable
+from harvesters.targets.base import TargetUnavailable
 
 
 class Breaker:
@@ -28,7 +28,7 @@ class Breaker:
             if self.opened_at is None:
                 return
             if time.monotonic() - self.opened_at < self.cooldown:
-                raise PortalUnavailable(f"{self.reason} (circuit breaker open for {self.cooldown:g}s)")
+                raise TargetUnavailable(f"{self.reason} (circuit breaker open for {self.cooldown:g}s)")
             self.opened_at = None  # half-open: one trial, whose failure re-opens at once
             self.failures = self.threshold - 1
 

@@ -19,7 +19,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from harvesters.settings import Settings
-from harvesters.targets.base import PortalUnavailable
+from harvesters.targets.base import TargetUnavailable
 
 CAPACITY = 1.0  # tokens the bucket holds: no burst after an idle spell
 KEY_PREFIX = "harvest:udata:budget:"
@@ -79,7 +79,7 @@ class RedisBucket:
         try:
             wait = float(self.script(keys=[self.key], args=[self.rate, self.capacity]))
         except RedisError as error:
-            raise PortalUnavailable(f"The portal's write budget cannot be read from Redis (HARVEST_REDIS_URL): "
+            raise TargetUnavailable(f"The portal's write budget cannot be read from Redis (HARVEST_REDIS_URL): "
                                     f"{error}") from None
         if wait > 0:
             time.sleep(wait)

@@ -4,7 +4,7 @@ Every request goes through the framework's HTTP client (`Http.send`: deadline, s
 followed, since one would carry the API key elsewhere). Writes take a token of the portal's write budget
 first (`budget`), retries included. A 429 waits its Retry-After; 5xx and network errors are retried with
 exponential backoff and jitter (tenacity). When the portal stays unavailable, the circuit breaker opens and
-PortalUnavailable tells the pipeline to pause the job. Any other 4xx is the request's fault: PortalError
+TargetUnavailable tells the pipeline to pause the job. Any other 4xx is the request's fault: TargetError
 with the portal's message (a 401, a redirect or a non-JSON answer mean a wrong key or URL: the job pauses
 too). The API key is sent as X-API-KEY and never written into a message.
 """
@@ -20,10 +20,11 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from harvesters.answers import TEXT_LENGTH, ErrorAnswer, field_problems
 from harvesters.http import Http, HttpError, HttpOptions, Unreachable, parse_json, retry_after
 from harvesters.metrics import PORTAL_RETRIES, PORTAL_WRITE
 from harvesters.settings import Settings
-from harvesters.targets.base import PortalError, PortalUnavailable
+from harvesters.targets.base import TargetError, TargetUnavailable
 from harvesters.targets.udata.breaker import Breaker
 from harvesters.targets.udata.budget import WriteBudget, write_budget
 
@@ -100,7 +101,7 @@ class UdataClient:
 
     def _attempt(self, method: str, url: str, headers: dict[str, str], json: Any,
                  params: dict[str, Any] | None) -> Any:
-        """One attempt: the result, Retry for what may pass later, PortalUnavailable or PortalError otherwise."""
+        """One attempt: the result, Retry for what may pass later, TargetUnavailable or TargetError otherwise."""
         self.breaker.check()
         if method in WRITE_METHODS:
             self.budget.take()
@@ -117,13 +118,13 @@ class UdataClient:
         if status == 401:
             message = f"{problem}: the portal refused the API key (check HARVEST_UDATA_API_KEY)"
             self.breaker.failure(message, trip=True)
-            raise PortalUnavailable(message, status)
+            raise TargetUnavailable(message, status)
         if status == 429 or status >= 500:
             after = retry_after(response.headers.get("Retry-After"))
             if after is not None and after > self.config.udata_retry_after_max:
                 message = f"{problem}, asking to wait {after:g}s (more than HARVEST_UDATA_RETRY_AFTER_MAX)"
                 self.breaker.failure(message, trip=True)
-                raise PortalUnavailable(message, status)
+                raise TargetUnavailable(message, status)
             raise Retry(problem, response, processed_maybe=status not in NOT_PROCESSED, after=after)
         self.breaker.success()
         return self._result(method, url, response)
@@ -149,51 +150,40 @@ class UdataClient:
             message = (f"{method} {url} redirects to {response.headers.get('Location', '?')}: "
                        "check HARVEST_UDATA_URL (e.g. https://, no path)")
             self.breaker.failure(message, trip=True)
-            raise PortalUnavailable(message, status)
+            raise TargetUnavailable(message, status)
         if status >= 400:
-            detail = portal_message(response)
-            raise PortalError(f"The portal refused {method} {url}: HTTP {status}: {detail}", status, detail)
+            detail = portal_message(ErrorAnswer.read(response))
+            raise TargetError(f"The portal refused {method} {url}: HTTP {status}: {detail}", status, detail)
         if status == 204:
             return None
         try:
             return parse_json(response)
         except HttpError as error:
-            raise PortalUnavailable(f"{error} (is HARVEST_UDATA_URL a udata portal?)", status) from None
+            raise TargetUnavailable(f"{error} (is HARVEST_UDATA_URL a udata portal?)", status) from None
 
-    def _gave_up(self, retry: Retry) -> PortalError:
+    def _gave_up(self, retry: Retry) -> TargetError:
         status = retry.response.status_code if retry.response is not None else None
         message = f"{retry.problem}{_detail(retry.response)} ({self.config.udata_max_retries + 1} attempts)"
         if status is None or status in UNAVAILABLE:
             self.breaker.failure(message, trip=True)
-            return PortalUnavailable(message, status)
+            return TargetUnavailable(message, status)
         if self.breaker.failure(message):
-            return PortalUnavailable(f"{message}; {self.breaker.threshold} requests failed in a row", status)
-        return PortalError(message, status)
+            return TargetUnavailable(f"{message}; {self.breaker.threshold} requests failed in a row", status)
+        return TargetError(message, status)
 
 
-def portal_message(response: requests.Response) -> str:
+def portal_message(answer: ErrorAnswer) -> str:
     """udata's explanation: its validation errors by field, else its message, else the start of the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:300] or response.reason or ""
+    body = answer.json
     if isinstance(body, dict) and isinstance(body.get("errors"), dict) and body["errors"]:
-        return "; ".join(f"{key}: {_flatten(value)}" for key, value in body["errors"].items())
+        return field_problems(body["errors"])
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])
-    return str(body)[:300]
-
-
-def _flatten(value: Any) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_flatten(inner)}" for key, inner in value.items())
-    if isinstance(value, list):
-        return " ".join(_flatten(inner) for inner in value)
-    return str(value)
+    return answer.text if body is None else str(body)[:TEXT_LENGTH]
 
 
 def _detail(response: requests.Response | None) -> str:
     if response is None or response.status_code in UNAVAILABLE:
         return ""
-    message = portal_message(response)
+    message = portal_message(ErrorAnswer.read(response))
     return f": {message}" if message else ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harvesters.models import ContactPoint
-from harvesters.targets.base import PortalError
+from harvesters.targets.base import TargetError
 from harvesters.targets.udata.client import UdataClient
 from harvesters.targets.udata.memo import Memo
 
@@ -83,7 +83,7 @@ class ContactBook:
             body["organization"] = organization
         try:
             return str(self.client.request("POST", "contacts/", json=body)["id"])
-        except PortalError as error:
+        except TargetError as error:
             if error.status == 400:
                 return Refused(error.detail or str(error))
             raise

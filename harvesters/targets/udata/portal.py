@@ -17,7 +17,7 @@ from typing import Any
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Dataservice, Dataset
 from harvesters.settings import Settings
-from harvesters.targets.base import Kind, PortalError, PortalUnavailable, Write, Writes, Written
+from harvesters.targets.base import Kind, TargetError, TargetUnavailable, Write, Writes, Written
 from harvesters.targets.udata.client import UdataClient
 from harvesters.targets.udata.contacts import ContactBook
 from harvesters.targets.udata.memo import Memo
@@ -41,7 +41,7 @@ class UdataPortal:
         """The portal of HARVEST_UDATA_URL, written to with HARVEST_UDATA_API_KEY, by up to
         HARVEST_UDATA_CONCURRENT_WRITES writes at a time."""
         if not config.udata_url:
-            raise PortalError("No udata portal configured: set HARVEST_UDATA_URL (and HARVEST_UDATA_API_KEY)")
+            raise TargetError("No udata portal configured: set HARVEST_UDATA_URL (and HARVEST_UDATA_API_KEY)")
         key = config.udata_api_key.get_secret_value() if config.udata_api_key else None
         writers = ThreadPoolExecutor(config.udata_concurrent_writes, thread_name_prefix="udata-write")
         return cls(UdataClient(config.udata_url, key, config), writers)
@@ -86,7 +86,7 @@ class UdataPortal:
                 try:
                     yield index, future.result()
                 except Exception as error:
-                    stopped = stopped or isinstance(error, PortalUnavailable)
+                    stopped = stopped or isinstance(error, TargetUnavailable)
                     yield index, error
 
     def write(self, write: Write[Any], known: str | None = None) -> Written:
@@ -127,9 +127,9 @@ class UdataPortal:
     def _get(self, dataset_id: str, fields: str | None = None) -> dict[str, Any]:
         try:
             return self.client.request("GET", f"datasets/{dataset_id}/", fields=fields)
-        except PortalError as error:
+        except TargetError as error:
             if error.status in (404, 410):
-                raise PortalError(f"Dataset {dataset_id} is no longer on the portal (HTTP {error.status}); "
+                raise TargetError(f"Dataset {dataset_id} is no longer on the portal (HTTP {error.status}); "
                                   "it is not re-created", error.status) from None
             raise
 
