@@ -7,12 +7,12 @@ from this one carries on the very same gather from where it stands, with its own
 this process records the items, writes the batches and hands them to the mapping process
 (harvesters/mapper.py). Each record comes back serialized as the store keeps it, with its digest:
 this process stores it and passes it on as it is, without reading it, with the total the catalog
-announced (the job's progress) and what the gather said about the job (a page read leniently). The helper gathers at most a batch ahead (the pipe holds one); a
-failure of the gather is its last message, and fails the job as it would have here. Whenever this
-process would wait for the next records (the first batch's next page, or the helper's next batch not
-there yet), it lets the run write what it has first (`idle`): a slow catalog's first pages are
-harvested while the rest is read (and a batch still being mapped is waited for only until the next
-records come).
+announced (the job's progress) and what the gather said about the job (a page read leniently). The
+helper gathers at most a batch ahead (the pipe holds one); a failure of the gather is its last
+message, and fails the job as it would have here. Whenever this process would wait for the next
+records (the first batch's next page, or the helper's next batch not there yet), it lets the run
+write what it has first (`idle`): a slow catalog's first pages are harvested while the rest is read
+(and a batch still being mapped is waited for only until the next records come).
 """
 
 from __future__ import annotations
