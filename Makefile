@@ -6,7 +6,7 @@ CHECKSUM := $(shell cksum < pyproject.toml | cut -d' ' -f1)
 INSTALLED := $(VENV)/.installed-app-$(CHECKSUM)
 INSTALLED_TEST := $(VENV)/.installed-test-$(CHECKSUM)
 
-.PHONY: demo test test-fast system-deps benchmarks
+.PHONY: demo test test-fast lint system-deps benchmarks
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: $(INSTALLED_TEST) system-deps
 # The tests that start nothing (tests/tiers.py): seconds, no servers, no system packages.
 test-fast: $(INSTALLED_TEST)
 	$(VENV)/bin/python -m pytest -q -m "not servers and not udata and not browser and not slow"
+
+# Lint (ruff: pyflakes, pycodestyle, import order, pyupgrade, bugbear) and types (mypy with the pydantic plugin);
+# both are configured in pyproject.toml.
+lint: $(INSTALLED_TEST)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 benchmarks: $(INSTALLED_TEST)
 	for script in benchmarks/*_benchmark.py; do $(VENV)/bin/python -m benchmarks.$$(basename $$script .py) || exit 1; done

@@ -11,7 +11,7 @@ import math
 import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 from urllib.parse import urlparse
 
 from slugify import slugify
@@ -78,7 +78,7 @@ def parse_datetime(value: str | None) -> datetime | None:
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?")
 
 
-def is_http_url(value: str | None) -> bool:
+def is_http_url(value: str | None) -> TypeGuard[str]:
     """An absolute http(s) URL with a host and no whitespace inside."""
     if not value or _WHITESPACE.search(value.strip()):
         return False

@@ -125,8 +125,8 @@ def main() -> None:
             print(f"  ours, unchanged rerun: {again.seconds:7.2f} s  {again.seconds / first.seconds:6.0%} of the first "
                   f"run (target <= 25%), {writes} dataset writes  {again.summary}")
             alike = harvest(alike_url, Path(directory) / f"same-{size}.db")
-            print(f"  ours, titles alike:    {alike.seconds:7.2f} s  {alike.seconds / first.seconds:6.2f}x the distinct "
-                  "titles' time (target <= 1.3x)", flush=True)
+            print(f"  ours, titles alike:    {alike.seconds:7.2f} s  {alike.seconds / first.seconds:6.2f}x the "
+                  "distinct titles' time (target <= 1.3x)", flush=True)
         if args.large:
             warm_up(catalog_url(server, args.large), args.large)
             print(f"--- {args.large} datasets (load average {os.getloadavg()[0]:.1f})", flush=True)

@@ -32,9 +32,11 @@ def main() -> None:
     args = parser.parse_args()
     texts = [text for folder in (FIXTURES, UDATA_FIXTURES, CORPUS) if folder.exists() for text in descriptions(folder)]
     fast = sum(simple_markdown(text.strip()) is not None for text in texts)
-    print(f"{len(texts)} HTML descriptions ({fast} simple), {sum(map(len, texts)) / len(texts):.0f} characters on average")
+    print(f"{len(texts)} HTML descriptions ({fast} simple), {sum(map(len, texts)) / len(texts):.0f} characters on "
+          "average")
     ours, markdownify = per_call(html_to_markdown, texts, args.rounds), per_call(before, texts, args.rounds)
-    print(f"html_to_markdown: {ours:.3f} ms per description; markdownify: {markdownify:.3f} ms ({markdownify / ours:.1f}x)")
+    print(f"html_to_markdown: {ours:.3f} ms per description; markdownify: {markdownify:.3f} ms "
+          f"({markdownify / ours:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from anyio import CapacityLimiter, to_thread
-
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -34,7 +33,11 @@ from backends.base import ConfigError
 from harvesters.api_bodies import BoundedBodies
 from harvesters.api_docs import install_docs
 from harvesters.apikeys import ApiKey, ApiKeys
+from harvesters.cancel import cancel_job
+from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
+from harvesters.infrastructure import explain
 from harvesters.job_views import detail, last_job_summaries, summaries
+from harvesters.metrics import CONTENT_TYPE, render
 from harvesters.models import (
     HarvestItem,
     HarvestJobDetail,
@@ -47,10 +50,6 @@ from harvesters.models import (
 )
 from harvesters.preview import HarvestJobPreview, preview_run
 from harvesters.problems import csv_export, json_export
-from harvesters.cancel import cancel_job
-from harvesters.errors import DuplicateSource, NotFound, NotLaunchable, Refused, Unavailable
-from harvesters.infrastructure import explain
-from harvesters.metrics import CONTENT_TYPE, render
 from harvesters.queue import launch, redis_connection
 from harvesters.runtime import Runtime
 from harvesters.settings import settings
@@ -157,7 +156,8 @@ def http_error(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    for kind in (ApiError, *STATUS_OF):
+    handled: tuple[type[Exception], ...] = (ApiError, *STATUS_OF)
+    for kind in handled:
         app.add_exception_handler(kind, known_error)
 
 
@@ -270,11 +270,11 @@ api_key_header = APIKeyHeader(name="X-API-KEY", auto_error=False,
 
 
 async def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def get_store(request: Request) -> Store:
-    return request.app.state.runtime.store  # type: ignore[no-any-return]
+    return request.app.state.runtime.store
 
 
 def authenticated(keys: ApiKeys, key: str | None) -> ApiKey | None:
@@ -363,7 +363,7 @@ def present_sources(store: Store, found: list[HarvestSource], key: ApiKey | None
     last = last_job_summaries(store, [source.id for source in found])
     allowed = key is not None
     permissions = SourcePermissions(delete=allowed, edit=allowed, preview=allowed, run=allowed, schedule=allowed,
-                                    validate=allowed)
+                                    validate_=allowed)
     return [mask_secrets(source).model_copy(update={"last_job": last.get(source.id), "permissions": permissions})
             for source in found]
 

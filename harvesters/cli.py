@@ -22,7 +22,6 @@ from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -77,7 +76,7 @@ class HarvestGroup(TyperGroup):
     """The command group: an infrastructure mistake (a bad setting, the store or Redis unreachable) raised by any
     command is one line on stderr and exit code 2, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a Context of the click typer vendors (typer._click, private)
         try:
             return super().invoke(ctx)
         except Exception as error:
@@ -264,7 +263,7 @@ def notifications_of(emails: list[str] | None, webhook: str | None, on: str | No
     base = current or Notifications()
     return Notifications(emails=base.emails if emails is None else emails,
                          webhook=base.webhook if webhook is None else webhook or None,
-                         on=on or base.on)  # type: ignore[arg-type]
+                         on=on or base.on)
 
 
 # --- sources ------------------------------------------------------------------------------------------
@@ -377,7 +376,8 @@ def source_update(
 @reports_errors
 def source_delete(
     source: SourceArgument,
-    archive: Annotated[bool, typer.Option("--archive-datasets", help="Also archive its datasets on the portal.")] = False,
+    archive: Annotated[bool, typer.Option("--archive-datasets",
+                                          help="Also archive its datasets on the portal.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Mark a source deleted. Its jobs and harvested datasets are kept (never deleted from the portal)."""
@@ -587,7 +587,8 @@ def report(store: Store, job: HarvestJob, source: HarvestSource, preview: bool) 
     report_progress(store, job.id)
     groups = group_problems(store.item_problems(job.id))
     if groups:
-        show_table([Column("items", justify="right"), Column("status"), Column("level", 3), Column("message", fold=True)],
+        show_table([Column("items", justify="right"), Column("status"), Column("level", 3),
+                    Column("message", fold=True)],
                    [[str(group.count), group.status, group.level, group.message] for group in groups[:PROBLEMS_SHOWN]],
                    title="Item problems, by message")
         if not preview:
@@ -615,7 +616,8 @@ def report_progress(store: Store, job_id: str) -> None:
 
 def report_preview(store: Store, job_id: str) -> None:
     """The updates a preview found with what they change, and what it would archive."""
-    changed, archived = [], []
+    changed: list[list[str]] = []
+    archived: list[str] = []
     for item in store.list_items(job_id):
         changes = [log.message.removeprefix("Would change ") for log in item.logs
                    if log.message.startswith("Would change ")]
@@ -905,7 +907,8 @@ def serve(
 
     from harvesters.api import create_app
 
-    fast = {"http": "httptools", "loop": "uvloop"}  # C parsers and event loop: the listings' answers per second
+    # C parsers and event loop: the listings' answers per second
+    fast: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}
     if workers == 1:
         configure_logging(settings(), default_level="INFO")
         uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **fast)

@@ -17,7 +17,7 @@ write what it has first (`idle`): a slow catalog's first pages are harvested whi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
@@ -57,7 +57,7 @@ Idle = Callable[[HelperProcess | None], None]  # before waiting for records (the
 
 
 def gathered_records(backend: Backend, store: Store, ahead: int | None,
-                     idle: Idle = lambda gathering: None) -> Iterator[GatheredRecord]:
+                     idle: Idle = lambda gathering: None) -> Generator[GatheredRecord]:
     """The backend's records: all read here, or (`ahead`: a batch size) the first batch here and the others
     read ahead by a helper process, in batches of that size; `idle` is called before waiting for them."""
     records = backend.records()

@@ -3,9 +3,9 @@
 Every request has a connect and a read timeout, a total deadline and a body size cap (see
 `harvesters.transport`); network failures and 429/502/503/504 answers to GET and HEAD are retried a few times
 (tenacity), waiting the server's Retry-After up to a cap, else an exponential backoff. Errors come back as
-HttpError with a message that names the URL and what went wrong, in words an operator understands. A backend gets the client held to its source
-(`Http.for_source`): links and redirects stay on the source's origin, connections off internal addresses,
-and every request counts against the gather's page budget.
+HttpError with a message that names the URL and what went wrong, in words an operator understands. A backend
+gets the client held to its source (`Http.for_source`): links and redirects stay on the source's origin,
+connections off internal addresses, and every request counts against the gather's page budget.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ class Http:
         if response.status_code < 400:
             return response
         status = f"HTTP {response.status_code} {response.reason or ''}".strip()
-        error = HttpError(f"{status} from {url}", status=response.status_code, response=response)
+        failure = HttpError(f"{status} from {url}", status=response.status_code, response=response)
         if response.status_code not in RETRIED_STATUSES:
-            raise error
-        raise Retryable(url, error, retry_after(response.headers.get("Retry-After")))
+            raise failure
+        raise Retryable(url, failure, retry_after(response.headers.get("Retry-After")))
 
     def _before_retry(self, state: RetryCallState) -> None:
         """Let the failed answer go; a server asking to wait longer than HARVEST_HTTP_RETRY_AFTER_MAX fails the

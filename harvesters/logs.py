@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import IO
 
 from harvesters.settings import Settings
 
 CONTEXT_KEYS = ("job_id", "source_id")
-_context: ContextVar[dict[str, str]] = ContextVar("harvest_log_context", default={})
+_context: ContextVar[Mapping[str, str]] = ContextVar("harvest_log_context", default=MappingProxyType({}))
 
 
 @contextmanager
@@ -62,7 +63,7 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s %(message)s"
 
 
-class HarvestHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class HarvestHandler(logging.StreamHandler):
     """Our stderr handler: configuring again replaces it instead of adding a second one."""
 
 

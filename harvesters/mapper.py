@@ -95,7 +95,7 @@ def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
     """The helper's loop: map each batch received, send back its outcomes, until the harvest's pipes close."""
     while True:
         records = orjson.loads(requests.recv_bytes())
-        answer = []
+        answer: list[list[Any]] = []
         for record in records:
             mapped = _mapped(backend, record)
             if isinstance(mapped, Mapped):  # its JSON as pydantic writes it, sent as it is

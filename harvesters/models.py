@@ -397,10 +397,10 @@ class Mapped(Payload):
             kept = [resource for resource in self.dataset.resources if is_web_link(resource.url)]
             for resource in self.dataset.resources:
                 if not is_web_link(resource.url):
-                    self.warnings.append(f"Resource '{resource.title}' left out: {_quote_url(resource.url)} is not a web "
-                                         "link (http, https, ftp)")
+                    self.warnings.append(f"Resource '{resource.title}' left out: {_quote_url(resource.url)} is not "
+                                         "a web link (http, https, ftp)")
             self.dataset.resources = kept
-        links = [(self.remote, "remote_url")]
+        links: list[tuple[BaseModel, str]] = [(self.remote, "remote_url")]
         if self.dataservice is not None:
             links += [(self.dataservice, "base_api_url"), (self.dataservice, "machine_documentation_url")]
         for owner, name in links:

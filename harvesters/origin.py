@@ -135,7 +135,7 @@ class SourceOrigin:
 
     def addresses(self, host: str, port: int) -> list[str]:
         """The addresses `host` resolves to that a connection may use; RefusedUrl when none may be used."""
-        found = dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        found = dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
         if self.allow_private or (self.internal_source and host.lower().rstrip(".") == self.origin.host.lower()):
             return list(found)
         allowed = [address for address in found if not is_internal_address(address)]

@@ -36,11 +36,11 @@ from harvesters import __version__
 from harvesters.archiving import archive_links
 from harvesters.clock import utcnow
 from harvesters.errors import StoreUnavailable, error_message
+from harvesters.gatherer import GatheredRecord, Idle, gathered_records, stored_record
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
-from harvesters.gatherer import GatheredRecord, Idle, gathered_records, stored_record
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
 from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
 from harvesters.ownership import OtherOwners
@@ -454,11 +454,13 @@ class Harvester:
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
             return False
+        # an item not settled has its write (`_outcomes` asserts it)
+        writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write
+                  if plan.write is not None]
         if to_write and isinstance(scope.target, BatchTarget):
             try:
                 with self.store.begin() as conn:
-                    written = scope.target.write_batch(
-                        conn, [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write])
+                    written = scope.target.write_batch(conn, writes)
                     for plan, done in zip(to_write, written, strict=True):
                         plan.written = done
                     outcomes = self._outcomes(scope, plans, job.preview)
@@ -472,7 +474,6 @@ class Harvester:
                 for plan in to_write:
                     plan.written = None
         unavailable = None
-        writes = [(plan.write, plan.link.dataset_id if plan.link else None) for plan in to_write]
         for index, result in scope.target.write_each(writes):
             plan = to_write[index]
             if isinstance(result, Written):
@@ -560,12 +561,13 @@ class Harvester:
             kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
             link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.title
-            saved = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
+            saved: dict[str, Any] = {"payload_hash": plan.digest, "kind": plan.write.kind,
+                                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
                 if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
                     saved["uri"] = uri  # a data service may name the dataset by it
+            dataset_id: str | None
             if plan.unchanged:
                 assert link is not None
                 outcome, dataset_id = "unchanged", link.dataset_id

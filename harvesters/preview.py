@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from harvesters.clock import utcnow
-from harvesters.models import HarvestItem, HarvestJobFields, HarvestLog, RemoteMetadata
+from harvesters.models import Dataservice, Dataset, HarvestItem, HarvestJobFields, HarvestLog, RemoteMetadata
 from harvesters.store import Link, Store
 from harvesters.store.slugs import slug_of
 from harvesters.targets.base import Provenance, Write, resource_key
@@ -180,9 +180,9 @@ def _document(record: dict[str, Any], now: Any) -> dict[str, Any]:
                             remote_id=harvest["remote_id"], backend=harvest["backend"], remote=remote, last_update=now)
     publisher = {"organization": record["organization"], "owner": record["owner"]}
     if record["kind"] == "dataservice":
-        service = Write("dataservice", record["payload"], provenance, **publisher)
+        service: Write[Dataservice] = Write("dataservice", record["payload"], provenance, **publisher)
         return dataservice_document(NOT_AVAILABLE, service, created_at=now, modified_at=now)
-    write = Write("dataset", record["payload"], provenance, **publisher)
+    write: Write[Dataset] = Write("dataset", record["payload"], provenance, **publisher)
     document = dataset_document(NOT_AVAILABLE, slug_of(write.title), write, [], created_at=now,
                                 last_modified=now, archived=None)
     return document | {"uri": None, "page": None}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
+from rq.worker import BaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,12 @@ class Backoff:
         self.next = self.first
 
 
-def stopped(worker: Worker) -> bool:
+def stopped(worker: BaseWorker) -> bool:
     """Whether the worker ended because it was asked to (SIGTERM, SIGINT)."""
     return getattr(worker, "_shutdown_requested_date", None) is not None
 
 
-def keep_working(new_worker: Callable[[], Worker], connection: Redis, burst: bool = False,
+def keep_working(new_worker: Callable[[], BaseWorker], connection: Redis, burst: bool = False,
                  backoff: Backoff | None = None, logging_level: str = "INFO") -> bool:
     """Run RQ workers one after the other until one ends on request (or, with `burst`, with the queues empty),
     reconnecting with backoff whenever Redis fails under one; RQ logs at `logging_level`. Return whether any task
@@ -58,7 +58,7 @@ def keep_working(new_worker: Callable[[], Worker], connection: Redis, burst: boo
         connection.ping()
     worked = False
     while True:
-        worker: Worker | None = None
+        worker: BaseWorker | None = None
         try:
             worker = new_worker()  # it names itself to Redis at once
             worked = worker.work(burst=burst, logging_level=logging_level) or worked

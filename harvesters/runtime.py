@@ -60,7 +60,7 @@ class Runtimes:
     """The Runtime of each environment a process sees (one in production; tests change it), per thread, the
     last few kept: the settings are read again only when the HARVEST_* variables change."""
 
-    kept: dict[tuple[str, int], Runtime] = field(default_factory=dict)
+    kept: dict[tuple[tuple[tuple[str, str], ...], int], Runtime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self) -> Runtime:

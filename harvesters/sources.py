@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from backends import get_backend
 from backends.base import ConfigError
 from harvesters.archiving import archive_links
-from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, NotLaunchable
 from harvesters.identity import catalog_identity, normalized_url
+from harvesters.models import HarvestSource, Notifications, UserRef, Validation, ValidationState
 from harvesters.origin import ALLOW_PRIVATE, WEB_SCHEMES, is_internal_host
 from harvesters.settings import settings
 from harvesters.store import Store
@@ -83,7 +83,8 @@ def check_lengths(values: dict[str, Any]) -> None:
             raise ConfigError(f"Invalid {name}: {len(values[name])} characters, at most {most} allowed")
 
 
-def check_fields(values: dict[str, Any], current: HarvestSource | None = None, vault: Vault | None = None) -> dict[str, Any]:
+def check_fields(values: dict[str, Any], current: HarvestSource | None = None,
+                 vault: Vault | None = None) -> dict[str, Any]:
     """Validate the given source fields (lengths, backend, url, config against the backend, schedule); secret
     config values come out sealed. A change of URL or backend drops the stored secrets: they were given for
     where the source pointed, and are kept only when given again."""

@@ -21,7 +21,6 @@ from harvesters.job_end import job_ended
 from harvesters.settings import settings
 from harvesters.store import JobRow, Store
 
-
 log = logging.getLogger(__name__)
 
 

@@ -307,7 +307,7 @@ class CheckedPoolManager(PoolManager):
     def _new_pool(self, scheme: str, host: str, port: int,
                   request_context: dict[str, Any] | None = None) -> HTTPConnectionPool:
         pool = super()._new_pool(scheme, host, port, request_context)
-        pool.ConnectionCls = CHECKED_CONNECTIONS[scheme]  # type: ignore[assignment]
+        pool.ConnectionCls = CHECKED_CONNECTIONS[scheme]
         pool.conn_kw["origin"] = self.origin
         return pool
 

@@ -19,6 +19,7 @@ from tests.servers.catalog import CatalogServer
 from tests.servers.hostile import HostileServer
 from tests.servers.postgres_server import PostgresServer
 from tests.servers.redis_server import RedisServer
+from tests.servers.udata_portal import UdataPortal as UdataServer
 from tests.tiers import starts
 
 pytest_plugins = ["tests.tiers"]
@@ -38,6 +39,14 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'harvest.db'}"
     monkeypatch.setenv("HARVEST_DATABASE_URL", url)
     return url
+
+
+@pytest.fixture(scope="module")
+@starts("servers", "udata")
+def udata() -> Iterator[UdataServer]:
+    """The real udata API (its own virtualenv, on mongomock), one per test module that uses it."""
+    with UdataServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

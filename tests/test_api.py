@@ -25,10 +25,10 @@ from harvesters.store.slugs import slug_of
 from harvesters.targets import LocalCatalog
 from harvesters.vault import Vault
 from tests.helpers import datasets_page
-from tests.shared import documented_path
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.workers import Processes
+from tests.shared import documented_path
 from tests.tiers import starts
 
 JOB_TIMEOUT = 60.0

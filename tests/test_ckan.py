@@ -23,9 +23,9 @@ from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
 from tests.helpers import Cli
-from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
+from tests.shared import CORPUS, fixture_path, shared
 
 ACTION = "/api/3/action"
 SEARCH = f"{ACTION}/package_search"

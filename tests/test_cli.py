@@ -15,7 +15,6 @@ from tests.servers.catalog import CatalogServer
 from tests.shared import FIXTURES, documented_path
 
 
-
 def documented(name: str) -> dict[str, Any]:
     return json.loads(documented_path(name).read_text())
 

@@ -125,7 +125,8 @@ ATOM_SERVICE = {
         ("Bureau tchèque de topographie, de cartographie et du cadastre", "cuzk.helpdesk@cuzk.gov.cz", "user"),
     ],
 }
-MARACOOS = "AVHRR Sea Surface Temperature for MARACOOS (Mid-Atlantic Regional Association Coastal Ocean Observing System)"
+MARACOOS = ("AVHRR Sea Surface Temperature for MARACOOS (Mid-Atlantic Regional Association Coastal Ocean Observing "
+            "System)")
 AERIAL_PHOTOS = {f"{ident}": {"title": "Aerial Photos"} for ident in (
     "366f6257-19eb-4f20-ba78-0698ac4aae77", "75a7eb5e-336e-453d-ab06-209b1070d396",
     "a7308c0a-b748-48e2-bab7-0a608a51d416", "0173e0d7-6ea9-4407-b846-f29d6bfa9903")}
@@ -357,7 +358,8 @@ EXPECTED: dict[str, Expected] = {
             "dcat": {"spatialResolutionInMeters": ["10"]}, "created": "2019-10-31T00:00:00Z",
             "tags": ["inspire", "noise-map"],
         }}),
-    "iso2dcat-cz-multilingual": Expected(1, dataservices={"https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50": ATOM_SERVICE}),
+    "iso2dcat-cz-multilingual": Expected(1, dataservices={
+        "https://cuzk.cz/CZ-00025712-CUZK_ATOM_DATA50": ATOM_SERVICE}),
     # --- CSW, ISO 19139 ---------------------------------------------------------------------------------------
     # A recorded first page of a larger result set (2 of 216, 5 of 18): the replay's later pages are empty, an
     # incomplete gather (issue 15): the job fails, what the first page held is harvested, nothing archived.
@@ -444,7 +446,8 @@ EXPECTED: dict[str, Expected] = {
     "geodatagov-nodc-cw-region": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format", "resources": 6,
                                      "resource_titles": ["0099041", "CLASS: CoastWatch Regions in HDF format",
-                                                         "Ressource sans nom", "Ressource sans nom", "iso", "opendap"]}}),
+                                                         "Ressource sans nom", "Ressource sans nom", "iso",
+                                                         "opendap"]}}),
     "geodatagov-nodc-cw-region+md": Expected(1, datasets={
         "gov.noaa.class:CW_REGION": {"title": "CoastWatch Regions in HDF Format"}}),
     "geodatagov-bad-tags": Expected(1, datasets={

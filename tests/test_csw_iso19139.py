@@ -16,16 +16,16 @@ import pytest
 from lxml import etree
 
 from backends.base import SkipRecord
-from backends.normalize import normalize_tags
 from backends.csw.iso19139 import GMD, map_metadata, service_format
+from backends.normalize import normalize_tags
 from harvesters.http import parse_xml
 from harvesters.licenses import LicenseIndex
 from harvesters.models import Mapped
 from tests.helpers import Cli
 from tests.servers.catalog import CatalogServer
-from tests.shared import fixture_path
 from tests.servers.csw_replay import fixture_pages, replay
 from tests.servers.pycsw_server import PycswServer, generate_iso_records, split_iso_records
+from tests.shared import fixture_path
 from tests.tiers import starts
 
 GEONETWORK_PAGES = ("geonetwork-iso19139-page-1.xml", "geonetwork-iso19139-page-3.xml",

@@ -8,8 +8,8 @@ import pytest
 from rdflib import Graph
 
 from tests.helpers import Cli
-from tests.shared import fixture_path
 from tests.servers.catalog import CatalogServer, Reply, Request
+from tests.shared import fixture_path
 
 PAGED_FIXTURES = {"partial": "partial-collection-{page}.jsonld", "paged": "paged-collection-{page}.jsonld"}
 

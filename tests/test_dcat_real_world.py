@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pyoxigraph import RdfFormat
 
 from backends.dcat.mapping import Node, choose_language, map_dataservice, map_dataset
@@ -25,7 +24,8 @@ POD = {
     "dataset": [
         {"title": "Bus stops", "identifier": "bus-stops", "modified": "R/P1W", "issued": "2013",
          "accrualPeriodicity": "R/P1D", "keyword": ["transit", "de l'espace"],
-         "publisher": {"name": "City Transit"}, "contactPoint": {"fn": "Data desk", "hasEmail": "mailto:data@city.test"},
+         "publisher": {"name": "City Transit"},
+         "contactPoint": {"fn": "Data desk", "hasEmail": "mailto:data@city.test"},
          "distribution": [{"downloadURL": "https://city.test/stops.csv", "mediaType": "text/csv"},
                           {"downloadURL": "https://city.test/stops.csv", "format": "CSV", "title": "Stops (copy)"}]},
         {"title": "Permits", "identifier": "10.5439/1027266", "modified": "2004-02",
@@ -130,7 +130,8 @@ def test_eu_access_rights_set_the_access_type(code: str, expected: str) -> None:
 
 def test_eu_access_rights_of_every_distribution_alike_count_too() -> None:
     both = mapped(f"dcat:distribution [ dcat:downloadURL <http://f.test/a> ; dct:accessRights <{ACCESS_RIGHT}"
-                  f"NON_PUBLIC> ], [ dcat:downloadURL <http://f.test/b> ; dct:accessRights <{ACCESS_RIGHT}NON_PUBLIC> ]")
+                  f"NON_PUBLIC> ], [ dcat:downloadURL <http://f.test/b> ; "
+                  f"dct:accessRights <{ACCESS_RIGHT}NON_PUBLIC> ]")
     assert both.dataset.access_type == "restricted"
     mixed = mapped(f"dcat:distribution [ dcat:downloadURL <http://f.test/a> ; dct:accessRights <{ACCESS_RIGHT}"
                    f"NON_PUBLIC> ], [ dcat:downloadURL <http://f.test/b> ]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from harvesters import __version__
 from harvesters.http import Http, HttpError, Unreachable, parse_xml
 from tests.servers.catalog import CatalogServer

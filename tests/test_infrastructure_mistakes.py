@@ -19,7 +19,8 @@ pytestmark = pytest.mark.servers  # each case runs `harvest` in its own process
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 
 
-def harvest(*args: str, env: dict[str, str], cwd: Path, command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+def harvest(*args: str, env: dict[str, str], cwd: Path,
+            command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*(command or [HARVEST]), *args], env={"PATH": str(Path(sys.executable).parent), **env},
                           cwd=cwd, capture_output=True, text=True, timeout=120)
 

@@ -14,7 +14,8 @@ from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer
 
 ENTRIES = [{"id": f"untitled-{n}"} for n in range(2000)] + [
-    {"id": "good", "title": "Good"}, {"id": "bad-1", "error": "Broken record"}, {"id": "bad-2", "error": "Broken record"}]
+    {"id": "good", "title": "Good"}, {"id": "bad-1", "error": "Broken record"},
+    {"id": "bad-2", "error": "Broken record"}]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Iterator
-from pathlib import Path
 
 from tests.shared import ROOT
 

@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,6 @@ from tests.servers.paged_dcat import paged_source, serve_paged_catalog
 from tests.servers.redis_server import free_port
 from tests.servers.udata_portal import UdataPortal as UdataServer
 from tests.servers.workers import Processes, wait_for, wait_until_finished
-from tests.tiers import starts
 
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 
@@ -74,13 +72,6 @@ def test_metrics_count_jobs_items_durations_and_catalog_requests(api: ApiClient,
         value(before, "harvest_job_duration_seconds_count", status="done-errors") == 1
     assert value(after, "harvest_catalog_request_duration_seconds_count") - \
         value(before, "harvest_catalog_request_duration_seconds_count") == 1
-
-
-@pytest.fixture(scope="module")
-@starts("servers", "udata")
-def udata() -> Iterator[UdataServer]:
-    with UdataServer() as server:
-        yield server
 
 
 def test_metrics_count_portal_writes_retries_and_the_breaker(api: ApiClient, store: Store, udata: UdataServer,

@@ -19,8 +19,8 @@ from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog
-from tests.shared import CORPUS, fixture_path, shared
 from tests.servers.catalog import CatalogServer, Reply, Request
+from tests.shared import CORPUS, fixture_path, shared
 
 DATASETS = "/api/explore/v2.1/catalog/datasets"
 EXPORT = "/api/explore/v2.1/catalog/exports/json"

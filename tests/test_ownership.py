@@ -3,8 +3,6 @@ and domain): the second source's item fails naming the first, on the local catal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
@@ -15,7 +13,6 @@ from harvesters.targets import LocalCatalog
 from tests.helpers import datasets_page
 from tests.servers.catalog import CatalogServer
 from tests.servers.udata_portal import UdataPortal as UdataServer
-from tests.tiers import starts
 
 
 def two_sources_of_one_domain(store: Store, server: CatalogServer, **values: object) -> tuple:
@@ -44,20 +41,13 @@ def test_the_second_source_of_a_domain_does_not_take_a_remote_id(store: Store, c
     assert items["second-only"].status == "done"
     assert items["shared"].status == "failed"
     assert items["shared"].errors[0].message.startswith(owner_message(first.id))
-    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets()) == ["first-only", "second-only",
-                                                                                    "shared"]
+    assert sorted(d["harvest"]["remote_id"] for d in LocalCatalog(store).list_datasets()) == [
+        "first-only", "second-only", "shared"]
     preview = Harvester(store).run(second, preview=True)  # a preview tells it too
     assert {item.remote_id: item.status for item in preview.items}["shared"] == "failed"
     other_domain = register_source(store, name="Elsewhere", url=first.url.replace("127.0.0.1", "localhost"),
                                    backend="jsonlist")
     assert Harvester(store).run(other_domain).status == "done"  # another domain's remote ids are its own
-
-
-@pytest.fixture(scope="module")
-@starts("servers", "udata")
-def udata() -> Iterator[UdataServer]:
-    with UdataServer() as server:
-        yield server
 
 
 def test_the_same_holds_on_a_udata_portal(udata: UdataServer, store: Store, catalog_server: CatalogServer,

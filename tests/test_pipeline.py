@@ -73,7 +73,8 @@ def test_unreachable_catalog_fails_the_job_and_keeps_what_was_harvested(
     assert [(d["title"], d["archived"]) for d in catalog] == [("Dataset 1", None), ("Dataset 2", None)]
 
 
-def test_unchanged_datasets_are_not_rewritten(store: Store, harvester: Harvester, catalog_server: CatalogServer) -> None:
+def test_unchanged_datasets_are_not_rewritten(store: Store, harvester: Harvester,
+                                              catalog_server: CatalogServer) -> None:
     source = add_source(store, serve(catalog_server, dataset(1), dataset(2)))
     harvester.run(source)
     before = {d["id"]: d["last_modified"] for d in LocalCatalog(store).list_datasets(source.id)}
@@ -87,7 +88,8 @@ def test_unchanged_datasets_are_not_rewritten(store: Store, harvester: Harvester
     assert unchanged["last_modified"] == before[unchanged["id"]]
 
 
-def test_resources_keep_their_ids_across_runs(store: Store, harvester: Harvester, catalog_server: CatalogServer) -> None:
+def test_resources_keep_their_ids_across_runs(store: Store, harvester: Harvester,
+                                              catalog_server: CatalogServer) -> None:
     source = add_source(store, serve(catalog_server, dataset(1, files=["http://f.test/a.csv", "http://f.test/b.csv"])))
     harvester.run(source)
     [first] = LocalCatalog(store).list_datasets(source.id)

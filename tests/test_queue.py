@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -63,10 +64,14 @@ def test_launch_returns_at_once_and_two_workers_share_the_items(
     cli: Cli, store: Store, catalog_server: CatalogServer, processes: Processes, redis_url: str
 ) -> None:
     source = paged_source(store, catalog_server, 300)
+    processes.worker()
+    processes.worker()
+    redis = Redis.from_url(redis_url)
+    deadline = time.monotonic() + 60  # both listening before the job exists: a slow start is no reason to miss it
+    while len(Worker.all(connection=redis)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     job_id = cli("launch", source.slug).stdout.strip()
-    assert store.job_row(job_id).status == "pending"  # enqueued, nobody works yet
-    processes.worker()
-    processes.worker()
+    assert store.job_row(job_id).status != "done"  # launch enqueues and returns; the workers harvest
     job = wait_until_finished(store, job_id, processes)
     assert job.status == "done", job.errors
     assert store.summary(job_id)["created"] == 300

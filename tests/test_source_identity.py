@@ -18,7 +18,6 @@ from tests.helpers import Cli, datasets_page
 from tests.servers.api_server import ApiClient
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.paged_dcat import catalog_page
-from tests.servers.postgres_server import PostgresServer
 
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 

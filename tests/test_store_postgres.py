@@ -11,10 +11,10 @@ import pytest
 
 from harvesters.clock import utcnow
 from harvesters.errors import JobAlreadyRunning
+from harvesters.identity import catalog_identity
 from harvesters.models import Dataset
 from harvesters.pipeline import Harvester
 from harvesters.sources import change_source, register_source
-from harvesters.identity import catalog_identity
 from harvesters.store import Store
 from harvesters.targets import LocalCatalog, Provenance, Write
 from tests.servers.catalog import CatalogServer
@@ -105,7 +105,8 @@ def test_of_racing_claims_each_item_goes_to_one(store: Store, catalog_server: Ca
 
 def test_racing_creates_of_one_remote_dataset_make_one(store: Store) -> None:
     source = register_source(store, name="Race", url="https://example.org/catalog.ttl", backend="dcat")
-    write = Write.of(Dataset(title="Same dataset"), Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
+    write = Write.of(Dataset(title="Same dataset"),
+                     Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
     refs = race(store, 6, lambda racer: LocalCatalog(racer).write(write).id)
     assert all(isinstance(ref, str) for ref in refs), refs
     [dataset] = LocalCatalog(store).list_datasets(source.id)

@@ -10,11 +10,13 @@ the udata write target relies on (archiving, ``harvest:`` extras, resource ids o
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from tests.tiers import starts
 import requests
+
+from tests.tiers import starts
 
 try:
     from tests.servers.udata_portal import UdataPortal

@@ -21,20 +21,12 @@ from harvesters.store import Store
 from harvesters.targets import UdataPortal
 from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
-from tests.shared import fixture_path
 from tests.servers.udata_portal import UdataPortal as UdataServer
-from tests.tiers import starts
+from tests.shared import fixture_path
 
 TIMEOUT = 30
 DCAT = "application/rdf+xml"
 RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
-
-
-@pytest.fixture(scope="module")
-@starts("servers", "udata")
-def udata() -> Iterator[UdataServer]:
-    with UdataServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -216,7 +208,8 @@ def test_data_service_created_with_its_datasets_then_unchanged_archived_and_back
 
     catalog_server.serve("/bnodes.xml", bnodes(with_service=False), DCAT)
     job, writes = run(store, source)
-    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1}) and statuses(job)[api] == "archived"
+    assert job.status == "done" and writes == Counter({"PATCH dataservices 200": 1})
+    assert statuses(job)[api] == "archived"
     assert session.get(service_url, timeout=TIMEOUT).json()["archived_at"] is not None
 
     catalog_server.serve("/bnodes.xml", bnodes(), DCAT)
@@ -421,11 +414,13 @@ CONTACTS_CATALOG = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 <{base}/datasets/schools> a dcat:Dataset ;
     dct:identifier "schools" ; dct:title "Rated schools" ; dct:description "Schools and their ratings." ;
     dct:publisher [ a foaf:Organization ; foaf:name "GreatSchools.org" ] ;
-    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ;
+                        vcard:hasEmail <mailto:opendata@example.org> ] .
 <{base}/datasets/parks> a dcat:Dataset ;
     dct:identifier "parks" ; dct:title "City parks" ; dct:description "The parks of the city." ;
     dct:publisher [ a foaf:Organization ; foaf:name "City of Example" ] ;
-    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ; vcard:hasEmail <mailto:opendata@example.org> ] .
+    dcat:contactPoint [ a vcard:Organization ; vcard:fn "Open data team" ;
+                        vcard:hasEmail <mailto:opendata@example.org> ] .
 <{base}/api> a dcat:DataService ;
     dct:identifier "api" ; dct:title "Parks API" ; dcat:endpointURL <https://api.example.org/parks/> ;
     dcat:servesDataset <{base}/datasets/parks> ;

@@ -192,5 +192,6 @@ def ckan_message(error: Any) -> str:
     "Authorization Error: Access denied"; a validation error's fields are listed with their problems."""
     if isinstance(error, dict):
         fields = {key: value for key, value in error.items() if key not in ("__type", "message")}
-        return label_message(error.get("__type"), error.get("message") or field_problems(fields)) or "Unknown CKAN error"
+        message = error.get("message") or field_problems(fields)
+        return label_message(error.get("__type"), message) or "Unknown CKAN error"
     return str(error).strip() if error else "Unknown CKAN error"

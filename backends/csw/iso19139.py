@@ -505,11 +505,12 @@ def distributions(metadata: etree._Element, warnings: list[str], protocol_downlo
                   untyped_links: bool) -> list[Resource]:
     found: list[Resource] = []
     unreachable: list[str] = []
-    candidates = [(online, None) for online in select(metadata, "gmd:distributionInfo//gmd:onLine/*")]
+    candidates: list[tuple[etree._Element, str | None]] = [
+        (online, None) for online in select(metadata, "gmd:distributionInfo//gmd:onLine/*")]
     for identification in select(metadata, IDENTIFICATION)[1:]:
         if iso_class(identification) == SERVICE_IDENTIFICATION:
-            service_type = first_string(identification, "srv:serviceType") or ""
-            candidates += [(point, service_type) for point in
+            served = first_string(identification, "srv:serviceType") or ""
+            candidates += [(point, served) for point in
                            select(identification, "srv:containsOperations/*/srv:connectPoint/*")]
     for online, service_type in candidates:
         resource = online_resource(online, unreachable, protocol_downloads, language, untyped_links, service_type)

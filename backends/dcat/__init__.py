@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 from urllib.parse import urljoin
 
 from backends.base import Backend, GatherError, IncompleteGather, Mapped, Option, Record, SkipRecord, media_type
@@ -35,7 +36,7 @@ class HeldServices:
 class DcatBackend(Backend):
     name = "dcat"
     display_name = "DCAT"
-    extra_configs = (
+    extra_configs: ClassVar[tuple[Option, ...]] = (
         Option("language", "Preferred language", str,
                "Language of the literals to keep when a record has it (fr, en...), and of the titles given to "
                "nameless resources", default="fr"),

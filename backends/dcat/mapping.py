@@ -714,7 +714,7 @@ MEDIA_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;.*)?")
 def media_type_text(node: Node) -> str | None:
     """`dcat:mediaType`, else the media type of a `dct:IMT` format (its `rdf:value`), without the IANA prefix."""
     text = node.link(DCAT + "mediaType") or next(
-        (found for imt in node.nodes(DCT + "format") if (found := imt.link(RDF + "value"))), None)
+        (found for imt in node.nodes(DCT + "format") if (found := imt.link(RDF + "value"))), "")
     for prefix in IANA_MEDIA_TYPES:
         text = (text or "").removeprefix(prefix)
     return text.strip("/").lower() or None

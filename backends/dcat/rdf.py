@@ -92,8 +92,9 @@ MISSPELT_DCT = DCT + "#"
 
 
 #: Prefixes of the names a person reads in messages.
-PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:", "http://www.w3.org/2006/vcard/ns#": "vcard:",
-            "http://www.w3.org/2004/02/skos/core#": "skos:", HYDRA: "hydra:", "http://schema.org/": "schema:"}
+PREFIXES = {DCAT: "dcat:", DCT: "dct:", "http://xmlns.com/foaf/0.1/": "foaf:",
+            "http://www.w3.org/2006/vcard/ns#": "vcard:", "http://www.w3.org/2004/02/skos/core#": "skos:",
+            HYDRA: "hydra:", "http://schema.org/": "schema:"}
 
 
 def compact(iri: str) -> str:
@@ -155,6 +156,8 @@ class Page:
         blanks: dict[str, str] = {}
         names: dict[NamedNode, str] = {}  # predicates and datatypes, a few per page: their IRI read once
         triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
+        node: str | None
+        predicates: dict[str, list[dict[str, str]]] | None
         last_subject, predicates = None, {}
         for subject, predicate, obj, _ in triples:
             if subject != last_subject:  # a document's triples come grouped by subject: look it up once
@@ -215,7 +218,8 @@ class Page:
     def summary(self) -> str:
         """What the page holds, for a person: its triple count and the types it uses (most used first)."""
         triples = sum(len(objects) for predicates in self.graph.values() for objects in predicates.values())
-        types = Counter(obj.get("@id", "") for predicates in self.graph.values() for obj in predicates.get(RDF_TYPE, ()))
+        types = Counter(obj.get("@id", "") for predicates in self.graph.values()
+                        for obj in predicates.get(RDF_TYPE, ()))
         seen = ", ".join(f"{compact(name)} ({count})" for name, count in types.most_common(8))
         return f"{triples} triples, types seen: {seen or 'none'}"
 
@@ -373,7 +377,7 @@ def repair_rdf_xml(content: bytes, base_iri: str) -> bytes:
     for element in root.iter():
         labelled = isinstance(element.tag, str) and element.get(resource) and (element.text or "").strip()
         if labelled and len(element) == 0:
-            label = element.text.strip()
+            label = (element.text or "").strip()
             element.text = None
             description = etree.SubElement(element, f"{{{RDF}}}Description")
             description.set(f"{{{RDF}}}about", element.attrib.pop(resource))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -107,11 +108,11 @@ class SourceForm:
             ("schedule", lambda: check_schedule(self.values["schedule"])),
         ]
         validate = self.backend.validate_config
-        checks += [(f"filter:{index}", lambda entry=entry: validate({"filters": [entry]}))
+        checks += [(f"filter:{index}", partial(validate, {"filters": [entry]}))
                    for index, entry in enumerate(self.config()["filters"])]
-        checks += [(f"feature:{key}", lambda key=key, value=value: validate({"features": {key: value}}))
+        checks += [(f"feature:{key}", partial(validate, {"features": {key: value}}))
                    for key, value in self.config()["features"].items()]
-        checks += [(f"extra:{entry['key']}", lambda entry=entry: validate({"extra_configs": [entry]}))
+        checks += [(f"extra:{entry['key']}", partial(validate, {"extra_configs": [entry]}))
                    for entry in self.config()["extra_configs"]]
         for field, check in checks:
             if field not in found:

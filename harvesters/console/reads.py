@@ -21,7 +21,16 @@ from harvesters.console.rendering import render, router
 from harvesters.console.session import Operator, operator
 from harvesters.errors import NotFound
 from harvesters.job_views import detail, summaries
-from harvesters.models import FINISHED_JOB_STATUSES, HarvestItem, HarvestSource, ItemStatus, JobStatus, ValidationState
+from harvesters.models import (
+    FINISHED_JOB_STATUSES,
+    HarvestError,
+    HarvestItem,
+    HarvestLog,
+    HarvestSource,
+    ItemStatus,
+    JobStatus,
+    ValidationState,
+)
 from harvesters.preview import CHANGE, HarvestItemPreview, preview_run
 from harvesters.problems import group_problems
 from harvesters.scheduler import next_due
@@ -159,6 +168,11 @@ def preview_outcome(item: HarvestItemPreview) -> str:
     return "created" if item.dataset or item.dataservice else "unchanged"
 
 
+def problems_of(item: HarvestItemPreview) -> list[HarvestError | HarvestLog]:
+    """An item's errors, and its logs above info."""
+    return [*item.errors, *(log for log in item.logs if log.level != "info")]
+
+
 @router.get("/sources/{ident}/preview")
 def preview_page(request: Request, runtime: RuntimeDep, key: Operator, ident: str) -> Response:
     """What a run would create, update (field by field) and archive: the API's preview, as a page."""
@@ -171,7 +185,7 @@ def preview_page(request: Request, runtime: RuntimeDep, key: Operator, ident: st
         groups[preview_outcome(item)].append(PreviewEntry(item, document.get("title"), changes))
     problems = group_problems(ItemProblem(item.remote_id, item.status, entry.level, entry.message)
                               for item in preview.items
-                              for entry in [*item.errors, *(log for log in item.logs if log.level != "info")])
+                              for entry in problems_of(item))
     return render(request, "preview.html", section="nav.sources", source=source, preview=preview, groups=groups,
                   outcomes=[outcome for outcome in OUTCOMES if groups[outcome] or outcome in OUTCOMES[:4]],
                   problems=problems, limit=runtime.config.preview_max_items)

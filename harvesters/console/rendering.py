@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -69,7 +69,8 @@ def error_page(request: Request, error: Exception) -> Response:
     return render(request, "error.html", status, message=explain(error) or str(error))
 
 
-HANDLED = (LoginRequired, CsrfRefused, RequestValidationError, StarletteHTTPException, *STATUS_OF)
+HANDLED: tuple[type[Exception], ...] = (LoginRequired, CsrfRefused, RequestValidationError, StarletteHTTPException,
+                                        *STATUS_OF)
 
 
 class ConsoleRoute(APIRoute):

@@ -38,7 +38,7 @@ def csrf_token(request: Request) -> str:
 
 
 def api_keys(request: Request) -> ApiKeys:
-    return request.app.state.keys  # type: ignore[no-any-return]
+    return request.app.state.keys
 
 
 def operator(request: Request) -> ApiKey | None:

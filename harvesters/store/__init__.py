@@ -2,8 +2,8 @@
 
 SQLite by default, any SQLAlchemy URL (PostgreSQL for several machines). One concept per module:
 `schema` (tables, engine, upgrades), `sources`, `jobs` (records and claims), `items`, `links`,
-`pages` (what a gather read), `slugs`. Methods return the documented pydantic models, or small typed rows for the framework's own
-state (JobRow, ClaimedItem, Link...). Batch methods taking a `conn` join the caller's transaction.
+`pages` (what a gather read), `slugs`. Methods return the documented pydantic models, or small typed rows for
+the framework's own state (JobRow, ClaimedItem, Link...). Batch methods taking a `conn` join the caller's transaction.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 #: Rows per statement when a list of values is sent at once (SQLite allows 32,766 parameters a statement).
 CHUNK = 500
 #: Tables whose rows changed by more than half (and more than a thousand) since their last statistics.
-STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
+STALE_TABLES = text("SELECT relname FROM pg_stat_user_tables"
+                    " WHERE n_mod_since_analyze > greatest(1000, n_live_tup / 2)")
 
 
 class Database:
@@ -98,11 +99,13 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updat
     (no two rows may share a primary key)."""
     if not rows:
         return
+    statement: Any
     if conn.dialect.name == "postgresql":  # imported here: a SQLite store never loads PostgreSQL's dialect
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql
+        statement = postgresql.insert(table)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
+        from sqlalchemy.dialects import sqlite
+        statement = sqlite.insert(table)
     keys = [column.name for column in table.primary_key.columns]
     conn.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated},

@@ -151,7 +151,7 @@ class Items(Database):
         with self.begin() as conn:
             return conn.execute(insert(items).values(
                 job_id=job_id, remote_id=remote_id, status=status, created=now, started=now, ended=now, **values,
-            )).inserted_primary_key[0]
+            ).returning(items.c.id)).scalar_one()
 
     def last_item_id(self, job_id: str) -> int:
         with self.begin() as conn:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
@@ -25,7 +25,7 @@ class Link:
     payload_hash: str | None
     last_seen: datetime
     archived_at: datetime | None
-    kind: str
+    kind: Literal["dataset", "dataservice"]
     record_hash: str | None = None
     summary: dict[str, Any] | None = None  # {"title", "logs", "shape"} of the last mapping of that record
     uri: str | None = None  # the dataset's URI upstream, where it is not its remote id

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    DefaultClause,
     Engine,
     Index,
     Integer,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
 
@@ -252,9 +254,9 @@ def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
             if column.name in existing:
                 continue
             ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
-            if column.server_default is not None:
+            if isinstance(column.server_default, DefaultClause):
                 ddl += f" DEFAULT '{column.server_default.arg}'"
-            elif column.default is not None and column.default.is_scalar:
+            elif isinstance(column.default, ScalarElementColumnDefault):
                 ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
             conn.exec_driver_sql(ddl)
             if when_added := column.info.get("when_added"):
@@ -269,7 +271,8 @@ def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
 def _move_records_out_of_items(conn: Connection, tables: MetaData) -> None:
     """A store made before records had a table of their own keeps them in `items.record`: moved to `records`,
     and the column dropped."""
-    if "records" not in tables.tables or "record" not in {column["name"] for column in inspect(conn).get_columns("items")}:
+    columns = {column["name"] for column in inspect(conn).get_columns("items")}
+    if "records" not in tables.tables or "record" not in columns:
         return
     as_bytes = "convert_to(record::text, 'UTF8')" if conn.dialect.name == "postgresql" else "CAST(record AS BLOB)"
     conn.exec_driver_sql(f"INSERT INTO records (item_id, record) SELECT id, {as_bytes} FROM items "

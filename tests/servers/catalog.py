@@ -21,7 +21,6 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.shared import fixture_path
 
 
-
 @dataclass
 class Reply:
     body: bytes | str | Path | Callable[[Request], bytes | str] = b""

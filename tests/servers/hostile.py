@@ -31,7 +31,6 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from tests.servers.catalog import CatalogServer, Reply, Request

@@ -13,10 +13,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
-from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 import requests
@@ -75,13 +75,21 @@ _ISO_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 <gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd" xmlns:gco="http://www.isotc211.org/2005/gco"
     xmlns:gml="http://www.opengis.net/gml" xmlns:xlink="http://www.w3.org/1999/xlink">
   <gmd:fileIdentifier><gco:CharacterString>{ident}</gco:CharacterString></gmd:fileIdentifier>
-  <gmd:language><gmd:LanguageCode codeList="http://www.loc.gov/standards/iso639-2/" codeListValue="fre">fre</gmd:LanguageCode></gmd:language>
-  <gmd:characterSet><gmd:MD_CharacterSetCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#MD_CharacterSetCode" codeListValue="utf8">utf8</gmd:MD_CharacterSetCode></gmd:characterSet>
-  <gmd:hierarchyLevel><gmd:MD_ScopeCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#MD_ScopeCode" codeListValue="dataset">dataset</gmd:MD_ScopeCode></gmd:hierarchyLevel>
+  <gmd:language><gmd:LanguageCode codeList="http://www.loc.gov/standards/iso639-2/"
+    codeListValue="fre">fre</gmd:LanguageCode></gmd:language>
+  <gmd:characterSet><gmd:MD_CharacterSetCode
+    codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#MD_CharacterSetCode"
+    codeListValue="utf8">utf8</gmd:MD_CharacterSetCode></gmd:characterSet>
+  <gmd:hierarchyLevel><gmd:MD_ScopeCode
+    codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#MD_ScopeCode"
+    codeListValue="dataset">dataset</gmd:MD_ScopeCode></gmd:hierarchyLevel>
   <gmd:contact><gmd:CI_ResponsibleParty>
     <gmd:organisationName><gco:CharacterString>{org}</gco:CharacterString></gmd:organisationName>
-    <gmd:contactInfo><gmd:CI_Contact><gmd:address><gmd:CI_Address><gmd:electronicMailAddress><gco:CharacterString>contact@example.org</gco:CharacterString></gmd:electronicMailAddress></gmd:CI_Address></gmd:address></gmd:CI_Contact></gmd:contactInfo>
-    <gmd:role><gmd:CI_RoleCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_RoleCode" codeListValue="pointOfContact">pointOfContact</gmd:CI_RoleCode></gmd:role>
+    <gmd:contactInfo><gmd:CI_Contact><gmd:address><gmd:CI_Address><gmd:electronicMailAddress
+      ><gco:CharacterString>contact@example.org</gco:CharacterString></gmd:electronicMailAddress
+    ></gmd:CI_Address></gmd:address></gmd:CI_Contact></gmd:contactInfo>
+    <gmd:role><gmd:CI_RoleCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_RoleCode"
+      codeListValue="pointOfContact">pointOfContact</gmd:CI_RoleCode></gmd:role>
   </gmd:CI_ResponsibleParty></gmd:contact>
   <gmd:dateStamp><gco:DateTime>{modified}T10:00:00</gco:DateTime></gmd:dateStamp>
   <gmd:metadataStandardName><gco:CharacterString>ISO 19115:2003/19139</gco:CharacterString></gmd:metadataStandardName>
@@ -90,9 +98,13 @@ _ISO_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
     <gmd:citation><gmd:CI_Citation>
       <gmd:title><gco:CharacterString>{title}</gco:CharacterString></gmd:title>
       <gmd:date><gmd:CI_Date><gmd:date><gco:Date>{created}</gco:Date></gmd:date>
-        <gmd:dateType><gmd:CI_DateTypeCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_DateTypeCode" codeListValue="creation">creation</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>
+        <gmd:dateType><gmd:CI_DateTypeCode
+          codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_DateTypeCode"
+          codeListValue="creation">creation</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>
       <gmd:date><gmd:CI_Date><gmd:date><gco:Date>{modified}</gco:Date></gmd:date>
-        <gmd:dateType><gmd:CI_DateTypeCode codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_DateTypeCode" codeListValue="revision">revision</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>
+        <gmd:dateType><gmd:CI_DateTypeCode
+          codeList="http://standards.iso.org/iso/19139/resources/gmxCodelists.xml#CI_DateTypeCode"
+          codeListValue="revision">revision</gmd:CI_DateTypeCode></gmd:dateType></gmd:CI_Date></gmd:date>
     </gmd:CI_Citation></gmd:citation>
     <gmd:abstract><gco:CharacterString>{abstract}</gco:CharacterString></gmd:abstract>
     <gmd:descriptiveKeywords><gmd:MD_Keywords>
@@ -100,8 +112,11 @@ _ISO_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
       <gmd:keyword><gco:CharacterString>{kw2}</gco:CharacterString></gmd:keyword>
       <gmd:keyword><gco:CharacterString>données ouvertes</gco:CharacterString></gmd:keyword>
     </gmd:MD_Keywords></gmd:descriptiveKeywords>
-    <gmd:resourceConstraints><gmd:MD_LegalConstraints><gmd:otherConstraints><gco:CharacterString>Licence Ouverte / Open Licence version 2.0</gco:CharacterString></gmd:otherConstraints></gmd:MD_LegalConstraints></gmd:resourceConstraints>
-    <gmd:language><gmd:LanguageCode codeList="http://www.loc.gov/standards/iso639-2/" codeListValue="fre">fre</gmd:LanguageCode></gmd:language>
+    <gmd:resourceConstraints><gmd:MD_LegalConstraints><gmd:otherConstraints
+      ><gco:CharacterString>Licence Ouverte / Open Licence version 2.0</gco:CharacterString></gmd:otherConstraints
+    ></gmd:MD_LegalConstraints></gmd:resourceConstraints>
+    <gmd:language><gmd:LanguageCode codeList="http://www.loc.gov/standards/iso639-2/"
+      codeListValue="fre">fre</gmd:LanguageCode></gmd:language>
     <gmd:topicCategory><gmd:MD_TopicCategoryCode>environment</gmd:MD_TopicCategoryCode></gmd:topicCategory>
     <gmd:extent><gmd:EX_Extent>
       <gmd:geographicElement><gmd:EX_GeographicBoundingBox>

@@ -12,9 +12,10 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import mongomock
 

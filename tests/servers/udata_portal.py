@@ -32,10 +32,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from collections.abc import Iterable
 
 import requests
 
@@ -111,7 +111,7 @@ class UdataPortal:
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
 
-    def __enter__(self) -> "UdataPortal":
+    def __enter__(self) -> UdataPortal:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -124,7 +124,7 @@ class UdataPortal:
             return ""
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def start(self) -> "UdataPortal":
+    def start(self) -> UdataPortal:
         """Start the server and wait (bounded) for its ready line."""
         if self._proc is not None:
             return self

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
@@ -107,7 +107,7 @@ class LocalCatalog:
         if not writes:
             return
         now = utcnow()
-        previous = {}
+        previous: dict[str, Row[Any]] = {}
         for chunk in chunks([object_id for _, object_id in writes]):
             previous |= {row.id: row for row in conn.execute(
                 select(table.c.id, table.c.data, table.c.created_at, *([table.c.slug] if table is datasets else []))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from harvesters.models import ContactPoint
@@ -54,7 +55,7 @@ class ContactBook:
             key = contact_key(contact)
             listed = self._listed.get(organization, lambda: self._list(organization)).get(key)
             found = listed if listed is not None else \
-                self._found.get((organization, key), lambda: self._create(key, organization))
+                self._found.get((organization, key), partial(self._create, key, organization))
             if isinstance(found, Refused):
                 label = key[0] or key[1] or key[2]
                 warnings.append(f"Contact point '{label}' ({key[3]}) left out: the portal refused it ({found.reason})")
