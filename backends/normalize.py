@@ -241,6 +241,8 @@ def geometry_from_geojson(text: str | dict[str, Any] | None) -> dict[str, Any] |
 
 _WKT_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
 _WKT_CRS = re.compile(r"^\s*(?:SRID=\d+\s*;|<[^>]*>)\s*", re.IGNORECASE)
+_WKT_POLYGON = re.compile(r"(MULTIPOLYGON|POLYGON)\s*(?:Z|M|ZM)?\s*(\(.*\))", re.IGNORECASE | re.DOTALL)
+_WKT_TOKEN = re.compile(rf"\(|\)|,|{_WKT_NUMBER}", re.IGNORECASE)
 
 
 def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
@@ -251,7 +253,7 @@ def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
     body = _WKT_CRS.sub("", text).strip()
-    match = re.fullmatch(r"(MULTIPOLYGON|POLYGON)\s*(?:Z|M|ZM)?\s*(\(.*\))", body, re.IGNORECASE | re.DOTALL)
+    match = _WKT_POLYGON.fullmatch(body)
     if not match:
         return None
     try:
@@ -265,10 +267,9 @@ def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
 
 def _wkt_nested(text: str) -> list[Any]:
     """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats."""
-    pattern = re.compile(rf"\(|\)|,|{_WKT_NUMBER}", re.IGNORECASE)
-    if pattern.sub(" ", text).strip():
+    if _WKT_TOKEN.sub(" ", text).strip():
         raise ValueError("unexpected characters in WKT")
-    tokens = pattern.findall(text)
+    tokens = _WKT_TOKEN.findall(text)
     stack: list[list[Any]] = [[]]
     position: list[float] = []
     for token in tokens:

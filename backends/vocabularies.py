@@ -32,6 +32,7 @@ def language_codes(language: str) -> frozenset[str]:
     return next((codes for codes in LANGUAGE_CODES if code in codes), frozenset({code}))
 
 
+@lru_cache(maxsize=256)
 def language_key(tag: str) -> str:
     """One key per language whatever its spelling: `fr-FR`, `fre`, `FRA` -> `fr`; empty for untagged."""
     codes = language_codes(tag) if tag else frozenset({""})

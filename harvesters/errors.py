@@ -1,6 +1,9 @@
-"""The framework's refusals: what callers (CLI, HTTP API, scheduler) turn into a clear message and status."""
+"""The framework's refusals: what callers (CLI, HTTP API, scheduler) turn into a clear message and status; and
+the message a person reads for any error (`error_message`)."""
 
 from __future__ import annotations
+
+from pydantic import ValidationError
 
 
 class NotFound(LookupError):
@@ -67,3 +70,13 @@ class StoreLocked(StoreUnavailable):
 
 class QueueUnavailable(Unavailable):
     """Redis (HARVEST_REDIS_URL) cannot be reached."""
+
+
+def error_message(error: BaseException) -> str:
+    """A message a person understands, for any error."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        return f"Invalid dataset: {problems}"
+    return str(error) or type(error).__name__

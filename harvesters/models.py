@@ -418,6 +418,8 @@ def is_web_link(url: str | None) -> bool:
     """No link, or one on a web scheme (parsed as browsers do: `java\tscript:` is `javascript:`)."""
     if not url:
         return True
+    if url.startswith(("http://", "https://")) and url.isascii() and "[" not in url and "]" not in url:
+        return True  # what most links are, without parsing them
     try:
         scheme = urlsplit(url).scheme
     except ValueError:  # e.g. an invalid IPv6 host

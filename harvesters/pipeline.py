@@ -18,29 +18,31 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from backends import get_backend
-from backends.base import Backend, BackendContext, Record, SkipRecord
+from backends.base import Backend, BackendContext
 from harvesters import __version__
 from harvesters.archiving import archive_links
 from harvesters.clock import utcnow
-from harvesters.errors import StoreUnavailable
+from harvesters.errors import StoreUnavailable, error_message
+from harvesters.gatherer import GatheredRecord, Idle, gathered_records, stored_record
 from harvesters.heartbeat import heartbeat
 from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
-from harvesters.models import Dataservice, HarvestError, HarvestJob, HarvestLog, HarvestSource, Mapped
+from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
+from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
 from harvesters.ownership import OtherOwners
 from harvesters.preview import describe_changes, predict_archives, written_payload
 from harvesters.problems import nothing_harvested
@@ -92,7 +94,7 @@ class Plan:
     """One claimed item on its way: mapped, then what to write and what the store knows of it."""
 
     item: ClaimedItem
-    mapped: Mapped | None = None
+    mapped: dict[str, Any] | None = None  # Mapped's JSON shape
     logs: Entries = field(default_factory=list)  # what its mapping said
     gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
     held: bool = False  # not written: read with doubts, it would have made the dataset poorer
@@ -141,9 +143,9 @@ class Harvester:
         self._scopes: OrderedDict[str, JobScope] = OrderedDict()
         self._licenses: tuple[Target, LicenseIndex] | None = None
         self._statistics_refreshed = 0.0
-        # the records of the batch this process's gather dispatches last: processed here (an inline run),
-        # they are mapped as gathered instead of read back from the store
-        self._dispatched: dict[int, tuple[dict[str, Any] | None, str | None]] = {}
+        # the batch this process's gather dispatches: processed here (an inline run), its records are mapped
+        # as gathered instead of read back from the store
+        self._dispatched: GatheredBatch | None = None
 
     # --- the whole job, inline ------------------------------------------------------------------------
 
@@ -159,17 +161,20 @@ class Harvester:
         """Run an already created job to its end, inline; `resume` carries on one whose worker was lost.
         Interrupted (Ctrl-C), the job fails at once, so that the source may run again; so it does when the store
         cannot take writes (a full disk, a lock held too long)."""
+        dispatch = InlineDispatch(self, job_id, ahead=self._maps_ahead())
         with self.failing_on_store_errors(job_id), heartbeat(self.store, job_id, self.config.heartbeat_interval):
             try:
                 if resume:
-                    self.resume(job_id, dispatch=self.process)
+                    self.resume(job_id, dispatch)
                 else:
-                    self.gather(job_id, dispatch=self.process)
+                    self.gather(job_id, dispatch, idle=dispatch.idle if dispatch.ahead else None)
+                dispatch.finish()
                 self.finalize(job_id)
             except KeyboardInterrupt:
                 self.store.fail_job(job_id, "Interrupted before its end; the next run carries on")
                 raise
             finally:
+                dispatch.close()
                 self._scopes.pop(job_id, None)
 
     @contextmanager
@@ -182,6 +187,16 @@ class Harvester:
             self._scopes.pop(job_id, None)
             if record_failure(self.store, job_id, error):
                 job_ended(self.store, job_id, self.http, self.config)
+
+    def _maps_ahead(self) -> bool:
+        """Whether an inline run maps its batches ahead in a helper process (harvesters/mapper.py): with a second
+        CPU, when writes go to the store (the local catalog), unless HARVEST_MAP_AHEAD says no."""
+        return self.config.map_ahead and (os.cpu_count() or 1) > 1 and isinstance(self.target, BatchTarget)
+
+    def gathered(self, item_ids: Sequence[int]) -> GatheredBatch | None:
+        """The records of the batch this process's gather dispatches, when these are its items."""
+        batch = self._dispatched
+        return batch if batch is not None and list(batch.items) == list(item_ids) else None
 
     def resume(self, job_id: str, dispatch: Dispatch) -> None:
         """Carry on a job whose worker was lost: gather again if that was cut short, else dispatch what is left."""
@@ -231,11 +246,13 @@ class Harvester:
 
     # --- gather ---------------------------------------------------------------------------------------
 
-    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False) -> None:
+    def gather(self, job_id: str, dispatch: Dispatch, resume: bool = False, idle: Idle | None = None) -> None:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
-        again, and the records it had reached are not recorded twice.
+        again, and the records it had reached are not recorded twice. With `idle` (an inline run), the
+        catalog is read in a helper process after the first batch (harvesters/gatherer.py), and `idle`
+        called whenever the next records are not there yet.
         """
         job = self.store.job_row(job_id)
         known = self.store.last_item_id(job_id) if resume else 0
@@ -260,30 +277,33 @@ class Harvester:
             batch.clear()
             digests.clear()
             recorded = list(zip(pending, (item for item in fresh if item.status == "pending"), strict=True))
-            self._dispatched = {item_id: (item.record, hashes.get(item.remote_id)) for item_id, item in recorded}
             datasets = [item_id for item_id, item in recorded if item.kind != "dataservice"]  # services: last
+            self._dispatched = GatheredBatch({item_id: item for item_id, item in recorded
+                                              if item.kind != "dataservice"}, hashes)
             if datasets:
                 dispatch(job_id, datasets)
-            self._dispatched = {}
+            self._dispatched = None
 
         truncated = failed = False
         try:
             backend = self.scope(job).backend
             budget = backend.context.budget  # a resumed gather reads the catalog again from its start
             budget.pages = budget.records = 0
-            for count, record in enumerate(backend.records()):
-                if job.max_items is not None and count >= job.max_items:
-                    truncated = True
-                    break
-                batch.append(self._item(record))
-                self._record_announced(job)
-                if record.digest:
-                    digests[record.remote_id] = record.digest
-                if len(batch) >= self.config.batch_size:
-                    flush()
-                    if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
+            ahead = self.config.batch_size if idle else None
+            with closing(gathered_records(backend, self.store, ahead, idle or (lambda gathering: None))) as records:
+                for count, gathered in enumerate(records):
+                    if job.max_items is not None and count >= job.max_items:
                         truncated = True
                         break
+                    batch.append(self._item(gathered))
+                    self._record_announced(job)
+                    if gathered.record.digest:
+                        digests[gathered.record.remote_id] = gathered.record.digest
+                    if len(batch) >= self.config.batch_size:
+                        flush()
+                        if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
+                            truncated = True
+                            break
             flush()
         except StoreUnavailable:  # the store's failure, not the catalog's: the job stops here
             raise
@@ -310,17 +330,23 @@ class Harvester:
             self.store.update_job(job.id, announced=announced)
             scope.announced = announced
 
-    def _item(self, record: Record) -> NewItem:
+    def _item(self, gathered: GatheredRecord) -> NewItem:
         """A gathered record as an item: pending (with its record, unless it was recalled without data), or
-        already settled (failed with the record's error, or skipped)."""
-        item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending")
+        already settled (failed with the record's error, or skipped). The record's JSON is made once (stored,
+        and sent to a mapping process)."""
+        record = gathered.record
+        item = NewItem(remote_id=record.remote_id, remote_url=record.remote_url, kind=record.kind, status="pending",
+                       warnings=record.warnings)
         if record.error:
             item.status, item.errors = "failed", [HarvestError(message=record.error).to_json()]
         elif record.skip_reason:
             item.status = "skipped"
-            item.logs = [_log("warning", record.skip_reason), *gather_logs(vars(record))]
-        elif record.data is not None or not record.digest:
-            item.record = dict(vars(record))
+            item.logs = [_log("warning", record.skip_reason), *gather_logs(record.warnings)]
+        elif gathered.serialized:  # read ahead: kept as the helper serialized it
+            item.record_json = gathered.json
+        else:
+            item.record_json = stored_record(record)
+            item.record = dict(vars(record)) if item.record_json is not None else None
         return item
 
     def _new_items(self, job: JobRow, batch: list[NewItem], known: int) -> list[NewItem]:
@@ -331,7 +357,8 @@ class Harvester:
         seen = set(recorded)
         for item in fresh:
             if item.status == "pending" and item.remote_id in seen:
-                item.status, item.record = "failed", None
+                item.status = "failed"
+                item.forget_record()
                 item.errors = [HarvestError(message=f"Identifier '{item.remote_id}' already exists").to_json()]
             elif item.status == "pending":
                 seen.add(item.remote_id)
@@ -344,7 +371,7 @@ class Harvester:
         with what that mapping said, without mapping them again. Return the record hashes of the others."""
         scope = self._scopes.get(job.id)
         candidates = [item for item in fresh if item.status == "pending" and item.kind == "dataset"
-                      and (item.record or item.remote_id in digests)]
+                      and (item.has_record or item.remote_id in digests)]
         if scope is None or not candidates:
             return {}
         hashes = {item.remote_id: scope.record_hash(digests.get(item.remote_id) or record_digest(item.record or {}))
@@ -354,7 +381,7 @@ class Harvester:
         for item in candidates:
             link = links.get(item.remote_id)
             if not unchanged(link, hashes[item.remote_id]):
-                if item.record is None:  # recalled, but its link changed since: it is not mapped blind
+                if not item.has_record:  # recalled, but its link changed since: it is not mapped blind
                     item.status = "failed"
                     item.errors = [HarvestError(message="Recalled unchanged from its page, but harvested otherwise "
                                                         "meanwhile: the next run reads it again").to_json()]
@@ -362,9 +389,10 @@ class Harvester:
                 continue
             assert link is not None
             summary = link.summary or {}
-            item.logs = [*gather_logs(item.record), *summary.get("logs", []),
+            item.logs = [*gather_logs(item.warnings), *summary.get("logs", []),
                          _log("info", "Dataset unchanged" + (" (preview)" if job.preview else ""))]
-            item.status, item.outcome, item.record = "done", "unchanged", None
+            item.status, item.outcome = "done", "unchanged"
+            item.forget_record()
             item.dataset_id, item.dataset_title = link.dataset_id, summary.get("title")
             seen.append(item.remote_id)
             self.progress("unchanged")
@@ -375,9 +403,10 @@ class Harvester:
 
     # --- process --------------------------------------------------------------------------------------
 
-    def process(self, job_id: str, item_ids: Iterable[int]) -> None:
+    def process(self, job_id: str, item_ids: Iterable[int], gathered: GatheredBatch | None = None) -> None:
         """Map and write a batch of pending items; an item's failure is recorded on it and never stops the
-        job, but an unavailable portal pauses it: the items not written stay pending for the next run."""
+        job, but an unavailable portal pauses it: the items not written stay pending for the next run.
+        `gathered` holds their records when this process gathered them (and maybe what mapping them gave)."""
         job = self.store.job_row(job_id)
         if job.finished:  # paused, or ended otherwise: nothing more to write
             return
@@ -390,27 +419,34 @@ class Harvester:
                 job_ended(self.store, job_id, self.http, self.config)
             return
         item_ids = list(item_ids)
-        known = self._dispatched if all(item_id in self._dispatched for item_id in item_ids) else {}
         self._refresh_statistics()
-        claimed = self.store.claim_items(item_ids, records=not known)
-        if known:
-            claimed = [replace(item, record=known[item.id][0], record_hash=known[item.id][1]) for item in claimed]
+        claimed = self.store.claim_items(item_ids, records=gathered is None)
+        mappings = gathered.mappings if gathered is not None else {}
+        if gathered is not None:  # records read only for those not mapped ahead
+            known, hashes = gathered.items, gathered.hashes
+            claimed = [replace(item, record=None if item.id in mappings else known[item.id].fields(),
+                               record_hash=hashes.get(item.remote_id), warnings=known[item.id].warnings)
+                       for item in claimed]
         # datasets first: a data service names the datasets it serves by their links
         for kind in ("dataset", "dataservice"):
             part = [item for item in claimed if item.kind == kind]
-            if part and not self._process_part(job, scope, part):
+            if part and not self._process_part(job, scope, part, mappings):
                 return
 
-    def _process_part(self, job: JobRow, scope: JobScope, claimed: list[ClaimedItem]) -> bool:
-        """Process items of one kind; False when the portal became unavailable (the job is paused)."""
-        plans = [self._map(scope.backend, item) for item in claimed]
+    def _process_part(self, job: JobRow, scope: JobScope, claimed: list[ClaimedItem],
+                      mappings: dict[int, MappingOutcome]) -> bool:
+        """Process items of one kind (mapped ahead where `mappings` say); False when the portal became
+        unavailable (the job is paused)."""
+        plans = [self._plan_of(item, mappings.get(item.id) or map_record(scope.backend, item.record))
+                 for item in claimed]
         mapped = [plan for plan in plans if plan.mapped is not None]
         wanted = {plan.item.remote_id for plan in mapped}
-        wanted |= {served for plan in mapped if plan.mapped and plan.mapped.dataservice
-                   for served in plan.mapped.dataservice.datasets}
+        wanted |= {served for plan in mapped if plan.mapped and plan.mapped["dataservice"]
+                   for served in plan.mapped["dataservice"]["datasets"]}
         links = self.store.links_of(scope.source.id, wanted) if wanted else {}
+        links |= self._served_by_uri(scope, mapped, links)
         for plan in mapped:
-            self._plan(scope.source, plan, links)
+            self._plan(scope, plan, links)
         scope.owners.refuse_taken(self.store, mapped)
         if job.preview:
             describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
@@ -462,21 +498,28 @@ class Harvester:
             return False
         return True
 
-    def _map(self, backend: Backend, item: ClaimedItem) -> Plan:
-        gathered = gather_logs(item.record)
-        try:
-            mapped = backend.map(Record(**item.record or {}))
-        except SkipRecord as skip:
-            return Plan(item, settled=SettledItem(item.id, "skipped", logs=[*gathered, _log("warning", str(skip))]))
-        except Exception as error:
-            return Plan(item, settled=replace(_failed(item, error), logs=gathered))
-        return Plan(item, mapped, [_log("warning", warning) for warning in mapped.warnings], gathered)
+    def _served_by_uri(self, scope: JobScope, mapped: Sequence[Plan], links: dict[str, Link]) -> dict[str, Link]:
+        """The links of the datasets data services name by URI (a dataset of another page), by that URI."""
+        uris = {served for plan in mapped if plan.mapped and plan.mapped["dataservice"]
+                for served in plan.mapped["dataservice"]["datasets"] if served not in links}
+        return self.store.links_of_uris(scope.source.id, uris) if uris else {}
 
-    def _plan(self, source: HarvestSource, plan: Plan, links: dict[str, Link]) -> None:
+    @staticmethod
+    def _plan_of(item: ClaimedItem, outcome: MappingOutcome) -> Plan:
+        gathered = gather_logs(item.warnings)
+        if outcome.skipped is not None:
+            return Plan(item, settled=SettledItem(item.id, "skipped",
+                                                  logs=[*gathered, _log("warning", outcome.skipped)]))
+        if outcome.mapped is None:
+            return Plan(item, settled=replace(_failure(item, outcome.failed or "Mapping failed"), logs=gathered))
+        return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]],
+                    gathered)
+
+    def _plan(self, scope: JobScope, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
         assert plan.mapped is not None
         try:
-            plan.write = self._write_for(source, plan.item, plan.mapped, plan.logs, links)
+            plan.write = self._write_for(scope.source, plan.item, plan.mapped, plan.logs, links)
             plan.digest = payload_hash(plan.write)
         except Exception as error:
             plan.settled = _failed(plan.item, error)
@@ -499,7 +542,7 @@ class Harvester:
                                   "cleanly")
         plan.held = True
         plan.settled = SettledItem(plan.item.id, "skipped", dataset_id=link.dataset_id,
-                                   dataset_title=plan.write.payload.title,
+                                   dataset_title=plan.write.title,
                                    logs=[*plan.gathered, *plan.logs, warning])
 
     @staticmethod
@@ -517,11 +560,13 @@ class Harvester:
             left_out = [_log("warning", warning) for warning in plan.written.warnings] if plan.written else []
             kept = [*plan.logs, *left_out]  # with what the target left out (a contact point it refused)
             link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
-            title = plan.write.payload.title
+            title = plan.write.title
             saved: dict[str, Any] = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
+                                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
+                if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
+                    saved["uri"] = uri  # a data service may name the dataset by it
             dataset_id: str | None
             if plan.unchanged:
                 assert link is not None
@@ -554,29 +599,32 @@ class Harvester:
             if item.id not in reported:
                 self.progress(item.outcome or item.status)
 
-    def _served(self, dataservice: Dataservice, links: dict[str, Link], logs: Entries) -> Dataservice:
-        """The data service with our ids of the datasets it serves (remote ids, exact match); a dataset this
-        source has not harvested is left out, with a warning."""
+    def _served(self, dataservice: dict[str, Any], links: dict[str, Link], logs: Entries) -> dict[str, Any]:
+        """The data service (as JSON) with our ids of the datasets it serves (remote ids, exact match); a dataset
+        this source has not harvested is left out, with a warning."""
         served = []
-        for remote_id in dataservice.datasets:
+        for remote_id in dataservice["datasets"]:
             link = links.get(remote_id)
             if link is not None and link.kind == "dataset":
                 served.append(link.dataset_id)
             else:
                 logs.append(_log("warning", f"Served dataset '{remote_id}' not harvested from this source: left out"))
-        return dataservice.model_copy(update={"datasets": served})
+        return {**dataservice, "datasets": served}
 
-    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: Mapped, logs: Entries,
+    def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
                    links: dict[str, Link]) -> Write[Any]:
-        remote = mapped.remote if mapped.remote.remote_url or not item.remote_url else \
-            mapped.remote.model_copy(update={"remote_url": item.remote_url})
+        remote = mapped["remote"]
+        if not remote["remote_url"] and item.remote_url:
+            remote = {**remote, "remote_url": item.remote_url}
         provenance = Provenance(source_id=source.id, source_url=source.url, remote_id=item.remote_id,
-                                backend=source.backend, remote=remote, last_update=utcnow())
+                                backend=source.backend, remote=RemoteMetadata.model_validate(remote),
+                                last_update=utcnow())
         organization = source.organization.id if source.organization else None
         owner = source.owner.id if source.owner else None
-        payload = self._served(mapped.dataservice, links, logs) if mapped.dataservice is not None else mapped.dataset
-        assert payload is not None
-        return Write(payload, provenance, organization, owner)
+        if mapped["dataservice"] is not None:
+            return Write("dataservice", self._served(mapped["dataservice"], links, logs), provenance, organization,
+                         owner)
+        return Write("dataset", mapped["dataset"], provenance, organization, owner)
 
     def pause(self, job_id: str, error: TargetUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -675,23 +723,17 @@ def payload_hash(write: Write[Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def error_message(error: BaseException) -> str:
-    """A message a person understands, for any error."""
-    if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
-        )
-        return f"Invalid dataset: {problems}"
-    return str(error) or type(error).__name__
-
-
-def gather_logs(record: dict[str, Any] | None) -> Entries:
-    """The warnings the gather gave a record (as stored with its item), for the item's logs."""
-    return [_log("warning", warning) for warning in (record or {}).get("warnings") or []]
+def gather_logs(warnings: Iterable[str]) -> Entries:
+    """The warnings the gather gave a record, for its item's logs."""
+    return [_log("warning", warning) for warning in warnings]
 
 
 def _failed(item: ClaimedItem, error: BaseException) -> SettledItem:
-    return SettledItem(item.id, "failed", errors=[HarvestError(message=error_message(error)).to_json()])
+    return _failure(item, error_message(error))
+
+
+def _failure(item: ClaimedItem, message: str) -> SettledItem:
+    return SettledItem(item.id, "failed", errors=[HarvestError(message=message).to_json()])
 
 
 def _log(level: str, message: str) -> dict[str, str]:

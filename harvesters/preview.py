@@ -180,10 +180,10 @@ def _document(record: dict[str, Any], now: Any) -> dict[str, Any]:
                             remote_id=harvest["remote_id"], backend=harvest["backend"], remote=remote, last_update=now)
     publisher = {"organization": record["organization"], "owner": record["owner"]}
     if record["kind"] == "dataservice":
-        service = Write(Dataservice.model_validate(record["payload"]), provenance, **publisher)
+        service: Write[Dataservice] = Write("dataservice", record["payload"], provenance, **publisher)
         return dataservice_document(NOT_AVAILABLE, service, created_at=now, modified_at=now)
-    write = Write(Dataset.model_validate(record["payload"]), provenance, **publisher)
-    document = dataset_document(NOT_AVAILABLE, slug_of(write.payload.title), write, [], created_at=now,
+    write: Write[Dataset] = Write("dataset", record["payload"], provenance, **publisher)
+    document = dataset_document(NOT_AVAILABLE, slug_of(write.title), write, [], created_at=now,
                                 last_modified=now, archived=None)
     return document | {"uri": None, "page": None}
 

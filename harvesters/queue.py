@@ -37,7 +37,7 @@ from harvesters.metrics import mark_process_dead
 from harvesters.pipeline import Harvester, error_message
 from harvesters.reconnect import keep_working
 from harvesters.runtime import Runtime, Runtimes
-from harvesters.settings import settings
+from harvesters.settings import Settings, settings
 from harvesters.sources import check_launchable
 from harvesters.store import Store
 
@@ -89,21 +89,24 @@ def _redis(url: str) -> Redis:
                           retry=REDIS_RETRY)
 
 
-def redis_connection() -> Redis:
-    url = settings().redis_url
+def redis_connection(config: Settings | None = None) -> Redis:
+    """Redis as `config` (by default the environment, read now) names it."""
+    url = (config or settings()).redis_url
     if not url:
         raise Refused("No Redis configured: set HARVEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
     return _redis(url)
 
 
-def harvest_queue(name: str | None = None) -> Queue:
-    return Queue(name or settings().queue, connection=redis_connection(), serializer=JSONSerializer)
+def harvest_queue(name: str | None = None, config: Settings | None = None) -> Queue:
+    config = config or settings()
+    return Queue(name or config.queue, connection=redis_connection(config), serializer=JSONSerializer)
 
 
 def enqueue(task: Callable[..., None], job_id: str, *args: object) -> None:
-    """Enqueue a task of a harvest job; its RQ id names the job, so the sweeper can see it waiting."""
+    """Enqueue a task of a harvest job; its RQ id names the job, so the sweeper can see it waiting. The
+    settings are read once per task enqueued (a gather enqueues one per batch)."""
     config = settings()
-    harvest_queue().enqueue(
+    harvest_queue(config=config).enqueue(
         task, job_id, *args,
         job_id=f"{TASK_PREFIX}-{job_id}-{task.__name__.removesuffix('_task')}-{secrets.token_hex(4)}",
         job_timeout=int(config.job_timeout), result_ttl=0, failure_ttl=7 * 24 * 3600,

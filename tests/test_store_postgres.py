@@ -105,8 +105,8 @@ def test_of_racing_claims_each_item_goes_to_one(store: Store, catalog_server: Ca
 
 def test_racing_creates_of_one_remote_dataset_make_one(store: Store) -> None:
     source = register_source(store, name="Race", url="https://example.org/catalog.ttl", backend="dcat")
-    write = Write(Dataset(title="Same dataset"),
-                  Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
+    write = Write.of(Dataset(title="Same dataset"),
+                     Provenance(source_id=source.id, source_url=source.url, remote_id="r-1"))
     refs = race(store, 6, lambda racer: LocalCatalog(racer).write(write).id)
     assert all(isinstance(ref, str) for ref in refs), refs
     [dataset] = LocalCatalog(store).list_datasets(source.id)

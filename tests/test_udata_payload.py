@@ -25,7 +25,7 @@ SOURCE_URL = "https://data.example.org/catalog.xml"
 def write(**dataset: Any) -> Write[Dataset]:
     provenance = Provenance(source_id="src1", source_url=SOURCE_URL, remote_id="r1", backend="dcat",
                             last_update=datetime(2024, 5, 1, tzinfo=UTC))
-    return Write(Dataset(**{"title": "T", "description": "D", **dataset}), provenance, organization="org1")
+    return Write.of(Dataset(**{"title": "T", "description": "D", **dataset}), provenance, organization="org1")
 
 
 def body(previous: list[dict[str, Any]] | None = None, contacts: list[str] | None = None,

@@ -12,33 +12,25 @@ from backends.dcat.rdf import ACCEPT, Page, guess_format
 from backends.dcat.records import page_records
 
 
-class ServedDatasets:
-    """Data services held until the end of the gather, so that the datasets they serve by URI are named by
-    their remote id wherever they are described. Bounded: beyond the caps, services are yielded at once and
-    URIs no longer remembered."""
+class HeldServices:
+    """Data services held until the end of the gather, so that the datasets they serve (on any page) are
+    harvested before them: the framework finds those datasets by remote id, or by URI (a data service names a
+    dataset of another page by its URI). Bounded: beyond the cap, services are yielded at once."""
 
     MAX_SERVICES = 10_000
-    MAX_URIS = 100_000
 
     def __init__(self) -> None:
         self.held: list[Record] = []
-        self.remote_ids: dict[str, str] = {}  # dataset URI -> its remote id, where they differ
 
     def datasets_first(self, records: list[Record]) -> Iterator[Record]:
         for record in records:
             if record.kind == "dataservice" and len(self.held) < self.MAX_SERVICES:
                 self.held.append(record)
-                continue
-            uri = record.data["@id"] if isinstance(record.data, dict) else ""
-            if record.kind == "dataset" and uri not in ("", record.remote_id) and not uri.startswith("_:") \
-                    and len(self.remote_ids) < self.MAX_URIS:
-                self.remote_ids[uri] = record.remote_id
-            yield record
+            else:
+                yield record
 
     def services(self) -> Iterator[Record]:
-        for record in self.held:
-            record.data["datasets"] = [self.remote_ids.get(ref, ref) for ref in record.data.get("datasets", [])]
-            yield record
+        yield from self.held
 
 
 class DcatBackend(Backend):
@@ -51,8 +43,8 @@ class DcatBackend(Backend):
     )
 
     def gather(self) -> Iterator[Record]:
-        """Every page's records, following Hydra `next` / `nextPage` links; data services come last, the
-        datasets they serve named by their remote id even when described on another page.
+        """Every page's records, following Hydra `next` / `nextPage` links; data services come last (the
+        datasets they serve are named by remote id when described on the same page, else by URI).
 
         A page is never fetched twice; a page repeating the previous one (a server ignoring the page
         parameter) fails the job rather than looping. A first page without any dataset or data service
@@ -62,7 +54,7 @@ class DcatBackend(Backend):
         """
         visited: set[str] = set()
         previous: set[str] = set()
-        served = ServedDatasets()
+        services = HeldServices()
         announced: int | None = None
         received = 0
         url: str | None = self.url
@@ -82,12 +74,12 @@ class DcatBackend(Backend):
                 raise GatherError(f"No DCAT dataset nor data service in {url}: {page.summary()}")
             announced = total if announced is None else announced
             self.context.announce(announced)
-            yield from served.datasets_first(records)
+            yield from services.datasets_first(records)
             received += len(records)
             previous = identifiers
             links = (urljoin(url, link.strip()) for link in next_pages if link.strip())
             referrer, url = url, next((link for link in links if link not in visited), None)
-        yield from served.services()
+        yield from services.services()
         if announced is not None and received < announced:
             raise IncompleteGather(f"{self.url} announced {announced} datasets (hydra:totalItems)",
                                    f"its pages held {received}")

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from backends.base import (
@@ -302,13 +303,18 @@ def doi(node: Node) -> str | None:
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
 
+@lru_cache(maxsize=256)
+def valid_language_tag(tag: str) -> bool:
+    return LANGUAGE_TAG.fullmatch(tag) is not None
+
+
 def check_language_tags(graph: Graph) -> None:
     """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient."""
     for predicates in graph.values():
         for values in predicates.values():
             for value in values:
                 tag = value.get("@language")
-                if tag is not None and not LANGUAGE_TAG.fullmatch(tag):
+                if tag is not None and not valid_language_tag(tag):
                     raise ValueError(f"Invalid language tag '{tag}' on \"{value['@value'][:60]}\"")
 
 
@@ -446,11 +452,16 @@ def all_literals(node: Node) -> Iterable[Term]:
 
 
 def geometry_literal(literal: Term) -> dict[str, Any] | None:
-    datatype = literal.get("@type", "").lower()
+    return _geometry(literal.get("@type", ""), literal["@value"])
+
+
+@lru_cache(maxsize=128)  # a record's coverage is read twice (its geometry, its place names): parsed once
+def _geometry(datatype: str, text: str) -> dict[str, Any] | None:
+    datatype = datatype.lower()
     if datatype in GEOJSON_DATATYPES:
-        return geometry_from_geojson(literal["@value"])
+        return geometry_from_geojson(text)
     if datatype in WKT_DATATYPES:
-        return geometry_from_wkt(literal["@value"])
+        return geometry_from_wkt(text)
     return None
 
 

@@ -154,6 +154,7 @@ class Page:
         parse): a page read again unchanged gives the same records, which are then not mapped again."""
         graph = self.graph
         blanks: dict[str, str] = {}
+        names: dict[NamedNode, str] = {}  # predicates and datatypes, a few per page: their IRI read once
         triples = pyoxigraph.parse(content, format=fmt, base_iri=self.base_iri, lenient=lenient)
         node: str | None
         predicates: dict[str, list[dict[str, str]]] | None
@@ -168,7 +169,8 @@ class Page:
                 predicates = graph.get(node)
                 if predicates is None:
                     predicates = graph[node] = {}
-            key = predicate.value
+            if (key := names.get(predicate)) is None:
+                key = names[predicate] = predicate.value
             objects = predicates.get(key)
             if objects is None:
                 objects = predicates[key] = []
@@ -181,10 +183,13 @@ class Page:
                 objects.append({"@id": name})
             elif language := obj.language:
                 objects.append({"@value": obj.value, "@language": language})
-            elif (datatype := obj.datatype.value) != XSD_STRING:
-                objects.append({"@value": obj.value, "@type": datatype})
             else:
-                objects.append({"@value": obj.value})
+                if (datatype := names.get(obj.datatype)) is None:
+                    datatype = names[obj.datatype] = obj.datatype.value
+                if datatype != XSD_STRING:
+                    objects.append({"@value": obj.value, "@type": datatype})
+                else:
+                    objects.append({"@value": obj.value})
 
     def _recover(self, content: bytes, fmt: RdfFormat, error: SyntaxError) -> None:
         """Read an invalid page: RDF/XML's known defect repaired (nothing is lost), else leniently, with a warning."""
@@ -247,22 +252,23 @@ class Page:
 
     def closure(self, root: str, boundaries: frozenset[str] = RECORD_BOUNDARIES, depth: int = RECORD_DEPTH) -> Graph:
         """The nodes reachable from `root` within `depth` links; nodes of `boundaries` types are kept as stubs."""
-        found: Graph = {}
-        queue = deque([(root, 0)])
+        graph, found = self.graph, {}
+        queue = deque([(root, 0)] if root in graph else [])
         while queue:
             node, distance = queue.popleft()
-            if node in found or node not in self.graph:
+            if node in found:
                 continue
-            predicates = self.graph[node]
+            predicates = graph[node]
             types = predicates.get(RDF_TYPE, [])
             if node != root and any(obj.get("@id") in boundaries for obj in types):
                 found[node] = {RDF_TYPE: types}
                 continue
             found[node] = predicates
             if distance < depth:
-                queue.extend(
-                    (obj["@id"], distance + 1) for objects in predicates.values() for obj in objects if "@id" in obj
-                )
+                for objects in predicates.values():
+                    for obj in objects:
+                        if (target := obj.get("@id")) is not None and target in graph and target not in found:
+                            queue.append((target, distance + 1))
         return found
 
 

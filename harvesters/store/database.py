@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, Table, func, make_url, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql import Select
@@ -96,15 +95,21 @@ def why_unavailable(url: str, error: BaseException) -> str:
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:
-    """Insert the rows in one statement; a row whose primary key exists updates the `updated` columns instead."""
+    """Insert the rows in one statement; a row whose primary key exists updates the `updated` columns instead
+    (no two rows may share a primary key)."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    statement: Any
+    if conn.dialect.name == "postgresql":  # imported here: a SQLite store never loads PostgreSQL's dialect
+        from sqlalchemy.dialects import postgresql
+        statement = postgresql.insert(table)
+    else:
+        from sqlalchemy.dialects import sqlite
+        statement = sqlite.insert(table)
     keys = [column.name for column in table.primary_key.columns]
     conn.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in updated},
-    ), list(rows))
+    ).returning(*table.primary_key.columns), list(rows))  # RETURNING: one multi-row statement, not one per row
 
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:

@@ -15,13 +15,13 @@ from typing import Any, get_args
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
 from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, ItemStatus
 from harvesters.store.database import Database, chunks
-from harvesters.store.schema import items, jobs, sources
+from harvesters.store.schema import items, jobs, records, sources
 
 UNSETTLED = ("pending", "started")
 ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
@@ -158,6 +158,7 @@ class Jobs(Database):
 
     def delete_job(self, job_id: str) -> None:
         with self.begin() as conn:
+            _forget_records(conn, items.c.job_id == job_id)
             conn.execute(delete(items).where(items.c.job_id == job_id))
             conn.execute(delete(jobs).where(jobs.c.id == job_id))
 
@@ -167,6 +168,7 @@ class Jobs(Database):
         with self.begin() as conn:
             doomed = list(conn.execute(old).scalars())
             for chunk in chunks(doomed):
+                _forget_records(conn, items.c.job_id.in_(chunk))
                 conn.execute(delete(items).where(items.c.job_id.in_(chunk)))
                 conn.execute(delete(jobs).where(jobs.c.id.in_(chunk)))
         return len(doomed)
@@ -235,8 +237,9 @@ class Jobs(Database):
         with self.begin() as conn:
             if (errors := _unfinished_errors(conn, job_id)) is None:
                 return False
-            conn.execute(update(items).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED))
-                         .values(status="failed", ended=utcnow(), record=None, errors=[error]))
+            unsettled = (items.c.job_id == job_id) & items.c.status.in_(UNSETTLED)
+            _forget_records(conn, unsettled)
+            conn.execute(update(items).where(unsettled).values(status="failed", ended=utcnow(), errors=[error]))
             return _end_failed(conn, job_id, [*errors, error])
 
     def pause_job(self, job_id: str, message: str) -> bool:
@@ -259,6 +262,11 @@ def _end_failed(conn: Connection, job_id: str, errors: list[dict[str, Any]]) -> 
     return conn.execute(update(jobs).where(
         jobs.c.id == job_id, jobs.c.status.not_in(FINISHED_JOB_STATUSES)
     ).values(status="failed", ended=utcnow(), running_source=None, errors=errors)).rowcount == 1
+
+
+def _forget_records(conn: Connection, which: ColumnElement[bool]) -> None:
+    """Delete the records of the items `which` selects."""
+    conn.execute(delete(records).where(records.c.item_id.in_(select(items.c.id).where(which))))
 
 
 def _unsettled_datasets(conn: Connection, job_id: str) -> int:

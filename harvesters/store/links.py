@@ -3,13 +3,14 @@ written, so that an unchanged record costs no write and a vanished one can be ar
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from harvesters.clock import utcnow
 from harvesters.store.database import Database, chunks, upsert
@@ -27,6 +28,7 @@ class Link:
     kind: Literal["dataset", "dataservice"]
     record_hash: str | None = None
     summary: dict[str, Any] | None = None  # {"title", "logs", "shape"} of the last mapping of that record
+    uri: str | None = None  # the dataset's URI upstream, where it is not its remote id
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,14 @@ class NewLink:
     kind: str = "dataset"
     record_hash: str | None = None
     summary: dict[str, Any] | None = None
+    uri: str | None = None
 
 
 LINKS_OF = select(links).where(links.c.source_id == bindparam("source_id"),
-                               links.c.remote_id.in_(bindparam("remote_ids", expanding=True)))
+                               links.c.remote_id.in_(bindparam("keys", expanding=True)))
+# by URI: rare (a data service naming a dataset of another page), so without an index of its own
+LINKS_OF_URIS = select(links).where(links.c.source_id == bindparam("source_id"),
+                                    links.c.uri.in_(bindparam("keys", expanding=True)))
 TOUCH = (update(links).where(links.c.source_id == bindparam("b_source"),
                              links.c.remote_id.in_(bindparam("b_remotes", expanding=True)))
          .values(last_seen=bindparam("now")))
@@ -55,11 +61,19 @@ class Links(Database):
 
     def links_of(self, source_id: str, remote_ids: Collection[str]) -> dict[str, Link]:
         """The links of these remote ids of the source, by remote id (one query per 500)."""
+        return self._links_by(LINKS_OF, source_id, remote_ids, lambda link: link.remote_id)
+
+    def links_of_uris(self, source_id: str, uris: Collection[str]) -> dict[str, Link]:
+        """The links of the source's datasets known upstream by these URIs (that are not their remote ids)."""
+        return self._links_by(LINKS_OF_URIS, source_id, uris, lambda link: link.uri or "")
+
+    def _links_by(self, query: Select[Any], source_id: str, keys: Collection[str],
+                  key: Callable[[Link], str]) -> dict[str, Link]:
         found: dict[str, Link] = {}
         with self.begin() as conn:
-            for chunk in chunks(sorted(set(remote_ids))):
-                found |= {row.remote_id: Link(*row) for row in conn.execute(
-                    LINKS_OF, {"source_id": source_id, "remote_ids": list(chunk)})}
+            for chunk in chunks(sorted(set(keys))):
+                found |= {key(link): link for link in (Link(*row) for row in conn.execute(
+                    query, {"source_id": source_id, "keys": list(chunk)}))}
         return found
 
     def links_of_sources(self, source_ids: Collection[str], remote_ids: Collection[str]) -> dict[str, Link]:
@@ -80,9 +94,10 @@ class Links(Database):
         upsert(conn, links, [
             {"source_id": source_id, "remote_id": link.remote_id, "dataset_id": link.dataset_id,
              "payload_hash": link.payload_hash, "last_seen": now, "archived_at": None, "kind": link.kind,
-             "record_hash": link.record_hash, "summary": link.summary}
+             "record_hash": link.record_hash, "summary": link.summary, "uri": link.uri}
             for link in saved
-        ], updated=("dataset_id", "payload_hash", "last_seen", "archived_at", "kind", "record_hash", "summary"))
+        ], updated=("dataset_id", "payload_hash", "last_seen", "archived_at", "kind", "record_hash", "summary",
+                    "uri"))
 
     def save_link(self, source_id: str, remote_id: str, dataset_id: str, payload_hash: str | None,
                   kind: str = "dataset") -> None:

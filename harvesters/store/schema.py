@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -125,9 +126,17 @@ items = Table(
     Column("logs", JSON, nullable=False, default=list),
     Column("dataset_id", String(64)),
     Column("dataset_title", Text),
-    Column("record", JSON),
     Index("ix_items_job_remote", "job_id", "remote_id"),
     Index("ix_items_job_status", "job_id", "status"),
+)
+
+# The record of each pending item, as gathered (its JSON, written as the gather serialized it), read by the
+# process that claims the item and deleted once the item is settled: in a table of its own, so that claiming
+# and settling items rewrites small rows only.
+records = Table(
+    "records", metadata,
+    Column("item_id", Integer, primary_key=True, autoincrement=False),
+    Column("record", LargeBinary, nullable=False, info={"compression": "lz4"}),
 )
 
 links = Table(
@@ -144,6 +153,9 @@ links = Table(
     # mapped again, and one read with doubts is not written when it holds less than that
     Column("record_hash", String(64)),
     Column("summary", JSON),
+    # the dataset's URI upstream, where it is not its remote id: how a data service may name it. Added to an
+    # older store, its links forget their record hash, so that the next run maps them again and records it.
+    Column("uri", Text, info={"when_added": "UPDATE links SET record_hash = NULL"}),
 )
 
 
@@ -194,6 +206,8 @@ def make_engine(url: str) -> Engine:
 
         return engine
     engine = create_engine(url, pool_pre_ping=True, **json)
+    # a batch's rows in multi-row INSERTs (as with RETURNING), not one statement per row on the server
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     explain_failures(engine)
     return engine
 
@@ -225,6 +239,8 @@ def create_tables(engine: Engine, tables: MetaData) -> bool:
         new = not any(inspector.has_table(table.name) for table in tables.sorted_tables)
         tables.create_all(conn)
         _add_missing_columns(conn, tables)
+        _move_records_out_of_items(conn, tables)
+        _compress_with_lz4(conn, tables)
         conn.commit()
     return new
 
@@ -243,11 +259,37 @@ def _add_missing_columns(conn: Connection, tables: MetaData) -> None:
             elif isinstance(column.default, ScalarElementColumnDefault):
                 ddl += f" DEFAULT {_sql_literal(column.default.arg)}"
             conn.exec_driver_sql(ddl)
+            if when_added := column.info.get("when_added"):
+                conn.exec_driver_sql(when_added)
             if column.unique:
                 conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS uq_{table.name}_{column.name} "
                                      f"ON {table.name} ({column.name})")
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _move_records_out_of_items(conn: Connection, tables: MetaData) -> None:
+    """A store made before records had a table of their own keeps them in `items.record`: moved to `records`,
+    and the column dropped."""
+    columns = {column["name"] for column in inspect(conn).get_columns("items")}
+    if "records" not in tables.tables or "record" not in columns:
+        return
+    as_bytes = "convert_to(record::text, 'UTF8')" if conn.dialect.name == "postgresql" else "CAST(record AS BLOB)"
+    conn.exec_driver_sql(f"INSERT INTO records (item_id, record) SELECT id, {as_bytes} FROM items "
+                         "WHERE record IS NOT NULL")
+    conn.exec_driver_sql("ALTER TABLE items DROP COLUMN record")
+
+
+def _compress_with_lz4(conn: Connection, tables: MetaData) -> None:
+    """On PostgreSQL, the large values (records, documents) compressed with lz4, much cheaper than the default
+    (where the server has it: PostgreSQL 14 and later, built with lz4)."""
+    if conn.dialect.name != "postgresql" or "lz4" not in str(conn.exec_driver_sql(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").scalar()):
+        return
+    for table in tables.sorted_tables:
+        for column in table.columns:
+            if column.info.get("compression") == "lz4":
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ALTER COLUMN {column.name} SET COMPRESSION lz4")
 
 
 def _sql_literal(value: Any) -> str:

@@ -57,24 +57,38 @@ class Provenance:
         }
 
 
-@dataclass
-class Write(Generic[PayloadT]):
-    """One dataset or data service to write: the mapped payload (a data service's `datasets` are our ids of the
-    datasets it serves), where it comes from, and its publisher."""
+MODELS: dict[Kind, type[Dataset] | type[Dataservice]] = {"dataset": Dataset, "dataservice": Dataservice}
 
-    payload: PayloadT
+
+@dataclass(eq=False)
+class Write(Generic[PayloadT]):
+    """One dataset or data service to write: the mapped payload as JSON (`document`, hashed then written; a
+    data service's `datasets` are our ids of the datasets it serves), where it comes from, and its publisher.
+    Made from the payload's model (`Write.of`), or from its JSON alone, as a helper process maps it
+    (harvesters/mapper.py): `payload` is then validated from the JSON when first asked for."""
+
+    kind: Kind
+    document: dict[str, Any]
     provenance: Provenance
     organization: str | None = None
     owner: str | None = None
 
+    @classmethod
+    def of(cls, payload: PayloadT, provenance: Provenance, organization: str | None = None,
+           owner: str | None = None) -> Write[PayloadT]:
+        """The write of a payload's model (dumped to JSON once)."""
+        kind: Kind = "dataservice" if isinstance(payload, Dataservice) else "dataset"
+        write = cls(kind, payload.model_dump(mode="json"), provenance, organization, owner)
+        write.__dict__["payload"] = payload
+        return write
+
     @property
-    def kind(self) -> Kind:
-        return "dataservice" if isinstance(self.payload, Dataservice) else "dataset"
+    def title(self) -> str:
+        return self.document["title"]
 
     @cached_property
-    def document(self) -> dict[str, Any]:
-        """The payload as JSON, dumped once (hashed, then written)."""
-        return self.payload.model_dump(mode="json")
+    def payload(self) -> PayloadT:
+        return MODELS[self.kind].model_validate(self.document)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,24 +160,30 @@ def resource_key(resource: dict[str, Any]) -> tuple[str, str]:
     return ("uri", uri) if uri else ("url", f"{resource.get('url')}\n{resource.get('title')}")
 
 
-def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
-    """Give each new resource the id of the previous resource it matches (by identity, else by URL)."""
+def kept_resource_ids(previous: list[dict[str, Any]], resources: list[dict[str, Any]]) -> list[str | None]:
+    """The id each new resource (as JSON) keeps: that of the previous resource it matches, by identity, else by
+    URL; None for a new one."""
     if not previous:  # a new dataset: every resource gets a new id
-        return [resource if resource.id is None else resource.model_copy(update={"id": None})
-                for resource in resources]
+        return [None] * len(resources)
     by_key = {resource_key(old): old["id"] for old in previous if old.get("id")}
     by_url: dict[str, str] = {}
     for old in previous:
         if old.get("id"):
             by_url.setdefault(old.get("url", ""), old["id"])
     used: set[str] = set()
-    kept = []
+    kept: list[str | None] = []
     for resource in resources:
-        data = resource.model_dump(mode="json")
-        rid = by_key.get(resource_key(data))
+        rid = by_key.get(resource_key(resource))
         if rid is None or rid in used:
-            rid = by_url.get(resource.url)
-        kept.append(resource.model_copy(update={"id": rid if rid not in used else None}))
+            rid = by_url.get(resource["url"])
+        kept.append(rid if rid not in used else None)
         if rid:
             used.add(rid)
     return kept
+
+
+def keep_resource_ids(previous: list[dict[str, Any]], resources: list[Resource]) -> list[Resource]:
+    """Give each new resource the id of the previous resource it matches (see `kept_resource_ids`)."""
+    ids = kept_resource_ids(previous, [resource.model_dump(mode="json") for resource in resources])
+    return [resource if resource.id == rid else resource.model_copy(update={"id": rid})
+            for resource, rid in zip(resources, ids, strict=True)]

@@ -91,11 +91,11 @@ class LocalCatalog:
             return []
         now = utcnow()
         ids = [new_id() for _ in writes]
-        slugs = free_slugs(conn, datasets.c.slug, [write.payload.title for write in writes]) \
+        slugs = free_slugs(conn, datasets.c.slug, [write.title for write in writes]) \
             if table is datasets else [None] * len(writes)
         rows = [
             {"id": object_id, "source_id": write.provenance.source_id, "remote_id": write.provenance.remote_id,
-             "title": write.payload.title, "archived": None, "created_at": now, "last_modified": now,
+             "title": write.title, "archived": None, "created_at": now, "last_modified": now,
              "data": _document(object_id, slug, write, [], created_at=now, modified_at=now)}
             | ({"slug": slug} if slug else {})
             for object_id, slug, write in zip(ids, slugs, writes, strict=True)
@@ -120,7 +120,7 @@ class LocalCatalog:
                 raise LookupError(f"No {write.kind} {object_id} in the local catalog")
             document = _document(object_id, getattr(row, "slug", None), write, row.data.get("resources", []),
                                  created_at=row.created_at, modified_at=now)
-            rows.append({"b_id": object_id, "b_title": write.payload.title, "b_data": document, "b_now": now})
+            rows.append({"b_id": object_id, "b_title": write.title, "b_data": document, "b_now": now})
         conn.execute(UPDATE_ROW[table.name], rows)
 
     # --- writes, one at a time (the Target protocol) ----------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from harvesters.clock import new_id
 from harvesters.models import Dataservice, Dataset, OrganizationRef, UserRef
-from harvesters.targets.base import Write, keep_resource_ids
+from harvesters.targets.base import Write, kept_resource_ids
 
 
 def dataset_document(
@@ -23,10 +24,11 @@ def dataset_document(
     """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
     payload = write.document
     harvest = write.provenance.harvest_block()
-    stamp = last_modified.isoformat()
-    kept = keep_resource_ids(previous_resources, write.payload.resources)  # in the same order
-    resources = [_resource_document(data | {"id": resource.id}, created_at, stamp)
-                 for resource, data in zip(kept, payload["resources"], strict=True)]
+    stamp, created = last_modified.isoformat(), created_at.isoformat()
+    kept = kept_resource_ids(previous_resources, payload["resources"])  # in the same order
+    resources = [_resource_document(data, resource_id, created, stamp)
+                 for resource_id, data in zip(kept, payload["resources"], strict=True)]
+    organization, owner = _org(write.organization), _owner(write.owner)
     return {
         "access_audiences": [],
         "access_type": payload["access_type"] or "open",
@@ -38,10 +40,10 @@ def dataset_document(
         "badges": [],
         "community_resources": [],
         "contact_points": [
-            {**contact, "id": new_id(), "organization": _org(write.organization), "owner": _owner(write.owner)}
+            {**contact, "id": new_id(), "organization": organization, "owner": owner}
             for contact in payload["contact_points"]
         ],
-        "created_at": created_at.isoformat(),
+        "created_at": created,
         "deleted": None,
         "description": payload["description"],
         "description_short": payload["description"][:200] or None,
@@ -51,13 +53,13 @@ def dataset_document(
         "frequency_date": None,
         "harvest": harvest,
         "id": dataset_id,
-        "internal": {"created_at_internal": created_at.isoformat(), "last_modified_internal": stamp},
+        "internal": {"created_at_internal": created, "last_modified_internal": stamp},
         "last_modified": stamp,
         "last_update": harvest["modified_at"] or stamp,
         "license": payload["license"] or "notspecified",
         "metrics": {},
-        "organization": _org(write.organization),
-        "owner": _owner(write.owner),
+        "organization": organization,
+        "owner": owner,
         "page": None,
         "permissions": {"delete": False, "edit": False, "edit_resources": False},
         "private": payload["private"],
@@ -94,19 +96,19 @@ def dataservice_document(
     }
 
 
-def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -> dict[str, Any]:
-    """A resource (its payload as JSON, with the id it keeps) as udata documents it."""
+def _resource_document(data: dict[str, Any], resource_id: str | None, created: str, stamp: str) -> dict[str, Any]:
+    """A resource (its payload as JSON, and the id it keeps) as udata documents it."""
     return {
         "checksum": data["checksum"],
-        "created_at": data["created_at"] or created_at.isoformat(),
+        "created_at": data["created_at"] or created,
         "description": data["description"],
         "extras": data["extras"],
         "filesize": data["filesize"],
         "filetype": data["filetype"],
         "format": data["format"],
         "harvest": data["harvest"] or {"issued_at": None, "modified_at": None, "uri": None},
-        "id": data["id"] or new_id(),
-        "internal": {"created_at_internal": created_at.isoformat(), "last_modified_internal": stamp},
+        "id": resource_id or new_id(),
+        "internal": {"created_at_internal": created, "last_modified_internal": stamp},
         "last_modified": data["last_modified"] or stamp,
         "latest": None,
         "metrics": {},
@@ -120,8 +122,14 @@ def _resource_document(data: dict[str, Any], created_at: datetime, stamp: str) -
 
 
 def _org(org_id: str | None) -> dict[str, Any] | None:
-    return OrganizationRef(id=org_id).to_json() if org_id else None
+    return {**_reference(OrganizationRef, org_id)} if org_id else None
 
 
 def _owner(owner_id: str | None) -> dict[str, Any] | None:
-    return UserRef(id=owner_id).to_json() if owner_id else None
+    return {**_reference(UserRef, owner_id)} if owner_id else None
+
+
+@lru_cache(maxsize=256)
+def _reference(model: type[OrganizationRef] | type[UserRef], object_id: str) -> dict[str, Any]:
+    """A publisher's reference as udata documents it (one per publisher, copied into each document)."""
+    return model(id=object_id).to_json()

@@ -20,7 +20,7 @@ def catalog_table(name: str, *columns: Column[Any]) -> Table:
         Column("remote_id", String(512)),
         Column("title", Text, nullable=False),
         Column("archived", UTCDateTime()),
-        Column("data", JSON, nullable=False),
+        Column("data", JSON, nullable=False, info={"compression": "lz4"}),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("last_modified", UTCDateTime(), nullable=False),
         UniqueConstraint("source_id", "remote_id", name=f"uq_{name}_source_remote"),

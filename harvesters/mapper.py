@@ -1,0 +1,184 @@
+"""Mapping records, here or ahead in a helper process while this one gathers and writes.
+
+A backend's `map` is pure (one record in, one payload out), so it can run beside the rest of a job.
+`map_record` maps one stored record in this process, into a `MappingOutcome`: the payload in
+Mapped's JSON shape (what the pipeline hashes and writes), or why the record is skipped or failed.
+Every batch of every job goes through it: inline runs, RQ workers, resumed jobs.
+
+An inline run writing to the local catalog (`harvest run`) uses the second CPU too (`InlineDispatch`):
+its batches are processed one behind the gather, and while this process writes a batch, a
+`MappingProcess` (forked from this one, so it holds the job's backend as it is) maps the batch
+gathered last. Records go to it as JSON, payloads come back as JSON: compact, and
+nothing is validated twice. The helper holds one batch at a time (memory stays bounded) and keeps
+no state: if it dies, its batch is mapped here. A job of one batch never starts it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from backends.base import Backend, Record, SkipRecord
+from harvesters.errors import error_message
+from harvesters.helpers import HelperProcess, first_ready
+from harvesters.models import Mapped
+from harvesters.store import NewItem
+
+if TYPE_CHECKING:
+    from harvesters.pipeline import Harvester
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MappingOutcome:
+    """What mapping one record gave: the payload in Mapped's JSON shape (`dataset` or `dataservice`,
+    `remote`, `warnings`), else why it is skipped or failed."""
+
+    mapped: dict[str, Any] | None = None
+    skipped: str | None = None
+    failed: str | None = None
+
+
+@dataclass
+class GatheredBatch:
+    """A batch the gather of this process dispatches: its pending items by id, with their records (processed
+    here, they are not read back from the store) and the hashes of those records by remote id where known;
+    and what mapping them gave, once mapped ahead."""
+
+    items: dict[int, NewItem]
+    hashes: dict[str, str]
+    mappings: dict[int, MappingOutcome] = field(default_factory=dict)
+
+
+def map_record(backend: Backend, record: dict[str, Any] | None) -> MappingOutcome:
+    """Map one record (its fields as gathered, or as stored with its item) in this process."""
+    mapped = _mapped(backend, record)
+    return MappingOutcome(mapped=mapped.model_dump(mode="json")) if isinstance(mapped, Mapped) else mapped
+
+
+def _mapped(backend: Backend, record: dict[str, Any] | None) -> Mapped | MappingOutcome:
+    try:
+        return backend.map(Record(**record or {}))
+    except SkipRecord as skip:
+        return MappingOutcome(skipped=str(skip))
+    except Exception as error:  # any failure fails this item alone
+        return MappingOutcome(failed=error_message(error))
+
+
+# --- the helper process -----------------------------------------------------------------------------
+
+
+class MappingProcess(HelperProcess):
+    """A helper process that maps batches of records with one job's backend: a batch sent, then its outcomes
+    received, in turn (while it maps, this process does the rest)."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__("harvest-mapping", lambda requests, answers: _serve(backend, requests, answers))
+
+    def send_records(self, records: list[bytes]) -> None:
+        """Send a batch: each record's JSON (as the store keeps it)."""
+        self.send(b"[" + b",".join(records) + b"]")
+
+    def outcomes(self) -> list[MappingOutcome]:
+        """The outcomes of the batch sent last, in its order."""
+        return [MappingOutcome(*outcome) for outcome in orjson.loads(self.receive())]
+
+
+def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
+    """The helper's loop: map each batch received, send back its outcomes, until the harvest's pipes close."""
+    while True:
+        records = orjson.loads(requests.recv_bytes())
+        answer: list[list[Any]] = []
+        for record in records:
+            mapped = _mapped(backend, record)
+            if isinstance(mapped, Mapped):  # its JSON as pydantic writes it, sent as it is
+                answer.append([orjson.Fragment(mapped.model_dump_json()), None, None])
+            else:
+                answer.append([None, mapped.skipped, mapped.failed])
+        answers.send_bytes(orjson.dumps(answer))
+
+
+# --- the inline run's dispatch ------------------------------------------------------------------------
+
+
+class InlineDispatch:
+    """The dispatch of an inline run: from the second batch on, the helper process maps each batch while this
+    one writes the batch before it. A batch is processed when the next one is dispatched, when the gather
+    would wait for records (`idle`), or at the gather's end (`finish`). Without a helper (`ahead`
+    false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is processed as it
+    is dispatched."""
+
+    def __init__(self, harvester: Harvester, job_id: str, ahead: bool) -> None:
+        self.harvester = harvester
+        self.job_id = job_id
+        self.ahead = ahead
+        self.helper: MappingProcess | None = None
+        self.dispatched = 0
+        self.waiting: deque[tuple[list[int], GatheredBatch | None]] = deque()
+        self.mapping: GatheredBatch | None = None  # the batch the helper maps, its outcomes not received yet
+
+    def __call__(self, job_id: str, item_ids: list[int]) -> None:
+        batch = self.harvester.gathered(item_ids)
+        if self.ahead and self.dispatched:  # the first batch is mapped here: a job of one batch starts no helper
+            self._collect()
+            if batch is not None and self._send(batch):
+                self.mapping = batch
+        self.dispatched += 1
+        self.waiting.append((item_ids, batch))
+        while len(self.waiting) > (1 if self.ahead else 0):
+            self._process_next()
+
+    def finish(self) -> None:
+        """Process what is waiting."""
+        self._collect()
+        while self.waiting:
+            self._process_next()
+
+    def idle(self, gathering: HelperProcess | None) -> None:
+        """The gather waits for records: process what is waiting, unless its batch is still being mapped and the
+        records come first from the helper gathering them (`gathering`)."""
+        if gathering is not None and self.mapping is not None and self.helper is not None \
+                and first_ready(self.helper, gathering) is gathering:
+            return
+        self.finish()
+
+    def close(self) -> None:
+        if self.helper is not None:
+            self.helper.close()
+            self.helper = None
+
+    def _send(self, batch: GatheredBatch) -> bool:
+        """Send the batch to the helper (started now if need be); False if it cannot take it."""
+        records = [item.stored_record() for item in batch.items.values()]
+        return self._with_helper(lambda helper: helper.send_records(records), start=True)
+
+    def _collect(self) -> None:
+        """Receive the outcomes of the batch the helper maps, if any (before sending it another)."""
+        if self.mapping is not None:
+            batch, self.mapping = self.mapping, None
+            self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.outcomes(), strict=True)))
+
+    def _with_helper(self, use: Callable[[MappingProcess], None], start: bool = False) -> bool:
+        try:
+            if self.helper is None and start:
+                self.helper = MappingProcess(self.harvester.scope(self.harvester.store.job_row(self.job_id)).backend)
+            if self.helper is None:
+                return False
+            use(self.helper)
+            return True
+        except (EOFError, OSError, ValueError) as error:  # the helper died: its batches are mapped here
+            log.warning("The mapping process stopped (%s): mapping in this process", error)
+            self.close()
+            self.ahead = False
+            return False
+
+    def _process_next(self) -> None:
+        item_ids, batch = self.waiting.popleft()
+        self.harvester.process(self.job_id, item_ids, batch)
