@@ -906,17 +906,20 @@ def serve(
     import uvicorn  # imported here: the other commands do not need the web stack
 
     from harvesters.api import create_app
+    from harvesters.serving import FAST, serve_processes
 
-    # C parsers and event loop: the listings' answers per second
-    fast: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}
     if workers == 1:
         configure_logging(settings(), default_level="INFO")
-        uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **fast)
+        uvicorn.run(create_app(open_store()), host=host, port=port, log_config=None, **FAST)
     else:  # each process builds its app from the environment; one console secret for all (a login works on each)
+
         if not settings().console_secret:
             os.environ["HARVEST_CONSOLE_SECRET"] = secrets.token_urlsafe(32)
-        uvicorn.run("harvesters.cli:served_app", factory=True, workers=workers, host=host, port=port, log_config=None,
-                    **fast)
+        try:
+            code = serve_processes(host, port, workers)
+        except OSError as error:
+            fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+        raise typer.Exit(code)
 
 
 def served_app() -> FastAPI:

@@ -39,9 +39,11 @@ def free_port() -> int:
 
 
 class HarvestServe:
-    """`harvest serve` in its own process, with the test's environment and these HARVEST_* settings."""
+    """`harvest serve` (`processes` of them) in its own process, with the test's environment and these HARVEST_*
+    settings."""
 
-    def __init__(self, log_path: Path, **settings: str) -> None:
+    def __init__(self, log_path: Path, processes: int = 1, **settings: str) -> None:
+        self.processes = processes
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {f"HARVEST_{name.upper()}": value for name, value in settings.items()}
@@ -51,7 +53,8 @@ class HarvestServe:
     def __enter__(self) -> HarvestServe:
         self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "harvesters", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "harvesters", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.processes)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:

@@ -1,0 +1,88 @@
+"""`harvest serve --workers N`: N server processes, each accepting on its own socket bound to the one port with
+SO_REUSEPORT, so that the kernel spreads the connections evenly over them.
+
+With one shared listening socket (uvicorn's own `workers=`), the process that wakes first accepts every connection
+waiting: 50 clients connecting at once all landed on one process, which then served them on one core while the
+other stayed idle. The sockets are bound here, before any process starts, so a port in use is one clear error.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import time
+from multiprocessing.connection import wait
+from types import FrameType
+from typing import Any
+
+STOP_SECONDS = 10  # how long a process has to finish its requests once told to stop, before it is killed
+FAST: dict[str, Any] = {"http": "httptools", "loop": "uvloop"}  # C parsers and event loop, for answers per second
+START_SECONDS = 5  # a process that ends sooner than this after its start failed to start: it is not replaced
+
+
+def bound_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` listening sockets on host:port, sharing the port (OSError when it is taken)."""
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                            flags=socket.AI_PASSIVE)[0]
+    bound = []
+    for _ in range(count):
+        listening = socket.socket(family, kind, protocol)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listening.bind(address)
+        listening.listen(2048)
+        listening.set_inheritable(True)
+        bound.append(listening)
+    return bound
+
+
+def serve_one(listening: socket.socket, host: str, port: int) -> None:
+    """One server process: the app built from the environment, as `harvesters.cli.served_app` makes it."""
+    import uvicorn
+
+    config = uvicorn.Config("harvesters.cli:served_app", factory=True, host=host, port=port, log_config=None,
+                            **FAST)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def serve_processes(host: str, port: int, workers: int) -> int:
+    """Run `workers` server processes until SIGINT or SIGTERM, then stop them all, and return the exit code.
+
+    A process that dies while serving (killed, out of memory) is replaced; one that ends as it starts (its error
+    printed above) stops them all, with exit code 1, rather than being restarted in a loop."""
+    sockets = bound_sockets(host, port, workers)
+    spawning = multiprocessing.get_context("spawn")
+    started_at: dict[int, float] = {}
+
+    def started(listening: socket.socket) -> multiprocessing.process.BaseProcess:
+        process = spawning.Process(target=serve_one, args=(listening, host, port), name="harvest-serve")
+        process.start()
+        started_at[listening.fileno()] = time.monotonic()
+        return process
+
+    running = {listening.fileno(): started(listening) for listening in sockets}
+    stopping, code = False, 0
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    while not stopping:
+        wait([process.sentinel for process in running.values()], timeout=0.5)
+        for listening in sockets:
+            if stopping or running[listening.fileno()].is_alive():
+                continue
+            if time.monotonic() - started_at[listening.fileno()] < START_SECONDS:
+                stopping, code = True, 1
+            else:
+                running[listening.fileno()] = started(listening)
+    for process in running.values():
+        if process.is_alive():
+            process.terminate()  # uvicorn finishes the requests under way, then exits
+    for process in running.values():
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+    return code
