@@ -4,27 +4,29 @@
     .venv/bin/python -m benchmarks.listings_benchmark [--clients 50] [--seconds 10] [--sources 50] [--jobs 200]
 
 A fresh SQLite store gets `--sources` sources and `--jobs` finished jobs spread over them; `harvest serve` runs
-on it in its own process; `--clients` threads, each with its own keep-alive connection, list in turn the sources
-(`GET /sources/?page_size=50`, each with its last job) and one source's jobs (`GET /source/ID/jobs/`) for
-`--seconds` (after one second of warm-up, not counted). Printed: answers per second, p50 / p99 / max latency,
-errors, the server's CPU use and peak RSS, and the load average of the machine at the end (the clients run on
-the same machine and take their share of its CPUs).
+on it in its own process (then `--workers` of them); `--clients` clients, each with its own keep-alive connection,
+list in turn the sources (`GET /sources/?page_size=50`, each with its last job) and one source's jobs
+(`GET /source/ID/jobs/`) for `--seconds`. The clients are Python coroutines in one asyncio loop and, when it is
+installed, wrk. Printed: answers per second, p50 / p99 / max latency, errors, the server's CPU use (and per
+answer) and peak RSS, the clients' own CPU use (they run on the same machine and take their share of its CPUs),
+and the load average of the machine at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import asyncio
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,37 +75,6 @@ def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("harvest serve did not start within 30 s")
 
 
-class Client(threading.Thread):
-    """One client: its own keep-alive connection, requests one after the other until `stop`."""
-
-    def __init__(self, port: int, paths: list[str], counting: threading.Event, stop: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.port, self.paths, self.counting, self.stop = port, paths, counting, stop
-        self.latencies: list[float] = []
-        self.errors = 0
-
-    def run(self) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        turn = 0
-        while not self.stop.is_set():
-            path = self.paths[turn % len(self.paths)]
-            turn += 1
-            started = time.perf_counter()
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                failed = response.status != 200
-            except (OSError, http.client.HTTPException):
-                failed = True
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            if self.counting.is_set() and not self.stop.is_set():
-                self.latencies.append(time.perf_counter() - started)
-                self.errors += failed
-        connection.close()
-
-
 def tree(pid: int) -> list[int]:
     """The server's process and its children (uvicorn's workers)."""
     return [pid, *children(pid)]
@@ -127,6 +98,16 @@ def peak_rss(pid: int) -> float:
     return total / 1024
 
 
+@dataclass
+class Measured:
+    """What a load generator saw: answers per second, latencies (p50, p99, max) and errors, and its own CPU use
+    (seconds per second), which the server's machine gives to the clients and not to the server."""
+
+    rate: float
+    latencies: str
+    client_cpu: float
+
+
 WRK_SCRIPT = """
 paths = {%s}
 turn = 0
@@ -137,45 +118,78 @@ end
 """
 
 
-def with_wrk(port: int, paths: list[str], clients: int, seconds: float, directory: Path) -> tuple[float, str]:
-    """wrk's answers per second and its latency line (p50, p99, max) for these paths in turn; its own threads
-    take little CPU, so the server has the machine."""
+def with_wrk(port: int, paths: list[str], clients: int, seconds: float, directory: Path) -> Measured:
+    """wrk (its C event loop, two threads for the `clients` connections) requesting these paths in turn."""
     script = directory / "paths.lua"
     script.write_text(WRK_SCRIPT % ", ".join(f'"{path}"' for path in paths))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script),
                            f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = done.stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
     quantiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     most = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)[1]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, (f"p50 {quantiles['50']:>8}   p99 {quantiles['99']:>8}   max {most:>8}   "
-                  f"errors {errors[1] if errors else 0}")
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / seconds
+    return Measured(rate, f"p50 {quantiles['50']:>8}   p99 {quantiles['99']:>8}   max {most:>8}   "
+                          f"errors {errors[1] if errors else 0}", cpu)
 
 
 def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=1000)[int(share * 1000) - 1] if len(values) > 1 else values[0]
 
 
-def with_threads(port: int, paths: list[str], clients: int, seconds: float, directory: Path) -> tuple[float, str]:
-    """Python client threads' answers per second and latencies (after one second of warm-up, not counted)."""
-    counting, stop = threading.Event(), threading.Event()
-    threads = [Client(port, paths[n % len(paths):] + paths[:n % len(paths)], counting, stop) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    time.sleep(1)
-    counting.set()
-    started = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    elapsed = time.perf_counter() - started
-    for thread in threads:
-        thread.join(35)
-    latencies = sorted(latency for thread in threads for latency in thread.latencies)
-    errors = sum(thread.errors for thread in threads)
-    return len(latencies) / elapsed, (f"p50 {percentile(latencies, 0.5) * 1000:6.1f}ms   "
-                                      f"p99 {percentile(latencies, 0.99) * 1000:6.1f}ms   "
-                                      f"max {latencies[-1] * 1000:6.1f}ms   errors {errors}")
+async def one_client(port: int, paths: list[str], counting: asyncio.Event, deadline: float,
+                     latencies: list[float]) -> int:
+    """One client: its own keep-alive connection, a request after the other's answer until `deadline`; the
+    latencies once `counting`, and the number of errors (a status other than 200, a broken connection)."""
+    errors, turn = 0, 0
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    while (started := time.perf_counter()) < deadline:
+        path = paths[turn % len(paths)]
+        turn += 1
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            if (length := CONTENT_LENGTH.search(head)) is None:
+                raise ConnectionError("an answer without a Content-Length")
+            await asyncio.wait_for(reader.readexactly(int(length[1])), 30)
+            failed = not head.startswith(b"HTTP/1.1 200 ")
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
+            failed = True
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        if counting.is_set() and time.perf_counter() < deadline:
+            latencies.append(time.perf_counter() - started)
+            errors += failed
+    writer.close()
+    return errors
+
+
+CONTENT_LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)")
+
+
+def with_asyncio(port: int, paths: list[str], clients: int, seconds: float, directory: Path) -> Measured:
+    """Python clients in one asyncio loop (far less CPU than a thread each), each on its own connection, after
+    one second of warm-up (not counted)."""
+
+    async def run() -> tuple[list[float], int]:
+        counting, latencies = asyncio.Event(), []
+        deadline = time.perf_counter() + 1 + seconds
+        tasks = [asyncio.create_task(one_client(port, paths[n % len(paths):] + paths[:n % len(paths)], counting,
+                                                deadline, latencies)) for n in range(clients)]
+        await asyncio.sleep(1)
+        counting.set()
+        return latencies, sum(await asyncio.gather(*tasks))
+
+    started, cpu = time.perf_counter(), time.process_time()
+    latencies, errors = asyncio.run(run())
+    cpu = (time.process_time() - cpu) / (time.perf_counter() - started)
+    latencies.sort()
+    return Measured(len(latencies) / seconds, f"p50 {percentile(latencies, 0.5) * 1000:6.1f}ms   "
+                                              f"p99 {percentile(latencies, 0.99) * 1000:6.1f}ms   "
+                                              f"max {latencies[-1] * 1000:6.1f}ms   errors {errors}", cpu)
 
 
 def main() -> None:
@@ -187,10 +201,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="`harvest serve --workers`, each")
     parser.add_argument("--harvest", default=HARVEST, help="the `harvest` command to serve (default: %(default)s)")
     args = parser.parse_args()
-    clients = {"threads": with_threads} | ({"wrk": with_wrk} if shutil.which("wrk") else {})
+    clients = {"asyncio": with_asyncio} | ({"wrk": with_wrk} if shutil.which("wrk") else {})
     print(f"{args.clients} clients, {args.sources} sources, {args.jobs} jobs, {os.cpu_count()} CPUs; listing sources "
           f"(page_size=50, with last jobs) and one source's jobs in turn for {args.seconds:g} s"
-          + ("" if "wrk" in clients else " (wrk not installed: threads only)"))
+          + ("" if "wrk" in clients else " (wrk not installed: asyncio only)"))
     with tempfile.TemporaryDirectory(prefix="listings-bench-") as directory:
         url = f"sqlite:///{Path(directory) / 'harvest.db'}"
         store = Store(url)
@@ -207,15 +221,16 @@ def main() -> None:
                 try:
                     wait_until_serving(port, server)
                     before, started = cpu_seconds(server.pid), time.perf_counter()
-                    rate, latencies = measure(port, paths, args.clients, args.seconds, Path(directory))
+                    measured = measure(port, paths, args.clients, args.seconds, Path(directory))
                     cpu = (cpu_seconds(server.pid) - before) / (time.perf_counter() - started)
                     rss, load = peak_rss(server.pid), os.getloadavg()
                 finally:
                     server.terminate()
                     server.wait(30)
-                print(f"{workers} process(es), {name:7}: {rate:7.1f} answers/s   {latencies}   server CPU {cpu:.0%} "
-                      f"of a core, peak RSS {rss:.0f} MB   load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
-                      flush=True)
+                print(f"{workers} process(es), {name:7}: {measured.rate:7.1f} answers/s   {measured.latencies}   "
+                      f"server CPU {cpu:.0%} of a core ({cpu / measured.rate * 1000:.2f} ms an answer), client CPU "
+                      f"{measured.client_cpu:.0%}, server peak RSS {rss:.0f} MB   load average {load[0]:.2f} "
+                      f"{load[1]:.2f} {load[2]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

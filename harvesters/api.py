@@ -8,9 +8,10 @@ created with `harvest apikey create NAME`. Errors are JSON: `{"message", "status
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, ParamSpec, TypeVar, get_type_hints
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
@@ -20,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -70,6 +71,7 @@ PREFIX = "/api/1/harvest"
 PREVIEWS = CapacityLimiter(4)  # previews at once (each reads a remote catalog), apart from the other requests' threads
 MAX_PAGE_SIZE = 100
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 # --- errors --------------------------------------------------------------------------------------------
@@ -304,13 +306,17 @@ def query_names(dependant: Dependant) -> Iterator[str]:
         yield from query_names(dependency)
 
 
+TAKEN: dict[Callable[..., Any], frozenset[str]] = {}  # the query parameters of each operation, by its endpoint
+
+
 async def known_query(request: Request) -> None:
     """Refuse a query parameter the operation does not take (400 naming it): a misspelt `?forse=true` or
     `?page_sise=` would otherwise be ignored without a word."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or not request.scope["query_string"]:
         return
-    taken = set(query_names(route.dependant))
+    if (taken := TAKEN.get(route.endpoint)) is None:
+        taken = TAKEN[route.endpoint] = frozenset(query_names(route.dependant))
     unknown = sorted(set(request.query_params) - taken)
     if unknown:
         raise ApiError(400, f"Unknown query parameter '{unknown[0]}'"
@@ -379,6 +385,20 @@ def page_of(request: Request, data: list[T], total: int, paged: tuple[int, int])
                 previous_page=link(page - 1) if page > 1 else None)
 
 
+def answered_from_a_thread(operation: Callable[P, Any]) -> Callable[P, Awaitable[Response]]:
+    """An operation that reads the store, run in a thread with its result made into JSON there as FastAPI would
+    (its return type, by alias): one hop to a thread a request, where FastAPI hops a second time to validate the
+    result once more. FastAPI still reads the parameters and the documented answer from `operation`."""
+    adapter: TypeAdapter[Any] = TypeAdapter(get_type_hints(operation)["return"])
+
+    @functools.wraps(operation)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        body = await run_in_threadpool(lambda: adapter.dump_json(operation(*args, **kwargs), by_alias=True))
+        return Response(body, media_type="application/json")
+
+    return answer
+
+
 def offset_of(paged: tuple[int, int], total: int) -> int | None:
     """The first row of the page, or None when the page is past the end."""
     offset = (paged[0] - 1) * paged[1]
@@ -391,6 +411,7 @@ router = APIRouter(tags=["harvest"], dependencies=[Depends(known_query)])
 
 
 @router.get("/sources/", response_model=Page[HarvestSource], responses=errors(403), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_sources(
     request: Request, store: StoreDep, key: Caller, paged: Paging,
     q: Annotated[str | None, Query(description="Searched in the name and URL")] = None,
@@ -416,6 +437,7 @@ def create_source(store: StoreDep, key: Writer, body: SourceCreate, force: Force
 
 
 @router.get("/source/{ident}/", response_model=HarvestSource, responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def get_source(store: StoreDep, key: Caller, ident: str) -> HarvestSource:
     """A source by id or slug (a deleted source stays readable, with its `deleted` date)."""
     return present_source(store, store.get_source(ident), key)
@@ -477,6 +499,7 @@ def unschedule_source(store: StoreDep, key: Writer, ident: str) -> None:
 
 @router.get("/source/{ident}/jobs/", response_model=Page[HarvestJobSummary], responses=errors(403, 404),
             openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> Page[HarvestJobSummary]:
     """A source's jobs, newest first, each with its item counts by status and, while it runs, its progress (its
     items: GET /job/{ident}/)."""
@@ -488,6 +511,7 @@ def list_jobs(request: Request, store: StoreDep, key: Caller, ident: str, paged:
 
 
 @router.get("/job/{ident}/", response_model=HarvestJobDetail, responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def get_job(request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging) -> HarvestJobDetail:
     """A job (by its id or a unique start of it): its errors, a page of its items with their counts by status,
     its item problems grouped by message, and its progress while it runs."""
@@ -521,6 +545,7 @@ def export_errors(
 
 
 @router.get("/job/{ident}/items/", response_model=Page[HarvestItem], responses=errors(403, 404), openapi_extra=PUBLIC)
+@answered_from_a_thread
 def list_items(
     request: Request, store: StoreDep, key: Caller, ident: str, paged: Paging,
     status: Annotated[ItemStatus | None, Query(description="Only the items with this status")] = None,
@@ -580,9 +605,11 @@ def metrics(runtime: RuntimeDep) -> Response:
 
 @asynccontextmanager
 async def few_threads(app: FastAPI) -> AsyncIterator[None]:
-    """Requests run in HARVEST_API_THREADS threads (8), not anyio's 40: the store's queries hold the interpreter,
-    and on a machine of a few cores more threads only take turns, each answer waiting longer. Previews, which read
-    a remote catalog for seconds, run in threads of their own (PREVIEWS_AT_ONCE), never holding those."""
+    """Requests run in HARVEST_API_THREADS threads (2), not anyio's 40: the store's queries hold the interpreter,
+    and more threads only take turns on it, handing it over at every row SQLite reads: with 8 threads a listing
+    took twice the CPU of one with 1 or 2 (benchmarks/listings_benchmark.py), and two let one slow request not hold
+    up the others. Previews, which read a remote catalog for seconds, run in threads of their own
+    (PREVIEWS_AT_ONCE), never holding those."""
     to_thread.current_default_thread_limiter().total_tokens = app.state.runtime.config.api_threads
     yield
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from harvesters.clock import utcnow
-from harvesters.models import HarvestJobDetail, HarvestJobSummary, ItemsPage, ItemsSummary, JobProgress
+from harvesters.models import HarvestJobDetail, HarvestJobSummary, ItemsPage, JobProgress
 from harvesters.problems import group_problems
 from harvesters.progress import job_progress
 from harvesters.store import JobRow, Store
@@ -25,7 +25,7 @@ def summaries(store: Store, rows: Sequence[JobRow]) -> list[HarvestJobSummary]:
 
 
 def summary(row: JobRow, counts: dict[str, int], progress: JobProgress | None) -> HarvestJobSummary:
-    return HarvestJobSummary(**_fields(row), items=ItemsSummary(total=sum(counts.values()), by_status=counts),
+    return HarvestJobSummary(**row.fields(), items={"total": sum(counts.values()), "by_status": counts},
                              progress=progress)
 
 
@@ -51,10 +51,5 @@ def detail(store: Store, job_id: str, page: int, page_size: int, link: PageLink 
                       next_page=link(page + 1) if link and page * page_size < total else None,
                       previous_page=link(page - 1) if link and page > 1 else None)
     problems = group_problems(store.item_problems(row.id))
-    return HarvestJobDetail(**_fields(row), items=items, problems=problems[:MAX_PROBLEM_GROUPS],
+    return HarvestJobDetail(**row.fields(), items=items, problems=problems[:MAX_PROBLEM_GROUPS],
                             progress=job_progress(row, counts, utcnow()))
-
-
-def _fields(row: JobRow) -> dict[str, object]:
-    job = row.to_model()
-    return {name: getattr(job, name) for name in ("created", "ended", "errors", "id", "source", "started", "status")}

@@ -166,7 +166,7 @@ class JobProgress(Model):
 class HarvestJobSummary(HarvestJobFields):
     """A job in a listing: its item counts instead of its items, and its progress while it runs."""
 
-    items: ItemsSummary = ItemsSummary()
+    items: ItemsSummary = Field(default_factory=ItemsSummary)
     progress: JobProgress | None = None
 
 
@@ -174,7 +174,7 @@ class HarvestJobDetail(HarvestJobFields):
     """A job as its own page shows it: a page of its items with their counts, its item problems grouped by
     message, its progress while it runs."""
 
-    items: ItemsPage = ItemsPage()
+    items: ItemsPage = Field(default_factory=ItemsPage)
     problems: list[ItemProblemGroup] = []
     progress: JobProgress | None = None
 
@@ -217,11 +217,11 @@ class HarvestSource(Model):
     notifications: Notifications | None = None
     organization: OrganizationRef | None = None
     owner: UserRef | None = None
-    permissions: SourcePermissions = SourcePermissions()
+    permissions: SourcePermissions = Field(default_factory=SourcePermissions)
     schedule: str | None = None
     slug: str
     url: str
-    validation: Validation = Validation()
+    validation: Validation = Field(default_factory=Validation)
 
 
 # --- source config (udata's shape) ------------------------------------------------------------------

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     map_ahead: bool = True  # inline runs into the local catalog map the next batch in a helper process meanwhile
     preview_max_items: int = Field(20, ge=1)
     api_max_body_bytes: int = Field(1_000_000, ge=1)  # bytes of an HTTP API request's body; 413 beyond
-    api_threads: int = Field(8, ge=1)  # threads answering the HTTP API's requests (previews have their own)
+    api_threads: int = Field(2, ge=1)  # threads answering the HTTP API's requests (previews have their own)
     # distributed jobs (harvesters/queue.py, scheduler.py, sweeper.py)
     redis_url: str | None = None  # e.g. redis://127.0.0.1:6379/0; without it, jobs run inline
     queue: str = "harvest"  # the RQ queue launched jobs and their item batches go to

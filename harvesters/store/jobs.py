@@ -7,8 +7,9 @@ exactly one wins, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, get_args
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -26,11 +27,9 @@ UNSETTLED = ("pending", "started")
 ITEM_STATUSES: tuple[str, ...] = get_args(ItemStatus)
 _NEWEST = (select(jobs.c.id).where(jobs.c.source_id == sources.c.id, jobs.c.preview.is_(False))
            .order_by(jobs.c.created.desc(), jobs.c.id).limit(1).correlate(sources).scalar_subquery())
-LAST_JOBS = select(jobs).where(jobs.c.id.in_(
-    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
-# read for every batch, built once
-JOB_ROW = select(jobs).where(jobs.c.id == bindparam("job_id"))
-JOB_STATUS = select(jobs.c.status).where(jobs.c.id == bindparam("job_id"))
+ITEM_COUNTS = (select(items.c.job_id, items.c.status, func.count())
+               .where(items.c.job_id.in_(bindparam("job_ids", expanding=True)))
+               .group_by(items.c.job_id, items.c.status))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +60,22 @@ class JobRow:
     def finished(self) -> bool:
         return self.status in FINISHED_JOB_STATUSES
 
+    def fields(self) -> dict[str, Any]:
+        """The job's documented fields (HarvestJobFields), to validate into one of its shapes."""
+        return {"id": self.id, "source": self.source_id, "status": self.status, "created": self.created,
+                "started": self.started, "ended": self.ended, "errors": self.errors or []}
+
     def to_model(self) -> HarvestJob:
-        return HarvestJob(
-            id=self.id, source=self.source_id, status=self.status, created=self.created, started=self.started,
-            ended=self.ended, errors=[HarvestError.model_validate(error) for error in self.errors or []],
-        )
+        return HarvestJob(**self.fields())
+
+
+#: A job's columns in JobRow's order: its rows make JobRows positionally (a listing makes many).
+JOB_ROWS = select(*(jobs.c[field.name] for field in fields(JobRow)))
+LAST_JOBS = JOB_ROWS.where(jobs.c.id.in_(
+    select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
+# read for every batch, built once
+JOB_ROW = JOB_ROWS.where(jobs.c.id == bindparam("job_id"))
+JOB_STATUS = select(jobs.c.status).where(jobs.c.id == bindparam("job_id"))
 
 
 class Jobs(Database):
@@ -106,10 +116,10 @@ class Jobs(Database):
 
     def job_row(self, job_id: str) -> JobRow:
         with self.begin() as conn:
-            row = conn.execute(JOB_ROW, {"job_id": job_id}).mappings().first()
+            row = conn.execute(JOB_ROW, {"job_id": job_id}).first()
         if row is None:
             raise NotFound(f"No harvest job '{job_id}'")
-        return JobRow(**row)
+        return JobRow(*row)
 
     def job_finished(self, job_id: str) -> bool:
         """Whether the job has ended (done, failed, cancelled...): its status alone read."""
@@ -124,19 +134,17 @@ class Jobs(Database):
         return [row.to_model() for row in self.list_job_rows(source_id, limit, offset)]
 
     def list_job_rows(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[JobRow]:
-        query = _jobs_query(source_id).order_by(jobs.c.created.desc(), jobs.c.id)
+        query = _job_rows_query(bool(source_id), limit is not None)
         with self.begin() as conn:
-            return [JobRow(**row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+            return [JobRow(*row) for row in conn.execute(
+                query, {"source_id": source_id, "offset": offset, "limit": limit})]
 
     def item_counts(self, job_ids: Collection[str]) -> dict[str, dict[str, int]]:
         """The number of items of each status, for each of these jobs (in one query)."""
         counts: dict[str, dict[str, int]] = {job_id: dict.fromkeys(ITEM_STATUSES, 0) for job_id in job_ids}
         with self.begin() as conn:
             for chunk in chunks(sorted(job_ids)):
-                for job_id, status, count in conn.execute(
-                    select(items.c.job_id, items.c.status, func.count()).where(items.c.job_id.in_(chunk))
-                    .group_by(items.c.job_id, items.c.status)
-                ):
+                for job_id, status, count in conn.execute(ITEM_COUNTS, {"job_ids": list(chunk)}):
                     counts[job_id][status] = count
         return counts
 
@@ -152,12 +160,12 @@ class Jobs(Database):
         found: dict[str, JobRow] = {}
         with self.begin() as conn:
             for chunk in chunks(sorted(set(source_ids))):
-                found |= {row["source_id"]: JobRow(**row)
-                          for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)}).mappings()}
+                found |= {row.source_id: JobRow(*row) for row in conn.execute(LAST_JOBS, {"source_ids": list(chunk)})}
         return found
 
     def count_jobs(self, source_id: str | None = None) -> int:
-        return self.count(_jobs_query(source_id))
+        with self.begin() as conn:
+            return conn.execute(_count_jobs_query(bool(source_id)), {"source_id": source_id}).scalar_one()
 
     def delete_job(self, job_id: str) -> None:
         with self.begin() as conn:
@@ -277,6 +285,24 @@ def _unsettled_datasets(conn: Connection, job_id: str) -> int:
         items.c.job_id == job_id, items.c.status.in_(UNSETTLED), items.c.kind != "dataservice")).scalar_one()
 
 
-def _jobs_query(source_id: str | None) -> Select[Any]:
-    query = select(jobs).where(jobs.c.preview.is_(False))
-    return query.where(jobs.c.source_id == source_id) if source_id else query
+# The listings' statements are built once (building one takes longer than SQLite takes to run it); their values
+# are bound when they run.
+
+
+@cache
+def _jobs_query(of_source: bool) -> Select[Any]:
+    """The jobs (previews excluded) of the source `source_id`, or of every source."""
+    query = JOB_ROWS.where(jobs.c.preview.is_(False))
+    return query.where(jobs.c.source_id == bindparam("source_id")) if of_source else query
+
+
+@cache
+def _job_rows_query(of_source: bool, limited: bool) -> Select[Any]:
+    """Newest first, from row `offset`, at most `limit` rows when limited."""
+    query = _jobs_query(of_source).order_by(jobs.c.created.desc(), jobs.c.id).offset(bindparam("offset"))
+    return query.limit(bindparam("limit")) if limited else query
+
+
+@cache
+def _count_jobs_query(of_source: bool) -> Select[int]:
+    return select(func.count()).select_from(_jobs_query(of_source).subquery())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import DuplicateSource, NotFound
@@ -31,6 +33,10 @@ class ScheduledSource:
     scheduled_at: datetime | None
 
 
+#: A source by id, slug or name (a live one first); built once, as it is run on every request about a source.
+_IDENT: BindParameter[str] = bindparam("ident")
+BY_IDENT = (select(sources).where((sources.c.id == _IDENT) | (sources.c.slug == _IDENT) | (sources.c.name == _IDENT))
+            .order_by(sources.c.deleted.is_not(None)))
 SLUG_ATTEMPTS = 5  # registrations racing for one slug: the loser takes the next free one
 
 
@@ -75,11 +81,7 @@ class Sources(Database):
     def get_source(self, ident: str) -> HarvestSource:
         """A source by id, slug or name."""
         with self.begin() as conn:
-            row = conn.execute(
-                select(sources).where(
-                    (sources.c.id == ident) | (sources.c.slug == ident) | (sources.c.name == ident)
-                ).order_by(sources.c.deleted.is_not(None))
-            ).mappings().first()
+            row = conn.execute(BY_IDENT, {"ident": ident}).mappings().first()
         if row is None:
             raise NotFound(f"No harvest source '{ident}'")
         return _source(row)
@@ -87,12 +89,13 @@ class Sources(Database):
     def list_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None,
                      offset: int = 0, limit: int | None = None) -> list[HarvestSource]:
         """Sources in creation order; `q` searches name and URL, `owner` is an organization or user id."""
-        query = _sources_query(deleted, q, owner).order_by(sources.c.created_at, sources.c.id)
+        query = _listing_query(deleted, q, owner, limit is not None)
         with self.begin() as conn:
-            return [_source(row) for row in conn.execute(query.offset(offset).limit(limit)).mappings()]
+            return [_source(row) for row in conn.execute(query, {"offset": offset, "limit": limit}).mappings()]
 
     def count_sources(self, deleted: bool = False, q: str | None = None, owner: str | None = None) -> int:
-        return self.count(_sources_query(deleted, q, owner))
+        with self.begin() as conn:
+            return conn.execute(_count_query(deleted, q, owner)).scalar_one()
 
     # --- schedules ----------------------------------------------------------------------------------
 
@@ -116,6 +119,12 @@ class Sources(Database):
             ).values(scheduled_at=due)).rowcount == 1
 
 
+# The listing's statements are kept for the searches made last (building one takes longer than SQLite takes to run
+# it): every listing without a search runs the same two.
+SEARCHES = 64
+
+
+@lru_cache(SEARCHES)
 def _sources_query(deleted: bool, q: str | None, owner: str | None) -> Select[Any]:
     query = select(sources)
     if not deleted:
@@ -125,6 +134,18 @@ def _sources_query(deleted: bool, q: str | None, owner: str | None) -> Select[An
     if owner:
         query = query.where((sources.c.owner == owner) | (sources.c.organization == owner))
     return query
+
+
+@lru_cache(SEARCHES)
+def _listing_query(deleted: bool, q: str | None, owner: str | None, limited: bool) -> Select[Any]:
+    """In creation order, from row `offset`, at most `limit` rows when limited."""
+    query = _sources_query(deleted, q, owner).order_by(sources.c.created_at, sources.c.id).offset(bindparam("offset"))
+    return query.limit(bindparam("limit")) if limited else query
+
+
+@lru_cache(SEARCHES)
+def _count_query(deleted: bool, q: str | None, owner: str | None) -> Select[int]:
+    return select(func.count()).select_from(_sources_query(deleted, q, owner).subquery())
 
 
 def _source(row: RowMapping) -> HarvestSource:
