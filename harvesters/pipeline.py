@@ -263,26 +263,29 @@ class Harvester:
         batch: list[NewItem] = []
         digests: dict[str, str] = {}  # of the batch's records, by remote id, where known (recalled ones)
 
-        def flush() -> None:
-            self._refresh_statistics()
-            self._report_gather_warnings(job_id)
-            self._record_announced(job)
-            if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
+        def flush() -> bool:
+            """Record the batch and dispatch it, on one connection; whether the job has ended since."""
+            with self.store.connected():
+                self._refresh_statistics()
+                self._report_gather_warnings(job_id)
+                self._record_announced(job)
+                if batch and self.ended(job_id):  # cancelled meanwhile: what is left of the catalog is not recorded
+                    batch.clear()
+                    digests.clear()
+                    return True
+                fresh = self._new_items(job, batch, known)
+                hashes = self._settle_unchanged(job, fresh, digests)
+                pending = self.store.add_items(job_id, fresh)
                 batch.clear()
                 digests.clear()
-                return
-            fresh = self._new_items(job, batch, known)
-            hashes = self._settle_unchanged(job, fresh, digests)
-            pending = self.store.add_items(job_id, fresh)
-            batch.clear()
-            digests.clear()
-            recorded = list(zip(pending, (item for item in fresh if item.status == "pending"), strict=True))
-            datasets = [item_id for item_id, item in recorded if item.kind != "dataservice"]  # services: last
-            self._dispatched = GatheredBatch({item_id: item for item_id, item in recorded
-                                              if item.kind != "dataservice"}, hashes)
-            if datasets:
-                dispatch(job_id, datasets)
-            self._dispatched = None
+                recorded = list(zip(pending, (item for item in fresh if item.status == "pending"), strict=True))
+                datasets = [item_id for item_id, item in recorded if item.kind != "dataservice"]  # services: last
+                self._dispatched = GatheredBatch({item_id: item for item_id, item in recorded
+                                                  if item.kind != "dataservice"}, hashes)
+                if datasets:
+                    dispatch(job_id, datasets)
+                self._dispatched = None
+                return self.ended(job_id)
 
         truncated = failed = False
         try:
@@ -299,11 +302,9 @@ class Harvester:
                     self._record_announced(job)
                     if gathered.record.digest:
                         digests[gathered.record.remote_id] = gathered.record.digest
-                    if len(batch) >= self.config.batch_size:
-                        flush()
-                        if self.ended(job_id):  # paused (portal unavailable): stop reading the catalog
-                            truncated = True
-                            break
+                    if len(batch) >= self.config.batch_size and flush():  # paused (portal unavailable), or
+                        truncated = True  # cancelled: stop reading the catalog
+                        break
             flush()
         except StoreUnavailable:  # the store's failure, not the catalog's: the job stops here
             raise
@@ -407,6 +408,10 @@ class Harvester:
         """Map and write a batch of pending items; an item's failure is recorded on it and never stops the
         job, but an unavailable portal pauses it: the items not written stay pending for the next run.
         `gathered` holds their records when this process gathered them (and maybe what mapping them gave)."""
+        with self.store.connected():  # one connection for the batch's statements
+            self._process(job_id, item_ids, gathered)
+
+    def _process(self, job_id: str, item_ids: Iterable[int], gathered: GatheredBatch | None) -> None:
         job = self.store.job_row(job_id)
         if job.finished:  # paused, or ended otherwise: nothing more to write
             return
@@ -635,7 +640,7 @@ class Harvester:
             job_ended(self.store, job_id, self.http, self.config)
 
     def ended(self, job_id: str) -> bool:
-        return self.store.job_row(job_id).finished
+        return self.store.job_finished(job_id)
 
     # --- finalize -------------------------------------------------------------------------------------
 

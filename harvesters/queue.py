@@ -181,10 +181,10 @@ def enqueue_items(job_id: str, item_ids: list[int]) -> None:
 @contextmanager
 def _working_on(job_id: str) -> Iterator[Harvester]:
     """The process's harvester for the configured settings, heartbeating for the job while the task runs; what
-    is logged meanwhile names the job and its source."""
+    is logged meanwhile names the job and its source. The task's statements share one connection."""
     runtime = RUNTIMES.current()
     harvester = runtime.worker_harvester
-    with harvester.failing_on_store_errors(job_id):
+    with harvester.failing_on_store_errors(job_id), runtime.store.connected():
         source_id = runtime.store.job_row(job_id).source_id
         with log_context(job_id=job_id, source_id=source_id), \
                 heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):

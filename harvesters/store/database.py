@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +34,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self._created: set[int] = set()
+        self._held = threading.local()  # the connection a thread holds (`connected`), with the process's id
         try:
             self.engine = make_engine(url)
             self.new = self.ensure_tables(metadata)
@@ -48,9 +51,35 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
+        """One transaction: committed when the block ends, rolled back when it raises. Within `connected`, on
+        the connection held (unless a transaction is open on it already: a block within another)."""
+        held = self._held_connection()
+        if held is not None and not held.in_transaction():
+            with held.begin():
+                yield held
+            return
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def connected(self) -> Iterator[None]:
+        """Hold one connection for this thread while the block runs: the transactions opened meanwhile use it,
+        instead of taking one from the pool each (a batch's few statements, one checkout). Within another such
+        block, the connection that one holds."""
+        if self._held_connection() is not None:
+            yield
+            return
+        with self.engine.connect() as connection:
+            self._held.connection = (os.getpid(), connection)
+            try:
+                yield
+            finally:
+                self._held.connection = None
+
+    def _held_connection(self) -> Connection | None:
+        """The connection this thread holds, if any (never one held before a fork: the parent's)."""
+        held = getattr(self._held, "connection", None)
+        return held[1] if held is not None and held[0] == os.getpid() else None
 
     def refresh_statistics(self) -> None:
         """On PostgreSQL, ANALYZE the tables changed a lot since their statistics were taken: a harvest fills

@@ -73,6 +73,9 @@ class JobRow:
 JOB_ROWS = select(*(jobs.c[field.name] for field in fields(JobRow)))
 LAST_JOBS = JOB_ROWS.where(jobs.c.id.in_(
     select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
+# read for every batch, built once
+JOB_ROW = JOB_ROWS.where(jobs.c.id == bindparam("job_id"))
+JOB_STATUS = select(jobs.c.status).where(jobs.c.id == bindparam("job_id"))
 
 
 class Jobs(Database):
@@ -113,10 +116,18 @@ class Jobs(Database):
 
     def job_row(self, job_id: str) -> JobRow:
         with self.begin() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            row = conn.execute(JOB_ROW, {"job_id": job_id}).first()
         if row is None:
             raise NotFound(f"No harvest job '{job_id}'")
-        return JobRow(**row)
+        return JobRow(*row)
+
+    def job_finished(self, job_id: str) -> bool:
+        """Whether the job has ended (done, failed, cancelled...): its status alone read."""
+        with self.begin() as conn:
+            status = conn.execute(JOB_STATUS, {"job_id": job_id}).scalar()
+        if status is None:
+            raise NotFound(f"No harvest job '{job_id}'")
+        return status in FINISHED_JOB_STATUSES
 
     def list_jobs(self, source_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[HarvestJob]:
         """Jobs (previews excluded), newest first."""

@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
+from harvesters.store.liveness import ping_after_idle
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -205,7 +206,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **json)
+    engine = create_engine(url, **json)
+    ping_after_idle(engine)  # not on every checkout (pool_pre_ping): a round trip per transaction
     # a batch's rows in multi-row INSERTs (as with RETURNING), not one statement per row on the server
     engine.dialect.use_insertmanyvalues_wo_returning = True
     explain_failures(engine)
