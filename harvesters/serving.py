@@ -31,7 +31,6 @@ def bound_sockets(host: str, port: int, count: int) -> list[socket.socket]:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listening.bind(address)
         listening.listen(2048)
-        listening.set_inheritable(True)
         bound.append(listening)
     return bound
 
@@ -52,36 +51,34 @@ def serve_processes(host: str, port: int, workers: int) -> int:
     printed above) stops them all, with exit code 1, rather than being restarted in a loop."""
     sockets = bound_sockets(host, port, workers)
     spawning = multiprocessing.get_context("spawn")
-    started_at: dict[int, float] = {}
-
-    def started(listening: socket.socket) -> multiprocessing.process.BaseProcess:
-        process = spawning.Process(target=serve_one, args=(listening, host, port), name="harvest-serve")
-        process.start()
-        started_at[listening.fileno()] = time.monotonic()
-        return process
-
-    running = {listening.fileno(): started(listening) for listening in sockets}
     stopping, code = False, 0
 
     def stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before any process starts: none is left behind
         signal.signal(signum, stop)
+
+    def started(listening: socket.socket) -> tuple[multiprocessing.process.BaseProcess, float]:
+        process = spawning.Process(target=serve_one, args=(listening, host, port), name="harvest-serve")
+        process.start()
+        return process, time.monotonic()
+
+    running = [started(listening) for listening in sockets]  # the process serving each socket, and since when
     while not stopping:
-        wait([process.sentinel for process in running.values()], timeout=0.5)
-        for listening in sockets:
-            if stopping or running[listening.fileno()].is_alive():
+        wait([process.sentinel for process, _ in running], timeout=0.5)
+        for index, (process, since) in enumerate(running):
+            if stopping or process.is_alive():
                 continue
-            if time.monotonic() - started_at[listening.fileno()] < START_SECONDS:
+            if time.monotonic() - since < START_SECONDS:
                 stopping, code = True, 1
             else:
-                running[listening.fileno()] = started(listening)
-    for process in running.values():
+                running[index] = started(sockets[index])
+    for process, _ in running:
         if process.is_alive():
             process.terminate()  # uvicorn finishes the requests under way, then exits
-    for process in running.values():
+    for process, _ in running:
         process.join(STOP_SECONDS)
         if process.is_alive():
             process.kill()

@@ -97,7 +97,7 @@ class Database:
 
     def count(self, query: Select[Any]) -> int:
         with self.begin() as conn:
-            return conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            return conn.execute(counting(query)).scalar_one()
 
 
 def mask_password(url: str) -> str:
@@ -121,6 +121,11 @@ def why_unavailable(url: str, error: BaseException) -> str:
         return f"The store {masked} needs the database driver {missing}, which is not installed: {hint}"
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     return f"Cannot open the store {masked} (HARVEST_DATABASE_URL): {reason}"
+
+
+def counting(query: Select[Any]) -> Select[int]:
+    """The statement counting the rows of `query`."""
+    return select(func.count()).select_from(query.subquery())
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], updated: Sequence[str]) -> None:

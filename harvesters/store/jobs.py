@@ -6,8 +6,9 @@ exactly one wins, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, get_args
@@ -20,7 +21,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import JobAlreadyRunning, NotFound
 from harvesters.models import FINISHED_JOB_STATUSES, HarvestError, HarvestJob, ItemStatus
-from harvesters.store.database import Database, chunks
+from harvesters.store.database import Database, chunks, counting
 from harvesters.store.schema import items, jobs, records, sources
 
 UNSETTLED = ("pending", "started")
@@ -70,7 +71,7 @@ class JobRow:
 
 
 #: A job's columns in JobRow's order: its rows make JobRows positionally (a listing makes many).
-JOB_ROWS = select(*(jobs.c[field.name] for field in fields(JobRow)))
+JOB_ROWS = select(*(jobs.c[field.name] for field in dataclasses.fields(JobRow)))
 LAST_JOBS = JOB_ROWS.where(jobs.c.id.in_(
     select(_NEWEST).where(sources.c.id.in_(bindparam("source_ids", expanding=True)))))
 # read for every batch, built once
@@ -305,4 +306,4 @@ def _job_rows_query(of_source: bool, limited: bool) -> Select[Any]:
 
 @cache
 def _count_jobs_query(of_source: bool) -> Select[int]:
-    return select(func.count()).select_from(_jobs_query(of_source).subquery())
+    return counting(_jobs_query(of_source))

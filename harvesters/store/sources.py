@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import BindParameter
 from harvesters.clock import new_id, utcnow
 from harvesters.errors import DuplicateSource, NotFound
 from harvesters.models import HarvestSource, Notifications, OrganizationRef, UserRef, Validation
-from harvesters.store.database import Database
+from harvesters.store.database import Database, counting
 from harvesters.store.schema import sources
 from harvesters.store.slugs import free_slugs
 
@@ -145,7 +145,7 @@ def _listing_query(deleted: bool, q: str | None, owner: str | None, limited: boo
 
 @lru_cache(SEARCHES)
 def _count_query(deleted: bool, q: str | None, owner: str | None) -> Select[int]:
-    return select(func.count()).select_from(_sources_query(deleted, q, owner).subquery())
+    return counting(_sources_query(deleted, q, owner))
 
 
 def _source(row: RowMapping) -> HarvestSource:
