@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from pathlib import Path
 from harvesters.clock import utcnow
 from harvesters.sources import register_source
 from harvesters.store import Store
-from tests.servers.workers import children
+from tests.servers.workers import children, listening_sockets
 
 HARVEST = str(Path(sys.executable).with_name("harvest"))
 PREFIX = "/api/1/harvest"
@@ -62,16 +63,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(port: int, server: subprocess.Popen[bytes], processes: int) -> None:
+    """Until each of the server's processes listens on the port and the server answers."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"harvest serve exited with {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
+        if listening_sockets(port) >= processes:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+        time.sleep(0.1)
     raise SystemExit("harvest serve did not start within 30 s")
 
 
@@ -219,7 +224,7 @@ def main() -> None:
                                           env=os.environ | {"HARVEST_DATABASE_URL": url},
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
-                    wait_until_serving(port, server)
+                    wait_until_serving(port, server, workers)
                     before, started = cpu_seconds(server.pid), time.perf_counter()
                     measured = measure(port, paths, args.clients, args.seconds, Path(directory))
                     cpu = (cpu_seconds(server.pid) - before) / (time.perf_counter() - started)

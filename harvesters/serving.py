@@ -3,7 +3,9 @@ SO_REUSEPORT, so that the kernel spreads the connections evenly over them.
 
 With one shared listening socket (uvicorn's own `workers=`), the process that wakes first accepts every connection
 waiting: 50 clients connecting at once all landed on one process, which then served them on one core while the
-other stayed idle. The sockets are bound here, before any process starts, so a port in use is one clear error.
+other stayed idle. The sockets are bound here, before any process starts, so a port in use is one clear error; each
+process listens on its socket only once its app is loaded, so that no connection waits in the queue of a process
+still starting (or of one that died: its replacement gets a new socket).
 """
 
 from __future__ import annotations
@@ -22,16 +24,16 @@ START_SECONDS = 5  # a process that ends sooner than this after its start failed
 
 
 def bound_sockets(host: str, port: int, count: int) -> list[socket.socket]:
-    """`count` listening sockets on host:port, sharing the port (OSError when it is taken)."""
+    """`count` sockets bound to host:port, sharing the port (OSError when it is taken); not listening yet: the
+    process serving each one listens once it can answer (uvicorn does, as it starts serving)."""
     family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                             flags=socket.AI_PASSIVE)[0]
     bound = []
     for _ in range(count):
-        listening = socket.socket(family, kind, protocol)
-        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        listening.bind(address)
-        listening.listen(2048)
-        bound.append(listening)
+        each = socket.socket(family, kind, protocol)
+        each.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        each.bind(address)
+        bound.append(each)
     return bound
 
 
@@ -73,7 +75,9 @@ def serve_processes(host: str, port: int, workers: int) -> int:
                 continue
             if time.monotonic() - since < START_SECONDS:
                 stopping, code = True, 1
-            else:
+            else:  # a new socket: the old one's queue was the dead process's, nobody answers it
+                sockets[index].close()
+                [sockets[index]] = bound_sockets(host, port, 1)
                 running[index] = started(sockets[index])
     for process, _ in running:
         if process.is_alive():

@@ -1,7 +1,8 @@
 """The web console as operators get it: a real `harvest serve` subprocess on a free 127.0.0.1 port, driven by
 Debian's Chromium through Playwright.
 
-`HarvestServe` starts the command on the test's store and waits for /healthz. `Browser` launches Chromium once
+`HarvestServe` starts the command on the test's store and waits for /healthz (and for each of its processes to
+listen). `Browser` launches Chromium once
 (Playwright's own browser download cannot work here) and opens contexts whose every request to a host other than
 127.0.0.1, ::1 or localhost is aborted and recorded in `refused`, so a test can say nothing else was asked for.
 """
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import BrowserContext, Page, Playwright, Route, sync_playwright
+
+from tests.servers.workers import listening_sockets
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -61,7 +64,8 @@ class HarvestServe:
             if self.process.poll() is not None:
                 raise RuntimeError(f"harvest serve exited: {self.log_path.read_text()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                answered = httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+                if answered and listening_sockets(self.port) >= self.processes:  # every process serving
                     return self
             except httpx.HTTPError:
                 pass

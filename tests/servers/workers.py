@@ -83,6 +83,16 @@ class Processes:
             self.stop(process)
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on this TCP port of the machine (IPv4 and IPv6; SO_REUSEPORT lets several)."""
+    count = 0
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        for line in table.read_text().splitlines()[1:] if table.exists() else []:
+            local, state = line.split()[1], line.split()[3]
+            count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port  # 0A: LISTEN
+    return count
+
+
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> None:
     """Poll until `condition()` is true; fail the test naming `what` after `timeout` seconds (a hang guard)."""
     deadline = time.monotonic() + timeout
