@@ -205,14 +205,15 @@ class Jobs(Database):
     def claim_finalize(self, job_id: str) -> bool:
         """Whether the caller finalizes the job: it is gathered, every dataset item is settled (its data services
         are the finalizer's to write, after them) and nobody else finalizes it. True for one caller only, however
-        many settle items at the same time."""
+        many settle items at the same time.
+
+        Every batch asks (whoever settles the last item finalizes): a look without a lock answers most of them
+        (the gather goes on, or items are left), so that the workers do not queue on the job's row for nothing.
+        A look that misses a gather's end made meanwhile is safe: the gather asks again once it has ended."""
         with self.begin() as conn:
-            job = conn.execute(
-                select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id).with_for_update()
-            ).one()
-            if not job.gathered or job.finalizing or job.status in FINISHED_JOB_STATUSES:
+            if not _finalizable(conn, job_id, locked=False):
                 return False
-            return not _unsettled_datasets(conn, job_id) and conn.execute(
+            return _finalizable(conn, job_id, locked=True) and conn.execute(
                 update(jobs).where(jobs.c.id == job_id, jobs.c.finalizing.is_(False)).values(finalizing=True)
             ).rowcount == 1
 
@@ -281,9 +282,14 @@ def _forget_records(conn: Connection, which: ColumnElement[bool]) -> None:
     conn.execute(delete(records).where(records.c.item_id.in_(select(items.c.id).where(which))))
 
 
-def _unsettled_datasets(conn: Connection, job_id: str) -> int:
-    return conn.execute(select(func.count()).where(
-        items.c.job_id == job_id, items.c.status.in_(UNSETTLED), items.c.kind != "dataservice")).scalar_one()
+def _finalizable(conn: Connection, job_id: str, locked: bool) -> bool:
+    """Whether the job is gathered, neither finalizing nor finished, with no dataset item left to settle; `locked`
+    holds its row until the end of the transaction."""
+    query = select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id)
+    job = conn.execute(query.with_for_update() if locked else query).one()
+    return job.gathered and not job.finalizing and job.status not in FINISHED_JOB_STATUSES and conn.execute(
+        select(items.c.id).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED),
+                                 items.c.kind != "dataservice").limit(1)).first() is None
 
 
 # The listings' statements are built once (building one takes longer than SQLite takes to run it); their values
