@@ -7,7 +7,6 @@ an id accepts, as it accepts any unique start of one.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import secrets
@@ -148,10 +147,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def main() -> None:
-    # What is loaded by now lives as long as the process: out of the collector's rounds from here on (each full
-    # one went through it all, and those at exit took a third of a short command's time), and untouched in the
-    # forked helpers' copy of it.
-    gc.freeze()
     app(prog_name="harvest")
 
 
