@@ -5,9 +5,10 @@
 Each figure is the median of `--repeat` processes, as wall time and CPU time (user + system, the process and
 the helpers it forked; the steadier of the two on a busy machine): `python -c "import harvesters.cli"`,
 `harvest --version` (loading, the command line parsed, exit) and `harvest backends --json`; then per size, a
-`harvest run URL --backend dcat --json` into a fresh SQLite store (its first run) and the unchanged re-run of
-that store, on a generated catalog (benchmarks/dcat_catalog.py, served by its own process, every page asked for
-once beforehand). Modules are compiled once beforehand, as in use. The load average is printed beside each line.
+`harvest run URL --backend dcat` (its report to /dev/null, as in benchmarks/harvest_benchmark.py) into a fresh
+SQLite store (its first run) and the unchanged re-run of that store, on a generated catalog
+(benchmarks/dcat_catalog.py, served by its own process, every page asked for once beforehand). Modules are
+compiled once beforehand, as in use. The load average is printed beside each line.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def harvests(url: str, size: int, repeat: int, directory: Path) -> tuple[Timed, 
     for attempt in range(repeat):
         database = directory / f"{size}-{attempt}.db"
         env = {**ENVIRONMENT, "HARVEST_DATABASE_URL": f"sqlite:///{database}"}
-        command = [HARVEST, "run", url, "--backend", "dcat", "--json"]
+        command = [HARVEST, "run", url, "--backend", "dcat"]
         first.append(timed(command, env))
         again.append(timed(command, env))
         if counts(database) != {"unchanged": size}:
