@@ -2,9 +2,9 @@
 frozen out of its reach.
 
 What loading them makes lives as long as the process, and the collector went through all of it again and again:
-while the modules loaded, at each full collection of the run, and at exit (nearly half of `harvest --version`'s
-CPU time). Frozen (gc.freeze) before the command runs, it is no collection's work any more, nor written to by one
-in the helpers forked from the command (their copy of it stays shared).
+while the modules loaded, at each full collection of the run, and at exit (some 40% of `harvest --version`'s CPU
+time). Frozen (gc.freeze) before the command runs, it is no collection's work any more, nor written to by one in
+the helpers forked from the command (their copy of it stays shared).
 """
 
 import gc

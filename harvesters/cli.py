@@ -1042,7 +1042,7 @@ def portal_check(as_json: JsonOption = False) -> None:
 def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
     """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
     database, or datasets harvested by another tool, are adopted instead of duplicated."""
-    from harvesters.targets.udata import attach as attach_datasets
+    from harvesters.targets.udata import attach as attach_datasets  # the portal's, as in open_udata
 
     runtime = open_runtime()
     found = runtime.store.get_source(source)

@@ -63,7 +63,7 @@ class StateCollector(Collector):
             yield from self._queue()
 
     def _queue(self) -> Iterator[Metric]:
-        from redis.exceptions import RedisError
+        from redis.exceptions import RedisError  # with the queue: only a deployment with Redis has one
 
         from harvesters.queue import harvest_queue, workers_listening
 
