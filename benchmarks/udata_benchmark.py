@@ -34,7 +34,7 @@ from harvesters.pipeline import Harvester
 from harvesters.queue import launch, redis_connection
 from harvesters.sources import register_source
 from harvesters.store import Store
-from harvesters.targets import UdataPortal
+from harvesters.targets.udata import UdataPortal
 from tests.servers.catalog import CatalogServer
 from tests.servers.redis_server import RedisServer
 from tests.servers.udata_portal import UdataPortal as UdataServer

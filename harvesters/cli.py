@@ -34,7 +34,6 @@ from backends import registry
 from backends.base import ConfigError
 from harvesters import __version__
 from harvesters.apikeys import ApiKeys, api_keys
-from harvesters.cancel import cancel_job
 from harvesters.clock import utcnow
 from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused, StoreFull, StoreLocked
 from harvesters.identity import catalog_identity
@@ -62,14 +61,15 @@ from harvesters.sources import (
 from harvesters.store import Store
 from harvesters.store.database import mask_password
 from harvesters.store.schema import jobs, sources
-from harvesters.targets import LocalCatalog, TargetError, UdataPortal
+from harvesters.targets import LocalCatalog, TargetError
 from harvesters.targets.local.tables import dataservices, datasets
-from harvesters.targets.udata import attach as attach_datasets
 from harvesters.terminal import Column, fitted_table
 from harvesters.vault import Vault
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from harvesters.targets.udata import UdataPortal
 
 
 class HarvestGroup(TyperGroup):
@@ -783,6 +783,8 @@ def job_errors(
 def job_cancel(job: JobArgument) -> None:
     """Cancel a pending or running job: it ends failed ("Cancelled"), its workers stop at their next item, and its
     source may run again at once."""
+    from harvesters.cancel import cancel_job  # imported here: it brings the queue (RQ, Redis)
+
     runtime = open_runtime()
     job_id = runtime.store.job_id(job)
     cancel_job(runtime, job_id, "from the command line")
@@ -999,6 +1001,8 @@ def secrets_rotate(as_json: JsonOption = False) -> None:
 
 
 def open_udata(runtime: Runtime) -> UdataPortal:
+    from harvesters.targets.udata import UdataPortal  # imported here: only the portal commands write to one
+
     if not runtime.config.udata_url:
         fail("No udata portal configured: set HARVEST_UDATA_URL and HARVEST_UDATA_API_KEY")
     return UdataPortal.open(runtime.config)
@@ -1038,6 +1042,8 @@ def portal_check(as_json: JsonOption = False) -> None:
 def attach(source: SourceArgument, as_json: JsonOption = False) -> None:
     """Rebuild a source's links to its portal datasets (from their harvest:* extras), so that a lost
     database, or datasets harvested by another tool, are adopted instead of duplicated."""
+    from harvesters.targets.udata import attach as attach_datasets  # the portal's, as in open_udata
+
     runtime = open_runtime()
     found = runtime.store.get_source(source)
     try:

@@ -21,7 +21,6 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from redis.exceptions import RedisError
 
 from harvesters.models import JobStatus
 from harvesters.settings import Settings
@@ -64,6 +63,8 @@ class StateCollector(Collector):
             yield from self._queue()
 
     def _queue(self) -> Iterator[Metric]:
+        from redis.exceptions import RedisError  # with the queue: only a deployment with Redis has one
+
         from harvesters.queue import harvest_queue, workers_listening
 
         depth = GaugeMetricFamily("harvest_queue_depth", "Tasks waiting in the RQ queue", labels=["queue"])

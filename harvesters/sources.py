@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from croniter import croniter
 from pydantic import ValidationError
 
 from backends import get_backend
@@ -69,6 +68,8 @@ def check_api_url(url: str, allow_private: bool) -> str:
 def check_schedule(schedule: str | None) -> str | None:
     if schedule is None or not schedule.strip():
         return None
+    from croniter import croniter  # imported here: only a schedule given needs it
+
     schedule = schedule.strip()
     if schedule not in SCHEDULE_ALIASES and not croniter.is_valid(schedule):
         raise ConfigError(f"Invalid schedule '{schedule}': expected a cron expression or one of "

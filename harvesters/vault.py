@@ -12,12 +12,13 @@ Rotating the key: make a new one, set `HARVEST_SECRET_KEY="NEW,OLD"` everywhere 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING, Any
 
 from backends.base import ConfigError, HarvestException
 from harvesters.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 SEALED = "fernet:"
 NEW_KEY_HINT = "make one with `harvest secrets new-key` and set it as HARVEST_SECRET_KEY where the harvester runs"
@@ -36,10 +37,7 @@ class Vault:
 
     def __init__(self, keys: str | None) -> None:
         self.keys = [key.strip() for key in (keys or "").split(",") if key.strip()]
-        try:
-            self.fernet = MultiFernet([Fernet(key) for key in self.keys]) if self.keys else None
-        except ValueError as error:
-            raise ConfigError(f"HARVEST_SECRET_KEY is not a valid key ({error}); {NEW_KEY_HINT}") from None
+        self.fernet = _fernet(self.keys) if self.keys else None
 
     @classmethod
     def from_settings(cls, config: Settings) -> Vault:
@@ -47,6 +45,8 @@ class Vault:
 
     @staticmethod
     def new_key() -> str:
+        from cryptography.fernet import Fernet
+
         return Fernet.generate_key().decode()
 
     def seal(self, key: str, value: str) -> str:
@@ -62,6 +62,8 @@ class Vault:
         if self.fernet is None:
             raise SecretUnreadable(f"Source '{source}': its secret '{key}' is stored encrypted and HARVEST_SECRET_KEY "
                                    "is not set: set the key it was encrypted with")
+        from cryptography.fernet import InvalidToken  # loaded with the keys already
+
         try:
             return self.fernet.decrypt(value[len(SEALED):].encode()).decode()
         except InvalidToken:
@@ -81,6 +83,16 @@ class Vault:
     def reseal_config(self, config: dict[str, Any], secrets: Collection[str], source: str) -> dict[str, Any]:
         """The config with every secret value sealed again with the first key (plain ones sealed too)."""
         return _map_secrets(config, secrets, lambda key, value: self.seal(key, self.open(value, source, key)))
+
+
+def _fernet(keys: list[str]) -> MultiFernet:
+    """The keys' Fernet. cryptography is imported here: a process that sets no key (most runs) does without it."""
+    from cryptography.fernet import Fernet, MultiFernet
+
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError as error:
+        raise ConfigError(f"HARVEST_SECRET_KEY is not a valid key ({error}); {NEW_KEY_HINT}") from None
 
 
 def _map_secrets(config: dict[str, Any], secrets: Collection[str], change: Any) -> dict[str, Any]:

@@ -164,3 +164,23 @@ def test_the_console_script_runs_the_bundled_demo_twice(tmp_path: Path) -> None:
     job = json.loads(second.stdout)
     assert job["status"] == "done" and len(job["items"]) >= 5
     assert {item["logs"][-1]["message"] for item in job["items"]} == {"Dataset unchanged"}
+
+
+# What a run into the local catalog, without Redis, a schedule or a secret, does not use: each is loaded where it
+# is used, not by every command (their share of the start-up: benchmarks/startup_benchmark.py).
+UNUSED_BY_A_RUN = {"redis", "rq", "harvesters.queue", "fastapi", "uvicorn", "harvesters.targets.udata", "cryptography",
+                   "croniter"}
+
+
+@pytest.mark.servers  # `harvest run` in its own process, to see what it loaded
+def test_a_run_loads_none_of_what_it_does_not_use(tmp_path: Path) -> None:
+    loaded = tmp_path / "loaded.json"
+    command = ("import atexit, json, sys\n"
+               f"atexit.register(lambda: open({str(loaded)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+               "from harvesters.__main__ import main\n"
+               "main()\n")
+    env = {"HARVEST_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "PATH": str(Path(sys.executable).parent)}
+    subprocess.run([sys.executable, "-c", command, "run", str(FIXTURES / "demo" / "catalog.ttl"), "--backend", "dcat"],
+                   env=env, capture_output=True, timeout=120, check=True)
+    modules = set(json.loads(loaded.read_text()))
+    assert "harvesters.pipeline" in modules and modules & UNUSED_BY_A_RUN == set()

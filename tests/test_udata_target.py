@@ -18,7 +18,7 @@ from harvesters.models import HarvestJob, HarvestSource
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
-from harvesters.targets import UdataPortal
+from harvesters.targets.udata import UdataPortal
 from tests.helpers import Cli, datasets_page
 from tests.servers.catalog import CatalogServer, Reply, Request
 from tests.servers.udata_portal import UdataPortal as UdataServer
