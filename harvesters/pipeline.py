@@ -117,7 +117,8 @@ class Outcomes:
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # remote ids of links kept as they are, seen now
-    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
+    # what was written to a portal, by remote id (a preview compares the next writes with it)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class Harvester:
@@ -454,8 +455,8 @@ class Harvester:
             self._plan(scope, plan, links)
         scope.owners.refuse_taken(self.store, mapped)
         if job.preview:
-            describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
-                                                           and plan.settled is None])
+            describe_changes(self.store, scope.target, scope.source.id,
+                             [plan for plan in mapped if plan.link and not plan.unchanged and plan.settled is None])
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
             return False
@@ -587,7 +588,8 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
-                outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
+                if not isinstance(scope.target, BatchTarget):  # the local catalog's documents hold it already
+                    outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
             outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
                                                 record=written_payload(plan.write) if preview else None))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,8 +176,10 @@ pages = Table(
 
 payloads = Table(
     "payloads", metadata,
-    # what was last written for a remote id of a source (the payload and its harvest block, without its write
-    # time): a preview shows an update as what changes against it (harvesters/preview.py)
+    # what was last written to a portal for a remote id of a source (the payload and its harvest block, without its
+    # write time): a preview shows an update as what changes against it (harvesters/preview.py). The local
+    # catalog's documents hold it for their own writes: none is kept for those (older ones deleted, see
+    # harvesters/targets/local/tables.py)
     Column("source_id", String(24), primary_key=True),
     Column("remote_id", String(512), primary_key=True),
     Column("written", JSON, nullable=False),
@@ -229,9 +232,10 @@ def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
 
 
-def create_tables(engine: Engine, tables: MetaData) -> bool:
-    """Create the missing tables of `tables` and upgrade the existing ones; processes opening a new
-    database at once take turns. True when none of the tables existed (a new store)."""
+def create_tables(engine: Engine, tables: MetaData, upgrade: Callable[[Connection], None] | None = None) -> bool:
+    """Create the missing tables of `tables` and upgrade the existing ones (then `upgrade` moves what their
+    owner keeps otherwise now); processes opening a new database at once take turns. True when none of the
+    tables existed (a new store)."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
@@ -243,6 +247,8 @@ def create_tables(engine: Engine, tables: MetaData) -> bool:
         _add_missing_columns(conn, tables)
         _move_records_out_of_items(conn, tables)
         _compress_with_lz4(conn, tables)
+        if upgrade is not None:
+            upgrade(conn)
         conn.commit()
     return new
 

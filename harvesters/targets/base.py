@@ -118,6 +118,8 @@ class TargetUnavailable(TargetError):
 
 #: Each write with the id its dataset (or data service) had before, None for one not harvested yet.
 Writes = Sequence[tuple[Write[Any], str | None]]
+#: By remote id: the document a target holds, and the one a write would make of it.
+Rewrites = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
 class Target(Protocol):
@@ -151,6 +153,11 @@ class BatchTarget(Target, Protocol):
     def write_batch(self, conn: Connection, writes: Writes) -> list[Written]:
         """Write each (write, id it had before or None) of one source; an unknown one is found by its
         (source, remote id), else created."""
+        ...
+
+    def rewrites(self, source_id: str, writes: Sequence[Write[Any]]) -> Rewrites:
+        """For each write (of one kind) of a remote id of the source it holds: the document held, and the one the
+        write would make of it (stamped as the one it replaces), by remote id: what a preview compares."""
         ...
 
 
