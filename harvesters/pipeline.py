@@ -556,6 +556,7 @@ class Harvester:
         """The bookkeeping of a batch once written; a plan neither settled nor written (the portal became
         unavailable) is left out: it goes back to pending."""
         outcomes = Outcomes()
+        documents_kept = isinstance(scope.target, BatchTarget)  # the local catalog's documents hold what it writes
         for plan in plans:
             if plan.settled is not None:
                 outcomes.settled.append(plan.settled)
@@ -588,7 +589,7 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
-                if not isinstance(scope.target, BatchTarget):  # the local catalog's documents hold it already
+                if not documents_kept:
                     outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
             outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
