@@ -45,7 +45,7 @@ from harvesters.models import HarvestJob, HarvestSource, Notifications
 from harvesters.preview import forgotten_preview
 from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
 from harvesters.progress import describe_progress, job_progress
-from harvesters.runtime import Runtime
+from harvesters.runtime import Runtime, spare_the_collector
 from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,
@@ -523,6 +523,7 @@ def progress_display(store: Store, job_id: str, enabled: bool) -> Iterator[Calla
 def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max_items: int | None, as_json: bool,
             preview: bool) -> HarvestJob:
     runtime = open_runtime()
+    spare_the_collector()
     store = runtime.store
     with source_to_run(store, source, backend, config, preview) as found:
         if not preview:

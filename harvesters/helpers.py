@@ -10,6 +10,7 @@ is seen by every process at once.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -59,6 +60,7 @@ class HelperProcess:
 
 
 def _run(serve: Serve, requests: Connection, answers: Connection) -> None:
+    gc.freeze()  # what it inherits is the harvest's: its collector walks only what it makes itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the harvest: it ends this process by its pipes
     for end in list(_HARVEST_ENDS):
         end.close()

@@ -36,7 +36,7 @@ from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
 from harvesters.pipeline import Harvester, error_message
 from harvesters.reconnect import keep_working
-from harvesters.runtime import Runtime, Runtimes
+from harvesters.runtime import Runtime, Runtimes, spare_the_collector
 from harvesters.settings import Settings, settings
 from harvesters.sources import check_launchable
 from harvesters.store import Store
@@ -146,6 +146,7 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
+    spare_the_collector()
     names = list(queues or [settings().queue])
     started: list[str] = []  # a new RQ worker (a new name) after each Redis restart
 
