@@ -725,7 +725,7 @@ def record_hash(context: bytes, digest: str) -> str:
 
 def payload_hash(write: Write[Any]) -> str:
     """A canonical hash of what would be written, ignoring the write's own timestamp."""
-    harvest = {key: value for key, value in write.provenance.harvest_block().items() if key != "last_update"}
+    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
     canonical = orjson.dumps([write.document, harvest, write.provenance.source_url, write.organization, write.owner],
                              option=CANONICAL)
     return hashlib.sha256(canonical).hexdigest()

@@ -54,7 +54,7 @@ def written_payload(write: Write[Any]) -> dict[str, Any]:
     """What a write sends, as kept to compare later writes with (its write time left out): the payload, its
     `harvest` block, its provenance (to make the write again) and its publisher."""
     provenance = write.provenance
-    harvest = {key: value for key, value in provenance.harvest_block().items() if key != "last_update"}
+    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
     return {"kind": write.kind, "payload": write.document, "organization": write.organization, "owner": write.owner,
             "harvest": harvest, "source_url": provenance.source_url}
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
@@ -53,6 +53,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
+        """The bound value of the datetime bound last is kept: a batch's rows share one timestamp (`now`), so each
+        is converted once a statement, not once a row."""
+        process = super().bind_processor(dialect)
+        assert process is not None
+        last: tuple[datetime | None, Any] = (None, None)
+
+        def remembered(value: datetime | None) -> Any:
+            nonlocal last
+            seen = last
+            if value is seen[0]:
+                return seen[1]
+            bound = process(value)
+            last = (value, bound)
+            return bound
+
+        return remembered
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -87,6 +87,11 @@ class Write(Generic[PayloadT]):
         return self.document["title"]
 
     @cached_property
+    def harvest(self) -> dict[str, Any]:
+        """Its provenance's `harvest` block (made once: hashed, then written)."""
+        return self.provenance.harvest_block()
+
+    @cached_property
     def payload(self) -> PayloadT:
         return MODELS[self.kind].model_validate(self.document)  # type: ignore[return-value]
 
