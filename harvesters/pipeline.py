@@ -42,7 +42,7 @@ from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
-from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
+from harvesters.models import HarvestError, HarvestJob, HarvestSource, RemoteMetadata
 from harvesters.ownership import OtherOwners
 from harvesters.preview import describe_changes, predict_archives, written_payload
 from harvesters.problems import nothing_harvested
@@ -745,4 +745,5 @@ def _failure(item: ClaimedItem, message: str) -> SettledItem:
 
 
 def _log(level: str, message: str) -> dict[str, str]:
-    return HarvestLog(level=level, message=message).to_json()
+    """A log entry in HarvestLog's JSON shape (made once an item or two: without the model)."""
+    return {"level": level, "message": message}

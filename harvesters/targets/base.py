@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlparse
 
@@ -35,7 +35,7 @@ class Provenance:
 
     @property
     def domain(self) -> str:
-        return urlparse(self.source_url).hostname or ""
+        return _hostname(self.source_url)
 
     def harvest_block(self) -> dict[str, Any]:
         """udata's `harvest` block of a dataset or data service (JSON), not archived."""
@@ -55,6 +55,12 @@ class Provenance:
             "source_id": self.source_id,
             "uri": remote["uri"],
         }
+
+
+@lru_cache(maxsize=64)
+def _hostname(url: str) -> str:
+    """The host of a source's URL (asked once a write: parsed once a source)."""
+    return urlparse(url).hostname or ""
 
 
 MODELS: dict[Kind, type[Dataset] | type[Dataservice]] = {"dataset": Dataset, "dataservice": Dataservice}
