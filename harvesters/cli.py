@@ -36,6 +36,7 @@ from harvesters import __version__
 from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.cancel import cancel_job
 from harvesters.clock import utcnow
+from harvesters.collector import spare_the_collector
 from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused, StoreFull, StoreLocked
 from harvesters.identity import catalog_identity
 from harvesters.infrastructure import explain
@@ -45,7 +46,7 @@ from harvesters.models import HarvestJob, HarvestSource, Notifications
 from harvesters.preview import forgotten_preview
 from harvesters.problems import NOTHING_HARVESTED, csv_export, group_problems, json_export
 from harvesters.progress import describe_progress, job_progress
-from harvesters.runtime import Runtime, spare_the_collector
+from harvesters.runtime import Runtime
 from harvesters.settings import settings, unknown_variables
 from harvesters.sources import (
     archive_datasets,

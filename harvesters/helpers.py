@@ -10,7 +10,6 @@ is seen by every process at once.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -18,6 +17,8 @@ import signal
 import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+
+from harvesters.collector import spare_the_collector
 
 JOIN_TIMEOUT = 5.0  # seconds a helper gets to exit once its pipes are closed
 _HARVEST_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()  # this process's ends of its helpers' pipes
@@ -60,7 +61,7 @@ class HelperProcess:
 
 
 def _run(serve: Serve, requests: Connection, answers: Connection) -> None:
-    gc.freeze()  # what it inherits is the harvest's: its collector walks only what it makes itself
+    spare_the_collector()  # what it inherits is the harvest's: its collector walks only what it makes itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the harvest: it ends this process by its pipes
     for end in list(_HARVEST_ENDS):
         end.close()

@@ -30,13 +30,14 @@ from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from backends import registry
+from harvesters.collector import spare_the_collector
 from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
 from harvesters.pipeline import Harvester, error_message
 from harvesters.reconnect import keep_working
-from harvesters.runtime import Runtime, Runtimes, spare_the_collector
+from harvesters.runtime import Runtime, Runtimes
 from harvesters.settings import Settings, settings
 from harvesters.sources import check_launchable
 from harvesters.store import Store

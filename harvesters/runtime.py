@@ -9,7 +9,6 @@ the worker processes, not one batch.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from dataclasses import dataclass, field
@@ -75,14 +74,6 @@ class Runtimes:
             while len(self.kept) > RUNTIMES_KEPT:
                 self.kept.pop(next(iter(self.kept))).close()
         return runtime
-
-
-def spare_the_collector() -> None:
-    """Leave what this process has set up so far (its modules, models, engine, backends) out of the garbage
-    collector's passes: a harvest allocates objects by the million, and each full pass would walk all of those
-    again (a third of a large harvest's CPU, and pauses that stall its helper processes). Once, where a process
-    starts its work: what is alive then is never collected, so only what the setup keeps for good."""
-    gc.freeze()
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
