@@ -42,18 +42,17 @@ from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
-from harvesters.models import HarvestError, HarvestJob, HarvestSource, RemoteMetadata
+from harvesters.models import HarvestError, HarvestJob, HarvestSource
 from harvesters.ownership import OtherOwners
 from harvesters.preview import describe_changes, predict_archives, written_payload
 from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
-from harvesters.shape import losses, shape_of
+from harvesters.shape import Shape, losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.store.failures import record_failure
 from harvesters.targets import (
     BatchTarget,
-    Provenance,
     Target,
     TargetUnavailable,
     Write,
@@ -61,6 +60,7 @@ from harvesters.targets import (
     open_target,
 )
 from harvesters.vault import SecretUnreadable, Vault
+from harvesters.writes import dataset_write, payload_hash, provenance_of, publisher
 
 log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
@@ -99,7 +99,8 @@ class Plan:
     gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
     held: bool = False  # not written: read with doubts, it would have made the dataset poorer
     write: Write[Any] | None = None
-    digest: str = ""
+    digest: str = ""  # the write's payload hash
+    shape: Shape | None = None  # the write's shape (harvesters/shape.py)
     link: Link | None = None
     written: Written | None = None
     settled: SettledItem | None = None  # failed or skipped before any write
@@ -519,14 +520,15 @@ class Harvester:
         if outcome.mapped is None:
             return Plan(item, settled=replace(_failure(item, outcome.failed or "Mapping failed"), logs=gathered))
         return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]],
-                    gathered)
+                    gathered, digest=outcome.digest or "", shape=outcome.shape)
 
     def _plan(self, scope: JobScope, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
         assert plan.mapped is not None
         try:
             plan.write = self._write_for(scope.source, plan.item, plan.mapped, plan.logs, links)
-            plan.digest = payload_hash(plan.write)
+            plan.digest = plan.digest or payload_hash(plan.write)  # a dataset mapped ahead comes hashed and shaped
+            plan.shape = plan.shape or shape_of(plan.write.document)
         except Exception as error:
             plan.settled = _failed(plan.item, error)
             return
@@ -539,7 +541,8 @@ class Harvester:
         """A record read with doubts (a page read leniently) whose mapping holds fewer resources or field values
         than the last write of its dataset is not written: the dataset keeps its last version, the item says why."""
         assert plan.write is not None
-        lost = losses((link.summary or {}).get("shape"), shape_of(plan.write.document))
+        assert plan.shape is not None
+        lost = losses((link.summary or {}).get("shape"), plan.shape)
         if not lost:
             return
         noun = NOUNS[plan.write.kind]
@@ -569,7 +572,7 @@ class Harvester:
             link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.title
             saved: dict[str, Any] = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
+                                     "summary": {"title": title, "logs": kept, "shape": plan.shape}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
                 if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
@@ -621,18 +624,10 @@ class Harvester:
 
     def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
                    links: dict[str, Link]) -> Write[Any]:
-        remote = mapped["remote"]
-        if not remote["remote_url"] and item.remote_url:
-            remote = {**remote, "remote_url": item.remote_url}
-        provenance = Provenance(source_id=source.id, source_url=source.url, remote_id=item.remote_id,
-                                backend=source.backend, remote=RemoteMetadata.model_validate(remote),
-                                last_update=utcnow())
-        organization = source.organization.id if source.organization else None
-        owner = source.owner.id if source.owner else None
-        if mapped["dataservice"] is not None:
-            return Write("dataservice", self._served(mapped["dataservice"], links, logs), provenance, organization,
-                         owner)
-        return Write("dataset", mapped["dataset"], provenance, organization, owner)
+        if mapped["dataservice"] is None:
+            return dataset_write(source, item.remote_id, item.remote_url, mapped)
+        return Write("dataservice", self._served(mapped["dataservice"], links, logs),
+                     provenance_of(source, item.remote_id, item.remote_url, mapped), *publisher(source))
 
     def pause(self, job_id: str, error: TargetUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -721,14 +716,6 @@ def mapping_context(source: HarvestSource, licenses: Sequence[str]) -> bytes:
 def record_hash(context: bytes, digest: str) -> str:
     """The hash of a record's digest within a mapping context."""
     return hashlib.sha256(context + digest.encode()).hexdigest()
-
-
-def payload_hash(write: Write[Any]) -> str:
-    """A canonical hash of what would be written, ignoring the write's own timestamp."""
-    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
-    canonical = orjson.dumps([write.document, harvest, write.provenance.source_url, write.organization, write.owner],
-                             option=CANONICAL)
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def gather_logs(warnings: Iterable[str]) -> Entries:
