@@ -210,6 +210,12 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+# Pages (4 kB) a SQLite store's write-ahead log grows to before they are copied into the database (SQLite's
+# default: 1,000): a harvest writes tens of megabytes, and a page its batches write again and again (an index's,
+# its items') is copied once a checkpoint, so fewer checkpoints copy fewer pages.
+WAL_PAGES = 16_000
+
+
 def make_engine(url: str) -> Engine:
     """The store's engine; its driver's errors of a full disk or a lock held too long come out in plain words
     (failures.py). A SQLite store waits for another process's lock 30 s, or its URL's `?timeout=N`."""
@@ -224,6 +230,7 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
             cursor.close()
 
         return engine
