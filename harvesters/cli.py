@@ -35,6 +35,7 @@ from backends.base import ConfigError
 from harvesters import __version__
 from harvesters.apikeys import ApiKeys, api_keys
 from harvesters.clock import utcnow
+from harvesters.collector import spare_the_collector
 from harvesters.errors import DuplicateSource, InvalidSetting, NotFound, Refused, StoreFull, StoreLocked
 from harvesters.identity import catalog_identity
 from harvesters.infrastructure import explain
@@ -523,6 +524,7 @@ def progress_display(store: Store, job_id: str, enabled: bool) -> Iterator[Calla
 def harvest(source: str, backend: str | None, config: dict[str, Any] | None, max_items: int | None, as_json: bool,
             preview: bool) -> HarvestJob:
     runtime = open_runtime()
+    spare_the_collector()
     store = runtime.store
     with source_to_run(store, source, backend, config, preview) as found:
         if not preview:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -14,18 +13,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-_PROCESS = secrets.token_bytes(5)
-_COUNTER = itertools.count(int.from_bytes(secrets.token_bytes(3), "big"))
-_LOCK = threading.Lock()
-_PID = os.getpid()
+_COUNTER = itertools.count(int.from_bytes(secrets.token_bytes(3), "big"))  # next() on it is atomic
+_process = secrets.token_hex(5)
+
+
+def _renew_process_part() -> None:
+    global _process
+    _process = secrets.token_hex(5)
+
+
+os.register_at_fork(after_in_child=_renew_process_part)  # a forked child makes ids of its own
 
 
 def new_id() -> str:
     """A 24-hex-digit id laid out like udata's ObjectIds: seconds, a per-process random part, a counter. Ids
     made by one process sort in the order they were made (records stamped in the same instant too)."""
-    global _PROCESS, _PID
-    with _LOCK:
-        if os.getpid() != _PID:  # a forked child: its own random part
-            _PROCESS, _PID = secrets.token_bytes(5), os.getpid()
-        count = next(_COUNTER) & 0xFFFFFF
-    return (int(time.time()).to_bytes(4, "big") + _PROCESS + count.to_bytes(3, "big")).hex()
+    return f"{int(time.time()):08x}{_process}{next(_COUNTER) & 0xFFFFFF:06x}"

@@ -10,6 +10,7 @@ is seen by every process at once.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -18,7 +19,10 @@ import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
+from harvesters.collector import spare_the_collector
+
 JOIN_TIMEOUT = 5.0  # seconds a helper gets to exit once its pipes are closed
+PIPE_SIZE = 1 << 20  # bytes an answer pipe holds, where the system allows it (Linux's default limit)
 _HARVEST_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()  # this process's ends of its helpers' pipes
 
 Serve = Callable[[Connection, Connection], None]  # (requests it reads, answers it writes)
@@ -32,6 +36,7 @@ class HelperProcess:
         context = multiprocessing.get_context("fork")  # the child starts with this process's state
         requests, self._requests = context.Pipe(duplex=False)
         self._answers, answers = context.Pipe(duplex=False)
+        _widen(self._answers)
         _HARVEST_ENDS.update((self._requests, self._answers))
         self._process = context.Process(target=_run, args=(serve, requests, answers), name=name, daemon=True)
         self._process.start()
@@ -58,7 +63,17 @@ class HelperProcess:
             self._process.join()
 
 
+def _widen(pipe: Connection) -> None:
+    """Let a pipe hold a whole answer (a batch of records is some 600 kB), where the system allows it: the helper
+    sends it and goes on with the next one instead of waiting until this process has read it all."""
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (AttributeError, OSError):  # not Linux, or a lower limit (/proc/sys/fs/pipe-max-size)
+        pass
+
+
 def _run(serve: Serve, requests: Connection, answers: Connection) -> None:
+    spare_the_collector()  # what it inherits is the harvest's: its collector walks only what it makes itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the harvest: it ends this process by its pipes
     for end in list(_HARVEST_ENDS):
         end.close()

@@ -8,7 +8,8 @@ Every batch of every job goes through it: inline runs, RQ workers, resumed jobs.
 An inline run writing to the local catalog (`harvest run`) uses the second CPU too (`InlineDispatch`):
 its batches are processed one behind the gather, and while this process writes a batch, a
 `MappingProcess` (forked from this one, so it holds the job's backend as it is) maps the batch
-gathered last. Records go to it as JSON, payloads come back as JSON: compact, and
+gathered last, and hashes and shapes the writes of its datasets (what the writing process would do
+next, harvesters/writes.py). Records go to it as JSON, payloads come back as JSON: compact, and
 nothing is validated twice. The helper holds one batch at a time (memory stays bounded) and keeps
 no state: if it dies, its batch is mapped here. A job of one batch never starts it.
 """
@@ -27,8 +28,10 @@ import orjson
 from backends.base import Backend, Record, SkipRecord
 from harvesters.errors import error_message
 from harvesters.helpers import HelperProcess, first_ready
-from harvesters.models import Mapped
+from harvesters.models import HarvestSource, Mapped
+from harvesters.shape import Shape
 from harvesters.store import NewItem
+from harvesters.writes import hashed_and_shaped
 
 if TYPE_CHECKING:
     from harvesters.pipeline import Harvester
@@ -39,11 +42,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class MappingOutcome:
     """What mapping one record gave: the payload in Mapped's JSON shape (`dataset` or `dataservice`,
-    `remote`, `warnings`), else why it is skipped or failed."""
+    `remote`, `warnings`), else why it is skipped or failed; a dataset mapped ahead comes with the payload hash
+    and the shape of its write (harvesters/writes.py), which its writing process need not make again."""
 
     mapped: dict[str, Any] | None = None
     skipped: str | None = None
     failed: str | None = None
+    digest: str | None = None
+    shape: Shape | None = None
 
 
 @dataclass
@@ -76,11 +82,12 @@ def _mapped(backend: Backend, record: dict[str, Any] | None) -> Mapped | Mapping
 
 
 class MappingProcess(HelperProcess):
-    """A helper process that maps batches of records with one job's backend: a batch sent, then its outcomes
-    received, in turn (while it maps, this process does the rest)."""
+    """A helper process that maps batches of records with one job's backend (and hashes and shapes the writes of
+    the source's datasets): a batch sent, then its outcomes received, in turn (while it maps, this process does the
+    rest)."""
 
-    def __init__(self, backend: Backend) -> None:
-        super().__init__("harvest-mapping", lambda requests, answers: _serve(backend, requests, answers))
+    def __init__(self, backend: Backend, source: HarvestSource) -> None:
+        super().__init__("harvest-mapping", lambda requests, answers: _serve(backend, source, requests, answers))
 
     def send_records(self, records: list[bytes]) -> None:
         """Send a batch: each record's JSON (as the store keeps it)."""
@@ -91,18 +98,19 @@ class MappingProcess(HelperProcess):
         return [MappingOutcome(*outcome) for outcome in orjson.loads(self.receive())]
 
 
-def _serve(backend: Backend, requests: Connection, answers: Connection) -> None:
+def _serve(backend: Backend, source: HarvestSource, requests: Connection, answers: Connection) -> None:
     """The helper's loop: map each batch received, send back its outcomes, until the harvest's pipes close."""
     while True:
         records = orjson.loads(requests.recv_bytes())
         answer: list[list[Any]] = []
         for record in records:
             mapped = _mapped(backend, record)
-            if isinstance(mapped, Mapped):  # its JSON as pydantic writes it, sent as it is
-                answer.append([orjson.Fragment(mapped.model_dump_json()), None, None])
+            if isinstance(mapped, Mapped):
+                payload = mapped.model_dump(mode="json")
+                answer.append([payload, None, None, *hashed_and_shaped(source, record or {}, payload)])
             else:
-                answer.append([None, mapped.skipped, mapped.failed])
-        answers.send_bytes(orjson.dumps(answer))
+                answer.append([None, mapped.skipped, mapped.failed, None, None])
+        answers.send_bytes(orjson.dumps(answer, option=orjson.OPT_NON_STR_KEYS))
 
 
 # --- the inline run's dispatch ------------------------------------------------------------------------
@@ -168,7 +176,8 @@ class InlineDispatch:
     def _with_helper(self, use: Callable[[MappingProcess], None], start: bool = False) -> bool:
         try:
             if self.helper is None and start:
-                self.helper = MappingProcess(self.harvester.scope(self.harvester.store.job_row(self.job_id)).backend)
+                scope = self.harvester.scope(self.harvester.store.job_row(self.job_id))
+                self.helper = MappingProcess(scope.backend, scope.source)
             if self.helper is None:
                 return False
             use(self.helper)

@@ -42,18 +42,17 @@ from harvesters.http import Http, HttpOptions
 from harvesters.job_end import job_ended
 from harvesters.licenses import LicenseIndex
 from harvesters.mapper import GatheredBatch, InlineDispatch, MappingOutcome, map_record
-from harvesters.models import HarvestError, HarvestJob, HarvestLog, HarvestSource, RemoteMetadata
+from harvesters.models import HarvestError, HarvestJob, HarvestSource
 from harvesters.ownership import OtherOwners
 from harvesters.preview import describe_changes, predict_archives, written_payload
 from harvesters.problems import nothing_harvested
 from harvesters.recall import CANONICAL, PageRecall, record_digest, unchanged
 from harvesters.settings import Settings, settings
-from harvesters.shape import losses, shape_of
+from harvesters.shape import Shape, losses, shape_of
 from harvesters.store import ClaimedItem, JobRow, Link, NewItem, NewLink, SettledItem, Store
 from harvesters.store.failures import record_failure
 from harvesters.targets import (
     BatchTarget,
-    Provenance,
     Target,
     TargetUnavailable,
     Write,
@@ -61,6 +60,7 @@ from harvesters.targets import (
     open_target,
 )
 from harvesters.vault import SecretUnreadable, Vault
+from harvesters.writes import dataset_write, payload_hash, provenance_of, publisher
 
 log = logging.getLogger(__name__)
 Dispatch = Callable[[str, list[int]], None]
@@ -99,7 +99,8 @@ class Plan:
     gathered: Entries = field(default_factory=list)  # what the gather said of its record (a page read leniently)
     held: bool = False  # not written: read with doubts, it would have made the dataset poorer
     write: Write[Any] | None = None
-    digest: str = ""
+    digest: str = ""  # the write's payload hash
+    shape: Shape | None = None  # the write's shape (harvesters/shape.py)
     link: Link | None = None
     written: Written | None = None
     settled: SettledItem | None = None  # failed or skipped before any write
@@ -117,7 +118,8 @@ class Outcomes:
     settled: list[SettledItem] = field(default_factory=list)
     links: list[NewLink] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # remote ids of links kept as they are, seen now
-    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # what was written, by remote id
+    # what was written to a portal, by remote id (a preview compares the next writes with it)
+    payloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class Harvester:
@@ -454,8 +456,8 @@ class Harvester:
             self._plan(scope, plan, links)
         scope.owners.refuse_taken(self.store, mapped)
         if job.preview:
-            describe_changes(self.store, scope.source.id, [plan for plan in mapped if plan.link and not plan.unchanged
-                                                           and plan.settled is None])
+            describe_changes(self.store, scope.target, scope.source.id,
+                             [plan for plan in mapped if plan.link and not plan.unchanged and plan.settled is None])
         to_write = [plan for plan in plans if plan.settled is None and not plan.unchanged and not job.preview]
         if to_write and self.ended(job.id):  # cancelled meanwhile: its items are not written
             return False
@@ -518,14 +520,15 @@ class Harvester:
         if outcome.mapped is None:
             return Plan(item, settled=replace(_failure(item, outcome.failed or "Mapping failed"), logs=gathered))
         return Plan(item, outcome.mapped, [_log("warning", warning) for warning in outcome.mapped["warnings"]],
-                    gathered)
+                    gathered, digest=outcome.digest or "", shape=outcome.shape)
 
     def _plan(self, scope: JobScope, plan: Plan, links: dict[str, Link]) -> None:
         """What to write for a mapped item, its hash, and its link (if it was harvested before)."""
         assert plan.mapped is not None
         try:
             plan.write = self._write_for(scope.source, plan.item, plan.mapped, plan.logs, links)
-            plan.digest = payload_hash(plan.write)
+            plan.digest = plan.digest or payload_hash(plan.write)  # a dataset mapped ahead comes hashed and shaped
+            plan.shape = plan.shape or shape_of(plan.write.document)
         except Exception as error:
             plan.settled = _failed(plan.item, error)
             return
@@ -538,7 +541,8 @@ class Harvester:
         """A record read with doubts (a page read leniently) whose mapping holds fewer resources or field values
         than the last write of its dataset is not written: the dataset keeps its last version, the item says why."""
         assert plan.write is not None
-        lost = losses((link.summary or {}).get("shape"), shape_of(plan.write.document))
+        assert plan.shape is not None
+        lost = losses((link.summary or {}).get("shape"), plan.shape)
         if not lost:
             return
         noun = NOUNS[plan.write.kind]
@@ -555,6 +559,7 @@ class Harvester:
         """The bookkeeping of a batch once written; a plan neither settled nor written (the portal became
         unavailable) is left out: it goes back to pending."""
         outcomes = Outcomes()
+        documents_kept = isinstance(scope.target, BatchTarget)  # the local catalog's documents hold what it writes
         for plan in plans:
             if plan.settled is not None:
                 outcomes.settled.append(plan.settled)
@@ -567,7 +572,7 @@ class Harvester:
             link, noun, logs = plan.link, NOUNS[plan.write.kind], [*plan.gathered, *kept]
             title = plan.write.title
             saved: dict[str, Any] = {"payload_hash": plan.digest, "kind": plan.write.kind,
-                                     "summary": {"title": title, "logs": kept, "shape": shape_of(plan.write.document)}}
+                                     "summary": {"title": title, "logs": kept, "shape": plan.shape}}
             if plan.write.kind == "dataset":  # a data service also depends on the links of what it serves
                 saved["record_hash"] = plan.item.record_hash or scope.record_hash(record_digest(plan.item.record or {}))
                 if (uri := plan.write.provenance.remote.uri) and uri != plan.item.remote_id:
@@ -587,7 +592,8 @@ class Harvester:
                 if link and link.archived_at is not None:
                     logs.append(_log("info", f"{noun} is back on the remote: unarchived"))
                 outcomes.links.append(NewLink(plan.item.remote_id, dataset_id, **saved))
-                outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
+                if not documents_kept:
+                    outcomes.payloads.append((plan.item.remote_id, written_payload(plan.write)))
             logs.append(_log("info", f"{noun} {outcome}" + (" (preview)" if preview else "")))
             outcomes.settled.append(SettledItem(plan.item.id, "done", outcome, dataset_id, title, logs=logs,
                                                 record=written_payload(plan.write) if preview else None))
@@ -618,18 +624,10 @@ class Harvester:
 
     def _write_for(self, source: HarvestSource, item: ClaimedItem, mapped: dict[str, Any], logs: Entries,
                    links: dict[str, Link]) -> Write[Any]:
-        remote = mapped["remote"]
-        if not remote["remote_url"] and item.remote_url:
-            remote = {**remote, "remote_url": item.remote_url}
-        provenance = Provenance(source_id=source.id, source_url=source.url, remote_id=item.remote_id,
-                                backend=source.backend, remote=RemoteMetadata.model_validate(remote),
-                                last_update=utcnow())
-        organization = source.organization.id if source.organization else None
-        owner = source.owner.id if source.owner else None
-        if mapped["dataservice"] is not None:
-            return Write("dataservice", self._served(mapped["dataservice"], links, logs), provenance, organization,
-                         owner)
-        return Write("dataset", mapped["dataset"], provenance, organization, owner)
+        if mapped["dataservice"] is None:
+            return dataset_write(source, item.remote_id, item.remote_url, mapped)
+        return Write("dataservice", self._served(mapped["dataservice"], links, logs),
+                     provenance_of(source, item.remote_id, item.remote_url, mapped), *publisher(source))
 
     def pause(self, job_id: str, error: TargetUnavailable) -> None:
         """End the job now (status failed) with a job error saying why; unwritten items stay pending."""
@@ -720,14 +718,6 @@ def record_hash(context: bytes, digest: str) -> str:
     return hashlib.sha256(context + digest.encode()).hexdigest()
 
 
-def payload_hash(write: Write[Any]) -> str:
-    """A canonical hash of what would be written, ignoring the write's own timestamp."""
-    harvest = {key: value for key, value in write.provenance.harvest_block().items() if key != "last_update"}
-    canonical = orjson.dumps([write.document, harvest, write.provenance.source_url, write.organization, write.owner],
-                             option=CANONICAL)
-    return hashlib.sha256(canonical).hexdigest()
-
-
 def gather_logs(warnings: Iterable[str]) -> Entries:
     """The warnings the gather gave a record, for its item's logs."""
     return [_log("warning", warning) for warning in warnings]
@@ -742,4 +732,5 @@ def _failure(item: ClaimedItem, message: str) -> SettledItem:
 
 
 def _log(level: str, message: str) -> dict[str, str]:
-    return HarvestLog(level=level, message=message).to_json()
+    """A log entry in HarvestLog's JSON shape (made once an item or two: without the model)."""
+    return {"level": level, "message": message}

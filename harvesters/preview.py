@@ -1,8 +1,9 @@
 """What a preview tells beyond a run's outcomes: what an update changes, what would be archived, and the
 datasets it would write.
 
-- An update is told field by field against what was last written for that remote id (the store keeps it,
-  `payloads`): one log line a changed field, compact (`title: 'A' → 'B'`, `tags: +env -old`, `resources: 1
+- An update is told field by field against what was last written for that remote id: the local catalog's
+  document (against the one the write would make of it), or, for a portal, what the store kept of the last
+  write (`payloads`): one log line a changed field, compact (`title: 'A' → 'B'`, `tags: +env -old`, `resources: 1
   added (b.csv), 1 changed (a.csv: url)`).
 - Archives are predicted as the run would make them: after a complete gather, the links not seen for longer
   than the grace period, unless they are a larger share than allowed (then the refusal is the job's error).
@@ -20,7 +21,7 @@ from harvesters.clock import utcnow
 from harvesters.models import Dataservice, Dataset, HarvestItem, HarvestJobFields, HarvestLog, RemoteMetadata
 from harvesters.store import Link, Store
 from harvesters.store.slugs import slug_of
-from harvesters.targets.base import Provenance, Write, resource_key
+from harvesters.targets.base import BatchTarget, Provenance, Rewrites, Target, Write, resource_key
 from harvesters.targets.local.documents import dataservice_document, dataset_document
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 CHANGE = "Would change "
 NOT_AVAILABLE = "not-available"
 SHOWN_LENGTH = 60  # characters of a value shown in a change
+# what a local catalog's document holds besides its payload's fields, or sets anew at each write
+STAMPED = frozenset({"harvest", "organization", "owner", "description_short", "internal", "last_modified",
+                     "last_update", "metadata_modified_at"})
 
 
 class HarvestItemPreview(HarvestItem):
@@ -50,24 +54,51 @@ def written_payload(write: Write[Any]) -> dict[str, Any]:
     """What a write sends, as kept to compare later writes with (its write time left out): the payload, its
     `harvest` block, its provenance (to make the write again) and its publisher."""
     provenance = write.provenance
-    harvest = {key: value for key, value in provenance.harvest_block().items() if key != "last_update"}
+    harvest = {key: value for key, value in write.harvest.items() if key != "last_update"}
     return {"kind": write.kind, "payload": write.document, "organization": write.organization, "owner": write.owner,
             "harvest": harvest, "source_url": provenance.source_url}
 
 
-def describe_changes(store: Store, source_id: str, plans: Sequence[Plan]) -> None:
+def describe_changes(store: Store, target: Target, source_id: str, plans: Sequence[Plan]) -> None:
     """Add to each plan's logs what its update changes against what was last written (one query)."""
     if not plans:
         return
-    previous = store.written_payloads(source_id, [plan.item.remote_id for plan in plans])
+    compared = _compared(store, target, source_id, [plan.write for plan in plans if plan.write is not None])
     for plan in plans:
-        assert plan.write is not None
-        before = previous.get(plan.item.remote_id)
-        if before is None:
+        pair = compared.get(plan.item.remote_id)
+        if pair is None:
             plan.logs.append(_info(CHANGE + "what was last written, which is not known (harvested before it was "
                                             "kept, or adopted): the whole dataset is written again"))
             continue
-        plan.logs.extend(_info(CHANGE + change) for change in changes(before, written_payload(plan.write)))
+        plan.logs.extend(_info(CHANGE + change) for change in changes(*pair))
+
+
+def _compared(store: Store, target: Target, source_id: str, writes: Sequence[Write[Any]]) -> Rewrites:
+    """What was last written for each write's remote id, and what the write would write, as `changes` compares
+    them: the local catalog's document and the one the write would make of it, else (a portal) what the store
+    kept of the last write and this write's payload. By remote id."""
+    if isinstance(target, BatchTarget):
+        return {remote_id: (_as_written(before), _as_written(after))
+                for remote_id, (before, after) in target.rewrites(source_id, writes).items()}
+    previous = store.written_payloads(source_id, [write.provenance.remote_id for write in writes])
+    return {write.provenance.remote_id: (previous[write.provenance.remote_id], written_payload(write))
+            for write in writes if write.provenance.remote_id in previous}
+
+
+def _as_written(document: dict[str, Any]) -> dict[str, Any]:
+    """A local catalog's document as `changes` compares it (`written_payload`'s parts), without what the catalog
+    stamps or derives anew at each write (its time, the short description, its contact points' ids)."""
+    payload = {key: value for key, value in document.items() if key not in STAMPED}
+    if "contact_points" in payload:
+        payload["contact_points"] = [{key: value for key, value in contact.items() if key != "id"}
+                                     for contact in payload["contact_points"]]
+    harvest = {key: value for key, value in document["harvest"].items() if key != "last_update"}
+    return {"payload": payload, "harvest": harvest, "organization": _id_of(document["organization"]),
+            "owner": _id_of(document["owner"])}
+
+
+def _id_of(reference: dict[str, Any] | None) -> str | None:
+    return reference["id"] if reference else None
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

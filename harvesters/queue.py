@@ -30,6 +30,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
 from backends import registry
+from harvesters.collector import spare_the_collector
 from harvesters.errors import Refused
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
@@ -146,6 +147,7 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
+    spare_the_collector()
     names = list(queues or [settings().queue])
     started: list[str] = []  # a new RQ worker (a new name) after each Redis restart
 

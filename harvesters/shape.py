@@ -13,19 +13,19 @@ from typing import Any
 Shape = dict[str, Any]  # {"resources": int, "fields": {path: count}}, as kept in links.summary["shape"]
 
 
-def _filled(value: Any) -> bool:
-    return value not in (None, "", [], {}, False)
+EMPTY: tuple[Any, ...] = (None, "", [], {}, False)  # what a field holds when it is not filled (0 too: 0 == False)
 
 
 def shape_of(document: dict[str, Any]) -> Shape:
     """The shape of a payload as written (its JSON document): its filled top-level fields (count 1 each), and
     for each resource field the number of resources filling it (`resources.format`: 3)."""
-    fields = {name: 1 for name, value in document.items() if name != "resources" and _filled(value)}
+    fields = {name: 1 for name, value in document.items() if name != "resources" and value not in EMPTY}
     resources = document.get("resources") or []
     for resource in resources:
         for name, value in resource.items():
-            if name != "id" and _filled(value):
-                fields[f"resources.{name}"] = fields.get(f"resources.{name}", 0) + 1
+            if name != "id" and value not in EMPTY:
+                key = f"resources.{name}"
+                fields[key] = fields.get(key, 0) + 1
     return {"resources": len(resources), "fields": fields}
 
 

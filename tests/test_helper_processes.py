@@ -95,6 +95,23 @@ def test_batches_mapped_ahead_give_what_mapping_here_gives(
     assert ahead[0]["items"]["ds-6"] == ("skipped", ["missing title"], [])
 
 
+def test_datasets_mapped_ahead_are_hashed_and_shaped_as_they_would_be_here(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper hashes and shapes the writes of what it maps: the same hash as here (mapped again here, every
+    dataset is unchanged, nothing is written again), and the same shape kept with each link."""
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "3")
+    source = register_source(store, name="hashed", url=catalog(catalog_server, 11), backend="jsonlist")
+    Harvester(store).run(source)
+    written = {link.remote_id: (link.payload_hash, link.summary) for link in store.active_links(source.id)}
+    with store.begin() as conn:  # every record mapped again, here
+        conn.exec_driver_sql("UPDATE links SET record_hash = NULL")
+    monkeypatch.setenv("HARVEST_MAP_AHEAD", "0")
+    job = Harvester(store).run(source)
+    assert store.summary(job.id)["unchanged"] == len(written) == 9
+    assert {link.remote_id: (link.payload_hash, link.summary) for link in store.active_links(source.id)} == written
+
+
 def test_a_job_of_one_batch_starts_no_helper(store: Store, catalog_server: CatalogServer) -> None:
     seen: list[int] = []
     status, documents = harvest(store, catalog(catalog_server, 8), lambda outcome: seen.append(len(helpers())))

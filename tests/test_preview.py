@@ -122,12 +122,21 @@ def test_the_api_preview_returns_the_full_datasets_it_would_write(api: ApiClient
     assert "Would change description: 'First' → 'First, longer'" in [log["message"] for log in updated["logs"]]
 
 
-def test_an_update_of_a_dataset_written_before_payloads_were_kept_says_so(
+def test_the_local_catalog_keeps_no_copy_of_its_writes_and_an_older_copy_is_forgotten(
         store: Store, catalog_server: CatalogServer) -> None:
+    """The catalog's documents are what an update is compared with: no second copy of each write is kept, and
+    those an older version kept are deleted when the catalog opens the store."""
     source = register_source(store, name="Old", url=serve(catalog_server, dataset(1)), backend="jsonlist")
     Harvester(store).run(source)
     with store.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM payloads")
+        assert conn.exec_driver_sql("SELECT count(*) FROM payloads").scalar() == 0
+        conn.exec_driver_sql("INSERT INTO payloads (source_id, remote_id, written, written_at) VALUES "
+                             f"('{source.id}', 'ds-1', '{{}}', '2026-01-01 00:00:00')")
+    reopened = Store(store.url)
     serve(catalog_server, dataset(1, title="Renamed"))
-    job = Harvester(store).run(source, preview=True)
-    assert job.items[0].logs[0].message.startswith("Would change what was last written, which is not known")
+    job = Harvester(reopened).run(source, preview=True)
+    assert [log.message for log in job.items[0].logs] == ["Would change title: 'Dataset 1' → 'Renamed'",
+                                                           "Dataset updated (preview)"]
+    with reopened.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM payloads").scalar() == 0
+    reopened.engine.dispose()

@@ -353,6 +353,25 @@ def test_a_refused_dataset_fails_with_the_portals_message(
     assert writes == Counter({"POST datasets 201": 2, "POST datasets 400": 1})
 
 
+def test_a_preview_tells_an_update_against_what_was_last_written_to_the_portal(
+    portal: UdataServer, store: Store, catalog_server: CatalogServer
+) -> None:
+    """The portal's datasets are not in the store: what was written to it is kept there, for previews to compare."""
+    url = catalog_server.serve("/list.json", datasets_page({"id": "ds-1", "title": "First", "tags": ["env"]}),
+                               "application/json")
+    source = add_source(store, portal, url, backend="jsonlist")
+    run(store, source)
+    catalog_server.serve("/list.json", datasets_page({"id": "ds-1", "title": "Renamed", "tags": ["env", "new"]}),
+                         "application/json")
+    job = Harvester(store).run(store.get_source(source.id), preview=True)
+    assert [log.message for log in job.items[0].logs] == [
+        "Would change tags: +new", "Would change title: 'First' → 'Renamed'", "Dataset updated (preview)"]
+    with store.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM payloads")
+    job = Harvester(store).run(store.get_source(source.id), preview=True)
+    assert job.items[0].logs[0].message.startswith("Would change what was last written, which is not known")
+
+
 # --- commands ---------------------------------------------------------------------------------------------
 
 

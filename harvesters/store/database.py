@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,11 +41,12 @@ class Database:
         except (SQLAlchemyError, ImportError) as error:
             raise StoreUnavailable(why_unavailable(url, error)) from None
 
-    def ensure_tables(self, tables: MetaData) -> bool:
-        """Create (or upgrade) these tables once for this store object; True when they did not exist yet."""
+    def ensure_tables(self, tables: MetaData, upgrade: Callable[[Connection], None] | None = None) -> bool:
+        """Create (or upgrade, `upgrade` too) these tables once for this store object; True when they did not exist
+        yet."""
         if id(tables) in self._created:
             return False
-        created = create_tables(self.engine, tables)
+        created = create_tables(self.engine, tables, upgrade)
         self._created.add(id(tables))
         return created
 

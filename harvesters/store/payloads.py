@@ -1,4 +1,5 @@
-"""What was last written for each remote id of a source, so that a preview can tell an update field by field."""
+"""What was last written to a portal for each remote id of a source, so that a preview can tell an update field
+by field (the local catalog's documents hold what it wrote: nothing is kept here for it)."""
 
 from __future__ import annotations
 

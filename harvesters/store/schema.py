@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from harvesters.store.failures import SQLITE_BUSY_TIMEOUT, explain_failures
@@ -52,6 +53,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
+        """The bound value of the datetime bound last is kept: a batch's rows share one timestamp (`now`), so each
+        is converted once a statement, not once a row."""
+        process = super().bind_processor(dialect)
+        assert process is not None
+        last: tuple[datetime | None, Any] = (None, None)
+
+        def remembered(value: datetime | None) -> Any:
+            nonlocal last
+            seen = last
+            if value is seen[0]:
+                return seen[1]
+            bound = process(value)
+            last = (value, bound)
+            return bound
+
+        return remembered
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
@@ -175,8 +194,10 @@ pages = Table(
 
 payloads = Table(
     "payloads", metadata,
-    # what was last written for a remote id of a source (the payload and its harvest block, without its write
-    # time): a preview shows an update as what changes against it (harvesters/preview.py)
+    # what was last written to a portal for a remote id of a source (the payload and its harvest block, without its
+    # write time): a preview shows an update as what changes against it (harvesters/preview.py). The local
+    # catalog's documents hold it for their own writes: none is kept for those (older ones deleted, see
+    # harvesters/targets/local/tables.py)
     Column("source_id", String(24), primary_key=True),
     Column("remote_id", String(512), primary_key=True),
     Column("written", JSON, nullable=False),
@@ -187,6 +208,12 @@ payloads = Table(
 def dumps(value: Any) -> str:
     """JSON as the store writes it (orjson: records and documents are most of what a harvest writes)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# Pages (4 kB) a SQLite store's write-ahead log grows to before they are copied into the database (SQLite's
+# default: 1,000): a harvest writes tens of megabytes, and a page its batches write again and again (an index's,
+# its items') is copied once a checkpoint, so fewer checkpoints copy fewer pages.
+WAL_PAGES = 16_000
 
 
 def make_engine(url: str) -> Engine:
@@ -203,6 +230,7 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
             cursor.close()
 
         return engine
@@ -229,9 +257,10 @@ def _use_wal(cursor: sqlite3.Cursor, attempts: int = 100) -> None:
 TABLES_LOCK = 0x68617276  # PostgreSQL advisory lock held while creating the tables
 
 
-def create_tables(engine: Engine, tables: MetaData) -> bool:
-    """Create the missing tables of `tables` and upgrade the existing ones; processes opening a new
-    database at once take turns. True when none of the tables existed (a new store)."""
+def create_tables(engine: Engine, tables: MetaData, upgrade: Callable[[Connection], None] | None = None) -> bool:
+    """Create the missing tables of `tables` and upgrade the existing ones (then `upgrade` moves what their
+    owner keeps otherwise now); processes opening a new database at once take turns. True when none of the
+    tables existed (a new store)."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(TABLES_LOCK)))
@@ -243,6 +272,8 @@ def create_tables(engine: Engine, tables: MetaData) -> bool:
         _add_missing_columns(conn, tables)
         _move_records_out_of_items(conn, tables)
         _compress_with_lz4(conn, tables)
+        if upgrade is not None:
+            upgrade(conn)
         conn.commit()
     return new
 

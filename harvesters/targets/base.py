@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlparse
 
@@ -35,7 +35,7 @@ class Provenance:
 
     @property
     def domain(self) -> str:
-        return urlparse(self.source_url).hostname or ""
+        return _hostname(self.source_url)
 
     def harvest_block(self) -> dict[str, Any]:
         """udata's `harvest` block of a dataset or data service (JSON), not archived."""
@@ -55,6 +55,12 @@ class Provenance:
             "source_id": self.source_id,
             "uri": remote["uri"],
         }
+
+
+@lru_cache(maxsize=64)
+def _hostname(url: str) -> str:
+    """The host of a source's URL (asked once a write: parsed once a source)."""
+    return urlparse(url).hostname or ""
 
 
 MODELS: dict[Kind, type[Dataset] | type[Dataservice]] = {"dataset": Dataset, "dataservice": Dataservice}
@@ -85,6 +91,11 @@ class Write(Generic[PayloadT]):
     @property
     def title(self) -> str:
         return self.document["title"]
+
+    @cached_property
+    def harvest(self) -> dict[str, Any]:
+        """Its provenance's `harvest` block (made once: hashed, then written)."""
+        return self.provenance.harvest_block()
 
     @cached_property
     def payload(self) -> PayloadT:
@@ -118,6 +129,8 @@ class TargetUnavailable(TargetError):
 
 #: Each write with the id its dataset (or data service) had before, None for one not harvested yet.
 Writes = Sequence[tuple[Write[Any], str | None]]
+#: By remote id: the document a target holds, and the one a write would make of it.
+Rewrites = dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 
 class Target(Protocol):
@@ -151,6 +164,11 @@ class BatchTarget(Target, Protocol):
     def write_batch(self, conn: Connection, writes: Writes) -> list[Written]:
         """Write each (write, id it had before or None) of one source; an unknown one is found by its
         (source, remote id), else created."""
+        ...
+
+    def rewrites(self, source_id: str, writes: Sequence[Write[Any]]) -> Rewrites:
+        """For each write (of one kind) of a remote id of the source it holds: the document held, and the one the
+        write would make of it (stamped as the one it replaces), by remote id: what a preview compares."""
         ...
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Column, Table, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -21,9 +21,9 @@ from harvesters.licenses import LicenseIndex, load_license_file
 from harvesters.store import Store
 from harvesters.store.database import chunks
 from harvesters.store.slugs import free_slugs
-from harvesters.targets.base import Kind, Write, Writes, Written
+from harvesters.targets.base import Kind, Rewrites, Write, Writes, Written
 from harvesters.targets.local.documents import dataservice_document, dataset_document
-from harvesters.targets.local.tables import dataservices, datasets, metadata
+from harvesters.targets.local.tables import dataservices, datasets, forget_kept_payloads, metadata
 
 SLUG_ATTEMPTS = 5  # creates racing for one slug: the loser takes the next free one
 
@@ -40,7 +40,7 @@ class LocalCatalog:
     name = "local"
 
     def __init__(self, store: Store, licenses_file: str | None = None) -> None:
-        store.ensure_tables(metadata)
+        store.ensure_tables(metadata, upgrade=forget_kept_payloads)
         self.store = store
         self.licenses_file = licenses_file
 
@@ -110,18 +110,32 @@ class LocalCatalog:
         previous: dict[str, Row[Any]] = {}
         for chunk in chunks([object_id for _, object_id in writes]):
             previous |= {row.id: row for row in conn.execute(
-                select(table.c.id, table.c.data, table.c.created_at, *([table.c.slug] if table is datasets else []))
-                .where(table.c.id.in_(chunk)).with_for_update()
+                select(*_held(table)).where(table.c.id.in_(chunk)).with_for_update()
             )}
         rows = []
         for write, object_id in writes:
             row = previous.get(object_id)
             if row is None:
                 raise LookupError(f"No {write.kind} {object_id} in the local catalog")
-            document = _document(object_id, getattr(row, "slug", None), write, row.data.get("resources", []),
-                                 created_at=row.created_at, modified_at=now)
-            rows.append({"b_id": object_id, "b_title": write.title, "b_data": document, "b_now": now})
+            rows.append({"b_id": object_id, "b_title": write.title, "b_data": _rewritten(row, write, now),
+                         "b_now": now})
         conn.execute(UPDATE_ROW[table.name], rows)
+
+    def rewrites(self, source_id: str, writes: Sequence[Write[Any]]) -> Rewrites:
+        """For each write (of one kind) whose remote id of the source the catalog holds: the document it holds, and
+        the one the write would make of it, stamped at the instant of the one it replaces (so that only what the
+        write changes differs). By remote id."""
+        if not writes:
+            return {}
+        table = _table(writes[0])
+        held: dict[str, Row[Any]] = {}
+        with self.store.begin() as conn:
+            for chunk in chunks(sorted({write.provenance.remote_id for write in writes})):
+                held |= {row.remote_id: row for row in conn.execute(
+                    select(table.c.remote_id, *_held(table))
+                    .where(table.c.source_id == source_id, table.c.remote_id.in_(chunk)))}
+        return {write.provenance.remote_id: (row.data, _rewritten(row, write, row.last_modified))
+                for write in writes if (row := held.get(write.provenance.remote_id)) is not None}
 
     # --- writes, one at a time (the Target protocol) ----------------------------------------------------
 
@@ -205,6 +219,18 @@ def _found(conn: Connection, table: Table, source_id: str, remote_ids: Sequence[
         found |= dict(conn.execute(select(table.c.remote_id, table.c.id).where(
             table.c.source_id == source_id, table.c.remote_id.in_(chunk))).all())
     return found
+
+
+def _held(table: Table) -> list[Column[Any]]:
+    """What a document's update starts from: its row's id, document, dates (and slug)."""
+    return [table.c.id, table.c.data, table.c.created_at, table.c.last_modified,
+            *([table.c.slug] if table is datasets else [])]
+
+
+def _rewritten(row: Row[Any], write: Write[Any], now: datetime) -> dict[str, Any]:
+    """The document a write makes of the one a row holds (its resources keep their ids), modified `now`."""
+    return _document(row.id, getattr(row, "slug", None), write, row.data.get("resources", []),
+                     created_at=row.created_at, modified_at=now)
 
 
 def _document(object_id: str, slug: str | None, write: Write[Any], previous_resources: list[dict[str, Any]], *,

@@ -23,7 +23,7 @@ def dataset_document(
 ) -> dict[str, Any]:
     """The dataset as udata's GET /api/1/datasets/{id}/ documents it."""
     payload = write.document
-    harvest = write.provenance.harvest_block()
+    harvest = write.harvest
     stamp, created = last_modified.isoformat(), created_at.isoformat()
     kept = kept_resource_ids(previous_resources, payload["resources"])  # in the same order
     resources = [_resource_document(data, resource_id, created, stamp)
@@ -87,7 +87,7 @@ def dataservice_document(
         "created_at": created_at.isoformat(),
         "datasets": [{"class": "Dataset", "id": dataset_id} for dataset_id in payload["datasets"]],
         "deleted_at": None,
-        "harvest": write.provenance.harvest_block(),
+        "harvest": write.harvest,
         "id": dataservice_id,
         "metadata_modified_at": modified_at.isoformat(),
         "organization": _org(write.organization),

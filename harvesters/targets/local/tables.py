@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, MetaData, String, Table, Text, UniqueConstraint, delete, exists
+from sqlalchemy.engine import Connection
 
-from harvesters.store.schema import UTCDateTime
+from harvesters.store.schema import UTCDateTime, payloads
 
 metadata = MetaData()
 
@@ -29,3 +30,10 @@ def catalog_table(name: str, *columns: Column[Any]) -> Table:
 
 datasets = catalog_table("datasets", Column("slug", String(255), nullable=False, unique=True))
 dataservices = catalog_table("dataservices")
+
+
+def forget_kept_payloads(conn: Connection) -> None:
+    """What older versions kept of the catalog's own writes (`payloads`) is deleted: its documents hold it."""
+    for table in (datasets, dataservices):
+        conn.execute(delete(payloads).where(exists().where(table.c.source_id == payloads.c.source_id,
+                                                           table.c.remote_id == payloads.c.remote_id)))
