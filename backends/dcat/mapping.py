@@ -309,12 +309,16 @@ def valid_language_tag(tag: str) -> bool:
 
 
 def check_language_tags(graph: Graph) -> None:
-    """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient."""
+    """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient. Each
+    tag is checked once (a record repeats a few), the first literal carrying an invalid one named."""
+    tags = {value["@language"] for predicates in graph.values() for values in predicates.values() for value in values
+            if "@language" in value}
+    if all(valid_language_tag(tag) for tag in tags):
+        return
     for predicates in graph.values():
         for values in predicates.values():
             for value in values:
-                tag = value.get("@language")
-                if tag is not None and not valid_language_tag(tag):
+                if "@language" in value and not valid_language_tag(tag := value["@language"]):
                     raise ValueError(f"Invalid language tag '{tag}' on \"{value['@value'][:60]}\"")
 
 
