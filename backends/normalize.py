@@ -80,9 +80,11 @@ _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?")
 
 def is_http_url(value: str | None) -> TypeGuard[str]:
     """An absolute http(s) URL with a host and no whitespace inside."""
-    if not value or _WHITESPACE.search(value.strip()):
+    if not value or _WHITESPACE.search(text := value.strip()):
         return False
-    parsed = urlparse(value.strip())
+    if text.startswith(("http://", "https://")) and text.isascii() and "[" not in text and "]" not in text:
+        return text[text.index("//") + 2:][:1] not in ("", "/", "?", "#")  # what most are, without parsing them
+    parsed = urlparse(text)
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
@@ -387,12 +389,17 @@ ChecksumType = Literal["md5", "sha1", "sha256"]
 CHECKSUM_LENGTHS: dict[ChecksumType, int] = {"md5": 32, "sha1": 40, "sha256": 64}
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+_HEX_DIGITS = re.compile(r"[0-9a-f]+")
+
+
+@lru_cache(maxsize=256)  # a catalog names a few algorithms, over and over
 def checksum_algorithm(value: str | None) -> ChecksumType | None:
     """`md5`, `sha1` or `sha256` from a name or URI (`SHA-256`, `spdx:checksumAlgorithm_sha1`,
     `http://dcat-ap.de/def/hashAlgorithms/sha/256`...); else None."""
     if not value:
         return None
-    name = re.sub(r"[^a-z0-9]", "", value.strip().lower())
+    name = _NOT_ALPHANUMERIC.sub("", value.strip().lower())
     return next((kind for kind in ("sha256", "sha1", "md5") if name.endswith(kind)), None)
 
 
@@ -400,7 +407,7 @@ def normalize_checksum(algorithm: str | None, value: str | None) -> Checksum | N
     """A checksum udata accepts: a known algorithm and a hex digest of the right length (lowercased); else None."""
     kind = checksum_algorithm(algorithm)
     digest = (value or "").strip().lower()
-    if not kind or len(digest) != CHECKSUM_LENGTHS[kind] or not re.fullmatch(r"[0-9a-f]+", digest):
+    if not kind or len(digest) != CHECKSUM_LENGTHS[kind] or not _HEX_DIGITS.fullmatch(digest):
         return None
     return Checksum(type=kind, value=digest)
 
