@@ -244,7 +244,7 @@ def geometry_from_geojson(text: str | dict[str, Any] | None) -> dict[str, Any] |
 _WKT_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
 _WKT_CRS = re.compile(r"^\s*(?:SRID=\d+\s*;|<[^>]*>)\s*", re.IGNORECASE)
 _WKT_POLYGON = re.compile(r"(MULTIPOLYGON|POLYGON)\s*(?:Z|M|ZM)?\s*(\(.*\))", re.IGNORECASE | re.DOTALL)
-_WKT_TOKEN = re.compile(rf"\(|\)|,|{_WKT_NUMBER}", re.IGNORECASE)
+_WKT_TOKEN = re.compile(rf"\(|\)|,|{_WKT_NUMBER}|\S", re.IGNORECASE)
 
 
 def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
@@ -268,13 +268,11 @@ def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
 
 
 def _wkt_nested(text: str) -> list[Any]:
-    """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats."""
-    if _WKT_TOKEN.sub(" ", text).strip():
-        raise ValueError("unexpected characters in WKT")
-    tokens = _WKT_TOKEN.findall(text)
+    """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats. Any other character
+    than a token or a space is a token of its own, which `float` refuses (ValueError)."""
     stack: list[list[Any]] = [[]]
     position: list[float] = []
-    for token in tokens:
+    for token in _WKT_TOKEN.findall(text):
         if token == "(":
             stack.append([])
         elif token in (")", ","):
@@ -433,6 +431,7 @@ _OBFUSCATED_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|punkt|point)\s*[\])}>]\s*", r
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
 
 
+@lru_cache(maxsize=4096)  # a catalog's contacts are a few, named by record after record
 def clean_email(value: str | None) -> str | None:
     """An email address without its `mailto:` scheme (or query), with an obfuscated `(at)` / `[dot]` put
     back; None when no address can be read (the contact is then kept without one)."""
@@ -448,6 +447,12 @@ CONTACT_FIELD_MAX_LENGTH = 255
 _URL_IN_NAME = re.compile(r"\(?\s*(?:https?://|www\.)[^\s()]+\s*\)?", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
+def contact_name(name: str | None) -> str:
+    """A contact's name without the URLs it holds, its spaces collapsed, cut to udata's limit."""
+    return " ".join(_URL_IN_NAME.sub(" ", name or "").split())[:CONTACT_FIELD_MAX_LENGTH].strip()
+
+
 def make_contact(name: str | None, email: str | None, form: str | None, role: str,
                  warnings: list[str]) -> ContactPoint | None:
     """The contact point udata accepts, or None: the one rule of every backend.
@@ -459,7 +464,7 @@ def make_contact(name: str | None, email: str | None, form: str | None, role: st
     it is left out with a warning, as is a `contact` that no one can write to."""
     email = clean_email(email)
     email = email if email and len(email) <= CONTACT_FIELD_MAX_LENGTH else None
-    name = " ".join(_URL_IN_NAME.sub(" ", name or "").split())[:CONTACT_FIELD_MAX_LENGTH].strip() or email
+    name = contact_name(name) or email
     form = form.strip() if form and is_http_url(form) else None
     if not name:
         if form:

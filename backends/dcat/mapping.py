@@ -487,6 +487,8 @@ def contact_points(node: Node, language: str, warnings: list[str]) -> list[Conta
     """Contacts of every role (vCard or FOAF agents) as `make_contact` accepts them, without duplicates."""
     found: list[ContactPoint] = []
     for predicate, role in CONTACT_ROLES:
+        if predicate not in node.predicates:  # most roles are not stated
+            continue
         for agent in node.nodes(predicate):
             email = agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox")
             form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
