@@ -122,6 +122,8 @@ def best_literal(literals: list[Term], language: str = "fr") -> str | None:
 
     Terms that are not literals are ignored.
     """
+    if len(literals) == 1:  # what most values are: the one there is, whatever its language
+        return literals[0].get("@value", "").strip() or None
     texts = [literal for literal in literals if literal.get("@value", "").strip()]
     if not texts:
         return None
