@@ -53,6 +53,7 @@ def normalize_tags(values: list[str]) -> list[str]:
     return sorted({tag for value in values if value and (tag := normalize_tag(value))})
 
 
+@lru_cache(maxsize=4096)  # a catalog's dates repeat (a whole catalog updated on one day)
 def parse_datetime(value: str | None) -> datetime | None:
     """An aware datetime from ISO 8601 text; None if unparseable.
 
