@@ -312,6 +312,13 @@ def bbox_to_polygon(text: str | None) -> dict[str, Any] | None:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
+_NUMBERS = (int, float)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def corners_to_polygon(text: str | None) -> dict[str, Any] | None:
     """A Polygon from two corners written `[[lat, lon], [lat, lon]]` (the bounding box some POD `spatial`
     values hold: south-west then north-east); pairs that can only be `[lon, lat]` are read so. None otherwise."""
@@ -320,9 +327,7 @@ def corners_to_polygon(text: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     if not (isinstance(corners, list) and len(corners) == 2 and all(
-            isinstance(corner, list) and len(corner) == 2 and all(
-                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in corner)
-            for corner in corners)):
+            isinstance(corner, list) and len(corner) == 2 and all(map(_finite_number, corner)) for corner in corners)):
         return None
     (lat1, lon1), (lat2, lon2) = corners
     if max(abs(lat1), abs(lat2)) > 90 >= max(abs(lon1), abs(lon2)):
@@ -349,9 +354,7 @@ def _valid_polygon(polygon: Any) -> bool:
         if not isinstance(ring, list) or len(ring) < 4:
             return False
         for position in ring:
-            if not isinstance(position, list) or len(position) < 2 or not all(
-                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in position
-            ):
+            if not isinstance(position, list) or len(position) < 2 or not all(map(_finite_number, position)):
                 return False
         if ring[0][:2] != ring[-1][:2]:
             return False
