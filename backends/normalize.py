@@ -53,6 +53,7 @@ def normalize_tags(values: list[str]) -> list[str]:
     return sorted({tag for value in values if value and (tag := normalize_tag(value))})
 
 
+@lru_cache(maxsize=4096)  # a catalog's dates repeat (a whole catalog updated on one day)
 def parse_datetime(value: str | None) -> datetime | None:
     """An aware datetime from ISO 8601 text; None if unparseable.
 
@@ -80,9 +81,11 @@ _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2}))?")
 
 def is_http_url(value: str | None) -> TypeGuard[str]:
     """An absolute http(s) URL with a host and no whitespace inside."""
-    if not value or _WHITESPACE.search(value.strip()):
+    if not value or _WHITESPACE.search(text := value.strip()):
         return False
-    parsed = urlparse(value.strip())
+    if text.startswith(("http://", "https://")) and text.isascii() and "[" not in text and "]" not in text:
+        return text[text.index("//") + 2:][:1] not in ("", "/", "?", "#")  # what most are, without parsing them
+    parsed = urlparse(text)
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
@@ -242,7 +245,7 @@ def geometry_from_geojson(text: str | dict[str, Any] | None) -> dict[str, Any] |
 _WKT_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
 _WKT_CRS = re.compile(r"^\s*(?:SRID=\d+\s*;|<[^>]*>)\s*", re.IGNORECASE)
 _WKT_POLYGON = re.compile(r"(MULTIPOLYGON|POLYGON)\s*(?:Z|M|ZM)?\s*(\(.*\))", re.IGNORECASE | re.DOTALL)
-_WKT_TOKEN = re.compile(rf"\(|\)|,|{_WKT_NUMBER}", re.IGNORECASE)
+_WKT_TOKEN = re.compile(rf"\(|\)|,|{_WKT_NUMBER}|\S", re.IGNORECASE)
 
 
 def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
@@ -266,13 +269,11 @@ def geometry_from_wkt(text: str | None) -> dict[str, Any] | None:
 
 
 def _wkt_nested(text: str) -> list[Any]:
-    """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats."""
-    if _WKT_TOKEN.sub(" ", text).strip():
-        raise ValueError("unexpected characters in WKT")
-    tokens = _WKT_TOKEN.findall(text)
+    """Parse `((x y, x y), (...))` into nested lists; positions become lists of floats. Any other character
+    than a token or a space is a token of its own, which `float` refuses (ValueError)."""
     stack: list[list[Any]] = [[]]
     position: list[float] = []
-    for token in tokens:
+    for token in _WKT_TOKEN.findall(text):
         if token == "(":
             stack.append([])
         elif token in (")", ","):
@@ -311,6 +312,13 @@ def bbox_to_polygon(text: str | None) -> dict[str, Any] | None:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
+_NUMBERS = (int, float)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, _NUMBERS) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def corners_to_polygon(text: str | None) -> dict[str, Any] | None:
     """A Polygon from two corners written `[[lat, lon], [lat, lon]]` (the bounding box some POD `spatial`
     values hold: south-west then north-east); pairs that can only be `[lon, lat]` are read so. None otherwise."""
@@ -319,9 +327,7 @@ def corners_to_polygon(text: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     if not (isinstance(corners, list) and len(corners) == 2 and all(
-            isinstance(corner, list) and len(corner) == 2 and all(
-                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in corner)
-            for corner in corners)):
+            isinstance(corner, list) and len(corner) == 2 and all(map(_finite_number, corner)) for corner in corners)):
         return None
     (lat1, lon1), (lat2, lon2) = corners
     if max(abs(lat1), abs(lat2)) > 90 >= max(abs(lon1), abs(lon2)):
@@ -348,9 +354,7 @@ def _valid_polygon(polygon: Any) -> bool:
         if not isinstance(ring, list) or len(ring) < 4:
             return False
         for position in ring:
-            if not isinstance(position, list) or len(position) < 2 or not all(
-                isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in position
-            ):
+            if not isinstance(position, list) or len(position) < 2 or not all(map(_finite_number, position)):
                 return False
         if ring[0][:2] != ring[-1][:2]:
             return False
@@ -387,12 +391,17 @@ ChecksumType = Literal["md5", "sha1", "sha256"]
 CHECKSUM_LENGTHS: dict[ChecksumType, int] = {"md5": 32, "sha1": 40, "sha256": 64}
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+_HEX_DIGITS = re.compile(r"[0-9a-f]+")
+
+
+@lru_cache(maxsize=256)  # a catalog names a few algorithms, over and over
 def checksum_algorithm(value: str | None) -> ChecksumType | None:
     """`md5`, `sha1` or `sha256` from a name or URI (`SHA-256`, `spdx:checksumAlgorithm_sha1`,
     `http://dcat-ap.de/def/hashAlgorithms/sha/256`...); else None."""
     if not value:
         return None
-    name = re.sub(r"[^a-z0-9]", "", value.strip().lower())
+    name = _NOT_ALPHANUMERIC.sub("", value.strip().lower())
     return next((kind for kind in ("sha256", "sha1", "md5") if name.endswith(kind)), None)
 
 
@@ -400,7 +409,7 @@ def normalize_checksum(algorithm: str | None, value: str | None) -> Checksum | N
     """A checksum udata accepts: a known algorithm and a hex digest of the right length (lowercased); else None."""
     kind = checksum_algorithm(algorithm)
     digest = (value or "").strip().lower()
-    if not kind or len(digest) != CHECKSUM_LENGTHS[kind] or not re.fullmatch(r"[0-9a-f]+", digest):
+    if not kind or len(digest) != CHECKSUM_LENGTHS[kind] or not _HEX_DIGITS.fullmatch(digest):
         return None
     return Checksum(type=kind, value=digest)
 
@@ -426,6 +435,7 @@ _OBFUSCATED_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|punkt|point)\s*[\])}>]\s*", r
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+")
 
 
+@lru_cache(maxsize=4096)  # a catalog's contacts are a few, named by record after record
 def clean_email(value: str | None) -> str | None:
     """An email address without its `mailto:` scheme (or query), with an obfuscated `(at)` / `[dot]` put
     back; None when no address can be read (the contact is then kept without one)."""
@@ -441,6 +451,12 @@ CONTACT_FIELD_MAX_LENGTH = 255
 _URL_IN_NAME = re.compile(r"\(?\s*(?:https?://|www\.)[^\s()]+\s*\)?", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
+def contact_name(name: str | None) -> str:
+    """A contact's name without the URLs it holds, its spaces collapsed, cut to udata's limit."""
+    return " ".join(_URL_IN_NAME.sub(" ", name or "").split())[:CONTACT_FIELD_MAX_LENGTH].strip()
+
+
 def make_contact(name: str | None, email: str | None, form: str | None, role: str,
                  warnings: list[str]) -> ContactPoint | None:
     """The contact point udata accepts, or None: the one rule of every backend.
@@ -452,7 +468,7 @@ def make_contact(name: str | None, email: str | None, form: str | None, role: st
     it is left out with a warning, as is a `contact` that no one can write to."""
     email = clean_email(email)
     email = email if email and len(email) <= CONTACT_FIELD_MAX_LENGTH else None
-    name = " ".join(_URL_IN_NAME.sub(" ", name or "").split())[:CONTACT_FIELD_MAX_LENGTH].strip() or email
+    name = contact_name(name) or email
     form = form.strip() if form and is_http_url(form) else None
     if not name:
         if form:

@@ -13,19 +13,18 @@ from typing import Any
 Shape = dict[str, Any]  # {"resources": int, "fields": {path: count}}, as kept in links.summary["shape"]
 
 
-EMPTY: tuple[Any, ...] = (None, "", [], {}, False)  # what a field holds when it is not filled (0 too: 0 == False)
-
-
 def shape_of(document: dict[str, Any]) -> Shape:
     """The shape of a payload as written (its JSON document): its filled top-level fields (count 1 each), and
-    for each resource field the number of resources filling it (`resources.format`: 3)."""
-    fields = {name: 1 for name, value in document.items() if name != "resources" and value not in EMPTY}
+    for each resource field the number of resources filling it (`resources.format`: 3). A JSON value is not
+    filled when it is false: null, "", [], {}, false, 0."""
+    fields = {name: 1 for name, value in document.items() if value and name != "resources"}
     resources = document.get("resources") or []
+    filling: dict[str, int] = {}
     for resource in resources:
         for name, value in resource.items():
-            if name != "id" and value not in EMPTY:
-                key = f"resources.{name}"
-                fields[key] = fields.get(key, 0) + 1
+            if value and name != "id":
+                filling[name] = filling.get(name, 0) + 1
+    fields |= {f"resources.{name}": count for name, count in filling.items()}
     return {"resources": len(resources), "fields": fields}
 
 

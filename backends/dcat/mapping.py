@@ -122,6 +122,8 @@ def best_literal(literals: list[Term], language: str = "fr") -> str | None:
 
     Terms that are not literals are ignored.
     """
+    if len(literals) == 1:  # what most values are: the one there is, whatever its language
+        return literals[0].get("@value", "").strip() or None
     texts = [literal for literal in literals if literal.get("@value", "").strip()]
     if not texts:
         return None
@@ -178,6 +180,8 @@ class Node:
     def labels(self, language: str = "fr") -> list[str]:
         """Every label of the first labelling predicate the node has (a rights statement may hold several),
         those in `language` or untagged, else its best one."""
+        if not self.predicates:  # a URI the record does not describe (a license's, a theme's)
+            return []
         for predicate in LABELS:
             if not (literals := [lit for lit in self.literals(predicate) if lit["@value"].strip()]):
                 continue
@@ -224,6 +228,15 @@ class Context:
     licenses: LicenseIndex | None = None
     warnings: list[str] = field(default_factory=list)
     portal_language: str = "fr"
+    _readable: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def readable(self, node: Node, predicate: str) -> list[str]:
+        """`readable_values` in the record's language, made once per node and predicate (a distribution's
+        license and access rights are read for its resource and again for the dataset's); not to be changed."""
+        key = (node.id, predicate)
+        if (found := self._readable.get(key)) is None:
+            found = self._readable[key] = readable_values(node, predicate, self.language)
+        return found
 
     def date(self, node: Node, predicate: str, label: str) -> datetime | None:
         text = node.text(predicate)
@@ -309,12 +322,16 @@ def valid_language_tag(tag: str) -> bool:
 
 
 def check_language_tags(graph: Graph) -> None:
-    """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient."""
+    """Refuse a record whose literals carry an invalid (BCP 47) language tag: the page parser is lenient. Each
+    tag is checked once (a record repeats a few), the first literal carrying an invalid one named."""
+    tags = {value["@language"] for predicates in graph.values() for values in predicates.values() for value in values
+            if "@language" in value}
+    if all(valid_language_tag(tag) for tag in tags):
+        return
     for predicates in graph.values():
         for values in predicates.values():
             for value in values:
-                tag = value.get("@language")
-                if tag is not None and not valid_language_tag(tag):
+                if "@language" in value and not valid_language_tag(tag := value["@language"]):
                     raise ValueError(f"Invalid language tag '{tag}' on \"{value['@value'][:60]}\"")
 
 
@@ -472,6 +489,8 @@ def contact_points(node: Node, language: str, warnings: list[str]) -> list[Conta
     """Contacts of every role (vCard or FOAF agents) as `make_contact` accepts them, without duplicates."""
     found: list[ContactPoint] = []
     for predicate, role in CONTACT_ROLES:
+        if predicate not in node.predicates:  # most roles are not stated
+            continue
         for agent in node.nodes(predicate):
             email = agent.link(VCARD + "hasEmail", VCARD + "email", DCAT + "email", FOAF + "mbox")
             form = agent.link(VCARD + "hasURL", VCARD + "hasUrl")
@@ -506,13 +525,13 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
     statements when it has none (as udata does)."""
     language = context.language
     statements = {
-        "license": readable_values(node, DCT + "license", language),
-        "rights": readable_values(node, DCT + "rights", language),
-        "accessRights": access_rights(node, distributions, language),
-        "provenance": readable_values(node, DCT + "provenance", language),
+        "license": context.readable(node, DCT + "license"),
+        "rights": context.readable(node, DCT + "rights"),
+        "accessRights": access_rights(node, distributions, context),
+        "provenance": context.readable(node, DCT + "provenance"),
     }
     if not statements["license"] and not statements["rights"]:
-        statements["license"] = common([readable_values(dist, DCT + "license", language) for dist in distributions])
+        statements["license"] = common([context.readable(dist, DCT + "license") for dist in distributions])
     extras = {key: values for key, values in statements.items() if values}
     if extras:
         dataset.extras["dcat"] = extras
@@ -531,7 +550,7 @@ def apply_rights(dataset: Dataset, node: Node, distributions: list[Node], contex
         # the dataset's license, else its rights, else its distributions' licenses, else their rights
         dataset.license = next((found for group in candidates if (found := context.licenses.guess(*group))), None)
         texts = [*statements["license"], *statements["rights"],
-                 *(text for dist in distributions for text in readable_values(dist, DCT + "license", language))]
+                 *(text for dist in distributions for text in context.readable(dist, DCT + "license"))]
         dataset.extras |= license_extras(dataset.license, *texts)
 
 
@@ -556,16 +575,15 @@ def eu_access_type(node: Node, distributions: list[Node]) -> str | None:
     return "restricted" if "restricted" in kinds else ("open" if kinds else None)
 
 
-def access_rights(node: Node, distributions: list[Node], language: str) -> list[str]:
+def access_rights(node: Node, distributions: list[Node], context: Context) -> list[str]:
     """The dataset's access rights, else those all its distributions share."""
-    own = readable_values(node, DCT + "accessRights", language)
-    return own or common([distribution_access_rights(distribution, language) for distribution in distributions])
+    own = context.readable(node, DCT + "accessRights")
+    return own or common([distribution_access_rights(distribution, context) for distribution in distributions])
 
 
-def distribution_access_rights(node: Node, language: str) -> list[str]:
+def distribution_access_rights(node: Node, context: Context) -> list[str]:
     """`dct:accessRights`, and the misspelt `dcat:accessRights` found in some catalogs."""
-    return [*readable_values(node, DCT + "accessRights", language),
-            *readable_values(node, DCAT + "accessRights", language)]
+    return [*context.readable(node, DCT + "accessRights"), *context.readable(node, DCAT + "accessRights")]
 
 
 # --- resources --------------------------------------------------------------------------------------
@@ -598,9 +616,9 @@ def resource(node: Node, url: str, kind: ResourceKind, context: Context, service
     language = context.language
     fmt = resource_format(node, services, language)
     extras = {key: values for key, values in (
-        ("accessRights", distribution_access_rights(node, language)),
-        ("license", readable_values(node, DCT + "license", language)),
-        ("rights", readable_values(node, DCT + "rights", language)),
+        ("accessRights", distribution_access_rights(node, context)),
+        ("license", context.readable(node, DCT + "license")),
+        ("rights", context.readable(node, DCT + "rights")),
     ) if values}
     return Resource(
         title=resource_title(node, url, fmt, context),
