@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection
 from harvesters.collector import spare_the_collector
 
 JOIN_TIMEOUT = 5.0  # seconds a helper gets to exit once its pipes are closed
-PIPE_SIZE = 1 << 20  # bytes an answer pipe holds, where the system allows it (Linux's default limit)
+PIPE_SIZE = 1 << 20  # bytes a pipe holds, where the system allows it (Linux's default limit)
+MESSAGE_HEADER = 12  # bytes multiprocessing's Connection.send_bytes writes before a message, at most
 _HARVEST_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()  # this process's ends of its helpers' pipes
 
 Serve = Callable[[Connection, Connection], None]  # (requests it reads, answers it writes)
@@ -36,6 +37,7 @@ class HelperProcess:
         context = multiprocessing.get_context("fork")  # the child starts with this process's state
         requests, self._requests = context.Pipe(duplex=False)
         self._answers, answers = context.Pipe(duplex=False)
+        self._holds = _widen(self._requests)
         _widen(self._answers)
         _HARVEST_ENDS.update((self._requests, self._answers))
         self._process = context.Process(target=_run, args=(serve, requests, answers), name=name, daemon=True)
@@ -45,6 +47,12 @@ class HelperProcess:
 
     def send(self, message: bytes) -> None:
         self._requests.send_bytes(message)
+
+    def holds(self, size: int) -> bool:
+        """Whether the helper's input holds a message of `size` bytes whole: sent while the helper writes an answer,
+        it waits there instead of waiting for the helper to read it (which waits for this process to read that
+        answer)."""
+        return size + MESSAGE_HEADER <= self._holds
 
     def receive(self) -> bytes:
         return self._answers.recv_bytes()
@@ -63,13 +71,18 @@ class HelperProcess:
             self._process.join()
 
 
-def _widen(pipe: Connection) -> None:
-    """Let a pipe hold a whole answer (a batch of records is some 600 kB), where the system allows it: the helper
-    sends it and goes on with the next one instead of waiting until this process has read it all."""
+def _widen(pipe: Connection) -> int:
+    """Let a pipe hold a whole message (a batch of records is some 600 kB), where the system allows it: its writer
+    sends it and goes on with the next one instead of waiting until the reader has read it all. The bytes it holds
+    (0 when unknown)."""
     try:
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     except (AttributeError, OSError):  # not Linux, or a lower limit (/proc/sys/fs/pipe-max-size)
         pass
+    try:
+        return int(fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ))
+    except (AttributeError, OSError):
+        return 0
 
 
 def _run(serve: Serve, requests: Connection, answers: Connection) -> None:

@@ -12,9 +12,10 @@ gathered last, and hashes and shapes the writes of its datasets (what the writin
 next, harvesters/writes.py). Records go to it as JSON, payloads come back as JSON: compact, and
 nothing is validated twice. Each record is read from its JSON when it is mapped, and each outcome
 written to JSON once made, while their objects are still in the processor's cache (reading a whole
-batch first, then mapping it, costs the helper a tenth more). The helper holds one batch at a time
-(memory stays bounded) and keeps no state: if it dies, its batch is mapped here. A job of one batch
-never starts it.
+batch first, then mapping it, costs the helper a tenth more). Each batch is sent to it before the outcomes
+of the one before are received, so that it has its next batch at hand whenever it is done with one (neither
+process waits for the other's turn); it holds two batches at most (memory stays bounded) and keeps no
+state: if it dies, its batches are mapped here. A job of one batch never starts it.
 """
 
 from __future__ import annotations
@@ -92,10 +93,6 @@ class MappingProcess(HelperProcess):
     def __init__(self, backend: Backend, source: HarvestSource) -> None:
         super().__init__("harvest-mapping", lambda requests, answers: _serve(backend, source, requests, answers))
 
-    def send_records(self, records: list[bytes]) -> None:
-        """Send a batch: each record's JSON (as the store keeps it), after the list of their lengths."""
-        self.send(orjson.dumps([len(record) for record in records]) + b"\n" + b"".join(records))
-
     def outcomes(self) -> list[MappingOutcome]:
         """The outcomes of the batch sent last, in its order."""
         return [MappingOutcome(*outcome) for outcome in orjson.loads(self.receive())]
@@ -116,8 +113,13 @@ def _serve(backend: Backend, source: HarvestSource, requests: Connection, answer
         answers.send_bytes(b"[" + b",".join(answer) + b"]")
 
 
+def records_message(records: list[bytes]) -> bytes:
+    """A batch as sent to the helper: each record's JSON (as the store keeps it), after the list of their lengths."""
+    return orjson.dumps([len(record) for record in records]) + b"\n" + b"".join(records)
+
+
 def _records(batch: bytes) -> Iterator[dict[str, Any] | None]:
-    """The records of a batch `send_records` sent, each read from its JSON when asked for."""
+    """The records of a batch (`records_message`), each read from its JSON when asked for."""
     end = batch.index(b"\n")
     view, offset = memoryview(batch), end + 1
     for length in orjson.loads(view[:end]):
@@ -130,10 +132,10 @@ def _records(batch: bytes) -> Iterator[dict[str, Any] | None]:
 
 class InlineDispatch:
     """The dispatch of an inline run: from the second batch on, the helper process maps each batch while this
-    one writes the batch before it. A batch is processed when the next one is dispatched, when the gather
-    would wait for records (`idle`), or at the gather's end (`finish`). Without a helper (`ahead`
-    false: one CPU, or writes over HTTP, where mapping is not what takes time), each batch is processed as it
-    is dispatched."""
+    one writes the batch before it (each sent as it is dispatched, its outcomes received when it is processed).
+    A batch is processed when the next one is dispatched, when the gather would wait for records (`idle`), or at
+    the gather's end (`finish`). Without a helper (`ahead` false: one CPU, or writes over HTTP, where mapping is
+    not what takes time), each batch is processed as it is dispatched."""
 
     def __init__(self, harvester: Harvester, job_id: str, ahead: bool) -> None:
         self.harvester = harvester
@@ -142,14 +144,12 @@ class InlineDispatch:
         self.helper: MappingProcess | None = None
         self.dispatched = 0
         self.waiting: deque[tuple[list[int], GatheredBatch | None]] = deque()
-        self.mapping: GatheredBatch | None = None  # the batch the helper maps, its outcomes not received yet
+        self.mapping: deque[GatheredBatch] = deque()  # the batches the helper maps, their outcomes not received yet
 
     def __call__(self, job_id: str, item_ids: list[int]) -> None:
         batch = self.harvester.gathered(item_ids)
-        if self.ahead and self.dispatched:  # the first batch is mapped here: a job of one batch starts no helper
-            self._collect()
-            if batch is not None and self._send(batch):
-                self.mapping = batch
+        if self.ahead and self.dispatched and batch is not None:  # the first batch is mapped here: a job of one
+            self._send(batch)  # batch starts no helper
         self.dispatched += 1
         self.waiting.append((item_ids, batch))
         while len(self.waiting) > (1 if self.ahead else 0):
@@ -157,33 +157,36 @@ class InlineDispatch:
 
     def finish(self) -> None:
         """Process what is waiting."""
-        self._collect()
         while self.waiting:
             self._process_next()
 
     def idle(self, gathering: HelperProcess | None) -> None:
         """The gather waits for records: process what is waiting, unless its batch is still being mapped and the
         records come first from the helper gathering them (`gathering`)."""
-        if gathering is not None and self.mapping is not None and self.helper is not None \
+        if gathering is not None and self.mapping and self.helper is not None \
                 and first_ready(self.helper, gathering) is gathering:
             return
         self.finish()
 
     def close(self) -> None:
+        self.mapping.clear()
         if self.helper is not None:
             self.helper.close()
             self.helper = None
 
-    def _send(self, batch: GatheredBatch) -> bool:
-        """Send the batch to the helper (started now if need be); False if it cannot take it."""
-        records = [item.stored_record() for item in batch.items.values()]
-        return self._with_helper(lambda helper: helper.send_records(records), start=True)
+    def _send(self, batch: GatheredBatch) -> None:
+        """Send the batch to the helper (started now if need be), unless it cannot take it. A batch too large for the
+        helper's input to hold waits for the outcomes of the one before (`HelperProcess.holds`)."""
+        message = records_message([item.stored_record() for item in batch.items.values()])
+        if self.mapping and self.helper is not None and not self.helper.holds(len(message)):
+            self._collect(self.mapping[0])
+        if self.ahead and self._with_helper(lambda helper: helper.send(message), start=True):
+            self.mapping.append(batch)
 
-    def _collect(self) -> None:
-        """Receive the outcomes of the batch the helper maps, if any (before sending it another)."""
-        if self.mapping is not None:
-            batch, self.mapping = self.mapping, None
-            self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.outcomes(), strict=True)))
+    def _collect(self, batch: GatheredBatch) -> None:
+        """Receive the outcomes of this batch, the first of those the helper maps."""
+        self.mapping.popleft()
+        self._with_helper(lambda helper: batch.mappings.update(zip(batch.items, helper.outcomes(), strict=True)))
 
     def _with_helper(self, use: Callable[[MappingProcess], None], start: bool = False) -> bool:
         try:
@@ -202,4 +205,6 @@ class InlineDispatch:
 
     def _process_next(self) -> None:
         item_ids, batch = self.waiting.popleft()
+        if self.mapping and self.mapping[0] is batch:
+            self._collect(batch)
         self.harvester.process(self.job_id, item_ids, batch)

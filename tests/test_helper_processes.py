@@ -112,6 +112,21 @@ def test_datasets_mapped_ahead_are_hashed_and_shaped_as_they_would_be_here(
     assert {link.remote_id: (link.payload_hash, link.summary) for link in store.active_links(source.id)} == written
 
 
+@pytest.mark.timeout(60)
+def test_batches_larger_than_the_pipes_are_mapped_ahead_all_the_same(
+    store: Store, catalog_server: CatalogServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch sent while the helper answers the one before waits in the helper's pipe; one too large for it
+    waits for that answer first (sent meanwhile, each process would wait for the other to read)."""
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "2")
+    entries = [{"id": f"big-{n}", "title": f"Big {n}", "description": f"{n} " + "x" * 700_000} for n in range(8)]
+    url = catalog_server.serve("/big.json", datasets_page(*entries), "application/json")
+    seen: list[int] = []
+    job, harvested = run_and_list(store, url, lambda outcome: seen.append(len(helpers())))
+    assert job.status == "done" and harvested == sorted(entry["id"] for entry in entries)
+    assert max(seen) == 1
+
+
 def test_a_job_of_one_batch_starts_no_helper(store: Store, catalog_server: CatalogServer) -> None:
     seen: list[int] = []
     status, documents = harvest(store, catalog(catalog_server, 8), lambda outcome: seen.append(len(helpers())))
