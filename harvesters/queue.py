@@ -31,7 +31,7 @@ from rq.serializers import JSONSerializer
 
 from backends import registry
 from harvesters.collector import spare_the_collector
-from harvesters.errors import Refused
+from harvesters.errors import Refused, StoreUnavailable
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
@@ -147,6 +147,7 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
+    _open_runtime()
     spare_the_collector()
     names = list(queues or [settings().queue])
     started: list[str] = []  # a new RQ worker (a new name) after each Redis restart
@@ -165,6 +166,19 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
         if started:
             log.info("Worker %s stopped", ", ".join(started))
         mark_process_dead()
+
+
+def _open_runtime() -> Harvester | None:
+    """The worker's harvester, opened before it listens (the store's engine, its tables checked, a first
+    connection; the target), so that its first task does not wait for them; None when the store cannot be opened
+    now (the tasks open it)."""
+    try:
+        runtime = RUNTIMES.current()
+        with runtime.store.connected():  # the first connection: the dialect learns the server
+            return runtime.worker_harvester
+    except StoreUnavailable as error:
+        log.warning("%s; the tasks will open it", error)
+        return None
 
 
 # --- tasks (run by the workers) ---------------------------------------------------------------------------
