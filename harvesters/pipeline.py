@@ -252,9 +252,9 @@ class Harvester:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
-        again, and the records it had reached are not recorded twice. With `idle` (an inline run), the
-        catalog is read in a helper process after the first batch (harvesters/gatherer.py), and `idle`
-        called whenever the next records are not there yet.
+        again, and the records it had reached are not recorded twice. With `idle` (an inline run, a worker with
+        a second CPU), the catalog is read in a helper process after the first batch (harvesters/gatherer.py), and
+        `idle` called whenever the next records are not there yet.
         """
         job = self.store.job_row(job_id)
         known = self.store.last_item_id(job_id) if resume else 0

@@ -15,6 +15,7 @@ end before the job.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,7 @@ from rq.serializers import JSONSerializer
 from backends import registry
 from harvesters.collector import spare_the_collector
 from harvesters.errors import Refused, StoreUnavailable
+from harvesters.gatherer import Idle
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
@@ -211,9 +213,15 @@ def gather_task(job_id: str) -> None:
     with _working_on(job_id) as harvester:
         if harvester.store.claim_job(job_id):  # else delivered twice, or failed meanwhile
             log.info("Gathering job %s", job_id)
-            harvester.gather(job_id, dispatch=enqueue_items)
+            harvester.gather(job_id, dispatch=enqueue_items, idle=_reads_ahead())
             log.info("Gathered job %s", job_id)
             harvester.finalize(job_id)
+
+
+def _reads_ahead() -> Idle | None:
+    """With a second CPU, a worker's gather reads the catalog ahead in a helper process while the worker records
+    and dispatches the batches (harvesters/gatherer.py); it has nothing else to do while it waits for them."""
+    return (lambda gathering: None) if (os.cpu_count() or 1) > 1 else None
 
 
 def process_task(job_id: str, item_ids: list[int]) -> None:
