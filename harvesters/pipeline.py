@@ -233,6 +233,11 @@ class Harvester:
         self._scopes.move_to_end(job.id)
         return scope
 
+    def source_of(self, job_id: str) -> str:
+        """The id of the job's source (known without a query once its scope is open in this process)."""
+        scope = self._scopes.get(job_id)
+        return scope.source.id if scope is not None else self.store.job_row(job_id).source_id
+
     def _refresh_statistics(self) -> None:
         """Let the store refresh its statistics every few seconds (tables a harvest fills, on PostgreSQL)."""
         if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:

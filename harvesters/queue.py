@@ -203,8 +203,7 @@ def _working_on(job_id: str) -> Iterator[Harvester]:
     runtime = RUNTIMES.current()
     harvester = runtime.worker_harvester
     with harvester.failing_on_store_errors(job_id), runtime.store.connected():
-        source_id = runtime.store.job_row(job_id).source_id
-        with log_context(job_id=job_id, source_id=source_id), \
+        with log_context(job_id=job_id, source_id=harvester.source_of(job_id)), \
                 heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
             yield harvester
 
