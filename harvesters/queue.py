@@ -105,10 +105,10 @@ def harvest_queue(name: str | None = None, config: Settings | None = None) -> Qu
     return Queue(name or config.queue, connection=redis_connection(config), serializer=JSONSerializer)
 
 
-def enqueue(task: Callable[..., None], job_id: str, *args: object) -> None:
+def enqueue(task: Callable[..., None], job_id: str, *args: object, config: Settings | None = None) -> None:
     """Enqueue a task of a harvest job; its RQ id names the job, so the sweeper can see it waiting. The
-    settings are read once per task enqueued (a gather enqueues one per batch)."""
-    config = settings()
+    settings are `config`, else read now."""
+    config = config or settings()
     harvest_queue(config=config).enqueue(
         task, job_id, *args,
         job_id=f"{TASK_PREFIX}-{job_id}-{task.__name__.removesuffix('_task')}-{secrets.token_hex(4)}",
@@ -188,9 +188,10 @@ def _open_runtime() -> Harvester | None:
 
 def enqueue_items(job_id: str, item_ids: list[int]) -> None:
     """Enqueue a batch of the job's items; with Redis gone past its retries, the items stay pending in the
-    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale."""
+    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale. The settings are
+    the worker's, not read again for each batch (some 3 ms each time, on the gather's way)."""
     try:
-        enqueue(process_task, job_id, item_ids)
+        enqueue(process_task, job_id, item_ids, config=RUNTIMES.current().config)
     except RedisError as error:
         log.warning("Batch of %d items of job %s not enqueued (%s): left pending for the sweeper", len(item_ids),
                     job_id, error)
