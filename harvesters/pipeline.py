@@ -233,6 +233,11 @@ class Harvester:
         self._scopes.move_to_end(job.id)
         return scope
 
+    def source_of(self, job_id: str) -> str:
+        """The id of the job's source (known without a query once its scope is open in this process)."""
+        scope = self._scopes.get(job_id)
+        return scope.source.id if scope is not None else self.store.job_row(job_id).source_id
+
     def _refresh_statistics(self) -> None:
         """Let the store refresh its statistics every few seconds (tables a harvest fills, on PostgreSQL)."""
         if time.monotonic() - self._statistics_refreshed > STATISTICS_EVERY:
@@ -252,9 +257,9 @@ class Harvester:
         """Record one pending item per remote record, dispatching them in batches as they come.
 
         `resume` restarts a gather cut short (its worker died): the items it had recorded are dispatched
-        again, and the records it had reached are not recorded twice. With `idle` (an inline run), the
-        catalog is read in a helper process after the first batch (harvesters/gatherer.py), and `idle`
-        called whenever the next records are not there yet.
+        again, and the records it had reached are not recorded twice. With `idle` (an inline run, a worker with
+        a second CPU), the catalog is read in a helper process after the first batch (harvesters/gatherer.py), and
+        `idle` called whenever the next records are not there yet.
         """
         job = self.store.job_row(job_id)
         known = self.store.last_item_id(job_id) if resume else 0

@@ -15,6 +15,7 @@ end before the job.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +32,8 @@ from rq.serializers import JSONSerializer
 
 from backends import registry
 from harvesters.collector import spare_the_collector
-from harvesters.errors import Refused
+from harvesters.errors import Refused, StoreUnavailable
+from harvesters.gatherer import Idle
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
@@ -103,10 +105,10 @@ def harvest_queue(name: str | None = None, config: Settings | None = None) -> Qu
     return Queue(name or config.queue, connection=redis_connection(config), serializer=JSONSerializer)
 
 
-def enqueue(task: Callable[..., None], job_id: str, *args: object) -> None:
+def enqueue(task: Callable[..., None], job_id: str, *args: object, config: Settings | None = None) -> None:
     """Enqueue a task of a harvest job; its RQ id names the job, so the sweeper can see it waiting. The
-    settings are read once per task enqueued (a gather enqueues one per batch)."""
-    config = settings()
+    settings are `config`, else read now."""
+    config = config or settings()
     harvest_queue(config=config).enqueue(
         task, job_id, *args,
         job_id=f"{TASK_PREFIX}-{job_id}-{task.__name__.removesuffix('_task')}-{secrets.token_hex(4)}",
@@ -147,6 +149,7 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
     """Work on the queues (default HARVEST_QUEUE) until stopped, or until they are empty with `burst`."""
     connection = redis_connection()
     registry()  # load the backends once, before the work horses are forked
+    _open_runtime()
     spare_the_collector()
     names = list(queues or [settings().queue])
     started: list[str] = []  # a new RQ worker (a new name) after each Redis restart
@@ -167,14 +170,28 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
         mark_process_dead()
 
 
+def _open_runtime() -> Harvester | None:
+    """The worker's harvester, opened before it listens (the store's engine, its tables checked, a first
+    connection; the target), so that its first task does not wait for them; None when the store cannot be opened
+    now (the tasks open it)."""
+    try:
+        runtime = RUNTIMES.current()
+        with runtime.store.connected():  # the first connection: the dialect learns the server
+            return runtime.worker_harvester
+    except StoreUnavailable as error:
+        log.warning("%s; the tasks will open it", error)
+        return None
+
+
 # --- tasks (run by the workers) ---------------------------------------------------------------------------
 
 
 def enqueue_items(job_id: str, item_ids: list[int]) -> None:
     """Enqueue a batch of the job's items; with Redis gone past its retries, the items stay pending in the
-    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale."""
+    store and the gather goes on: the sweeper enqueues them once the job's heartbeat is stale. The settings are
+    the worker's, not read again for each batch (some 3 ms each time, on the gather's way)."""
     try:
-        enqueue(process_task, job_id, item_ids)
+        enqueue(process_task, job_id, item_ids, config=RUNTIMES.current().config)
     except RedisError as error:
         log.warning("Batch of %d items of job %s not enqueued (%s): left pending for the sweeper", len(item_ids),
                     job_id, error)
@@ -187,8 +204,7 @@ def _working_on(job_id: str) -> Iterator[Harvester]:
     runtime = RUNTIMES.current()
     harvester = runtime.worker_harvester
     with harvester.failing_on_store_errors(job_id), runtime.store.connected():
-        source_id = runtime.store.job_row(job_id).source_id
-        with log_context(job_id=job_id, source_id=source_id), \
+        with log_context(job_id=job_id, source_id=harvester.source_of(job_id)), \
                 heartbeat(runtime.store, job_id, runtime.config.heartbeat_interval):
             yield harvester
 
@@ -197,9 +213,15 @@ def gather_task(job_id: str) -> None:
     with _working_on(job_id) as harvester:
         if harvester.store.claim_job(job_id):  # else delivered twice, or failed meanwhile
             log.info("Gathering job %s", job_id)
-            harvester.gather(job_id, dispatch=enqueue_items)
+            harvester.gather(job_id, dispatch=enqueue_items, idle=_reads_ahead())
             log.info("Gathered job %s", job_id)
             harvester.finalize(job_id)
+
+
+def _reads_ahead() -> Idle | None:
+    """With a second CPU, a worker's gather reads the catalog ahead in a helper process while the worker records
+    and dispatches the batches (harvesters/gatherer.py); it has nothing else to do while it waits for them."""
+    return (lambda gathering: None) if (os.cpu_count() or 1) > 1 else None
 
 
 def process_task(job_id: str, item_ids: list[int]) -> None:

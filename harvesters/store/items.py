@@ -101,6 +101,10 @@ def _claim_statement() -> Any:
 CLAIM = _claim_statement()
 RECORDS_OF = select(records.c.item_id, records.c.record).where(
     records.c.item_id.in_(bindparam("ids", expanding=True)))
+RECORDED = (select(items.c.remote_id, func.min(items.c.id))
+            .where(items.c.job_id == bindparam("job_id"),
+                   items.c.remote_id.in_(bindparam("remote_ids", expanding=True)))
+            .group_by(items.c.remote_id))
 FORGET_RECORDS = delete(records).where(records.c.item_id.in_(bindparam("ids", expanding=True)))
 SETTLE = update(items).where(items.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), outcome=bindparam("b_outcome"), dataset_id=bindparam("b_dataset_id"),
@@ -139,10 +143,7 @@ class Items(Database):
         found: dict[str, int] = {}
         with self.begin() as conn:
             for chunk in chunks(sorted(remote_ids)):
-                found |= dict(conn.execute(
-                    select(items.c.remote_id, func.min(items.c.id))
-                    .where(items.c.job_id == job_id, items.c.remote_id.in_(chunk)).group_by(items.c.remote_id)
-                ).all())
+                found |= dict(conn.execute(RECORDED, {"job_id": job_id, "remote_ids": list(chunk)}).all())
         return found
 
     def add_item(self, job_id: str, remote_id: str, status: str, **values: Any) -> int:

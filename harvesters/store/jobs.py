@@ -77,6 +77,10 @@ LAST_JOBS = JOB_ROWS.where(jobs.c.id.in_(
 # read for every batch, built once
 JOB_ROW = JOB_ROWS.where(jobs.c.id == bindparam("job_id"))
 JOB_STATUS = select(jobs.c.status).where(jobs.c.id == bindparam("job_id"))
+FINALIZING = select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == bindparam("job_id"))
+FINALIZING_LOCKED = FINALIZING.with_for_update()
+UNSETTLED_DATASET = select(items.c.id).where(items.c.job_id == bindparam("job_id"), items.c.status.in_(UNSETTLED),
+                                             items.c.kind != "dataservice").limit(1)
 
 
 class Jobs(Database):
@@ -285,11 +289,9 @@ def _forget_records(conn: Connection, which: ColumnElement[bool]) -> None:
 def _finalizable(conn: Connection, job_id: str, locked: bool) -> bool:
     """Whether the job is gathered, neither finalizing nor finished, with no dataset item left to settle; `locked`
     holds its row until the end of the transaction."""
-    query = select(jobs.c.gathered, jobs.c.finalizing, jobs.c.status).where(jobs.c.id == job_id)
-    job = conn.execute(query.with_for_update() if locked else query).one()
+    job = conn.execute(FINALIZING_LOCKED if locked else FINALIZING, {"job_id": job_id}).one()
     return job.gathered and not job.finalizing and job.status not in FINISHED_JOB_STATUSES and conn.execute(
-        select(items.c.id).where(items.c.job_id == job_id, items.c.status.in_(UNSETTLED),
-                                 items.c.kind != "dataservice").limit(1)).first() is None
+        UNSETTLED_DATASET, {"job_id": job_id}).first() is None
 
 
 # The listings' statements are built once (building one takes longer than SQLite takes to run it); their values
