@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -88,7 +89,7 @@ def test_a_worker_killed_halfway_loses_and_duplicates_nothing(
     job_id = launch(store, source.id)
     doomed = processes.worker()
     processes.worker()
-    wait_for(lambda: store.count_items(job_id, "done") >= 600 and amid_a_batch(store, doomed.pid), 180,
+    wait_for(lambda: store.count_items(job_id, "done") >= 600 and stopped_amid_a_batch(store, doomed.pid), 180,
              "a third of the items to be processed, the doomed worker amid a batch", interval=0.01)
     processes.kill_machine(doomed)
 
@@ -107,6 +108,16 @@ def test_a_worker_killed_halfway_loses_and_duplicates_nothing(
     assert summary["created"] + summary["updated"] + summary["unchanged"] == 2000 and summary["failed"] == 0
     assert [error.level for error in job.errors if error.message.startswith("Resumed")] == ["info"]
     assert store.job_row(job_id).resumed == 1
+
+
+def stopped_amid_a_batch(store: Store, pid: int) -> bool:
+    """Whether the worker of this pid, stopped (SIGSTOP) while it is looked at, holds a batch amid its processing;
+    if not, it goes on. Stopped, it cannot settle its batch between this look and its kill."""
+    os.kill(pid, signal.SIGSTOP)
+    if amid_a_batch(store, pid):
+        return True
+    os.kill(pid, signal.SIGCONT)
+    return False
 
 
 def amid_a_batch(store: Store, pid: int) -> bool:
