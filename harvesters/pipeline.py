@@ -190,10 +190,15 @@ class Harvester:
             if record_failure(self.store, job_id, error):
                 job_ended(self.store, job_id, self.http, self.config)
 
+    def reads_ahead(self) -> bool:
+        """Whether this process's gathers read the catalog ahead in a helper process (harvesters/gatherer.py): with
+        a second CPU, unless HARVEST_MAP_AHEAD says no helper processes."""
+        return self.config.map_ahead and (os.cpu_count() or 1) > 1
+
     def _maps_ahead(self) -> bool:
-        """Whether an inline run maps its batches ahead in a helper process (harvesters/mapper.py): with a second
-        CPU, when writes go to the store (the local catalog), unless HARVEST_MAP_AHEAD says no."""
-        return self.config.map_ahead and (os.cpu_count() or 1) > 1 and isinstance(self.target, BatchTarget)
+        """Whether an inline run also maps its batches ahead in a helper process (harvesters/mapper.py): when writes
+        go to the store (the local catalog)."""
+        return self.reads_ahead() and isinstance(self.target, BatchTarget)
 
     def gathered(self, item_ids: Sequence[int]) -> GatheredBatch | None:
         """The records of the batch this process's gather dispatches, when these are its items."""

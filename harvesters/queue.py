@@ -15,7 +15,6 @@ end before the job.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +32,6 @@ from rq.serializers import JSONSerializer
 from backends import registry
 from harvesters.collector import spare_the_collector
 from harvesters.errors import Refused, StoreUnavailable
-from harvesters.gatherer import Idle
 from harvesters.heartbeat import heartbeat
 from harvesters.logs import log_context
 from harvesters.metrics import mark_process_dead
@@ -170,17 +168,16 @@ def run_worker(queues: Sequence[str] = (), burst: bool = False) -> bool:
         mark_process_dead()
 
 
-def _open_runtime() -> Harvester | None:
-    """The worker's harvester, opened before it listens (the store's engine, its tables checked, a first
-    connection; the target), so that its first task does not wait for them; None when the store cannot be opened
-    now (the tasks open it)."""
+def _open_runtime() -> None:
+    """Open the worker's harvester before it listens (the store's engine, its tables checked, a first connection;
+    the target), so that its first task does not wait for them; when the store cannot be opened now, the tasks
+    open it."""
     try:
         runtime = RUNTIMES.current()
         with runtime.store.connected():  # the first connection: the dialect learns the server
-            return runtime.worker_harvester
+            runtime.worker_harvester  # noqa: B018 (built now: it is built once, when first asked for)
     except StoreUnavailable as error:
         log.warning("%s; the tasks will open it", error)
-        return None
 
 
 # --- tasks (run by the workers) ---------------------------------------------------------------------------
@@ -213,15 +210,12 @@ def gather_task(job_id: str) -> None:
     with _working_on(job_id) as harvester:
         if harvester.store.claim_job(job_id):  # else delivered twice, or failed meanwhile
             log.info("Gathering job %s", job_id)
-            harvester.gather(job_id, dispatch=enqueue_items, idle=_reads_ahead())
+            # with a second CPU, a helper process reads the catalog ahead while this one records and dispatches
+            # the batches: it has nothing else to do while it waits for them
+            harvester.gather(job_id, dispatch=enqueue_items,
+                             idle=(lambda gathering: None) if harvester.reads_ahead() else None)
             log.info("Gathered job %s", job_id)
             harvester.finalize(job_id)
-
-
-def _reads_ahead() -> Idle | None:
-    """With a second CPU, a worker's gather reads the catalog ahead in a helper process while the worker records
-    and dispatches the batches (harvesters/gatherer.py); it has nothing else to do while it waits for them."""
-    return (lambda gathering: None) if (os.cpu_count() or 1) > 1 else None
 
 
 def process_task(job_id: str, item_ids: list[int]) -> None:

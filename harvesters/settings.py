@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     autoarchive_max_share: float = Field(0.5, ge=0, le=1)
     licenses_file: str | None = None
     batch_size: int = Field(100, ge=1)
-    map_ahead: bool = True  # inline runs into the local catalog map the next batch in a helper process meanwhile
+    map_ahead: bool = True  # helper processes read the catalog and map the next batch ahead (harvesters/pipeline.py)
     preview_max_items: int = Field(20, ge=1)
     api_max_body_bytes: int = Field(1_000_000, ge=1)  # bytes of an HTTP API request's body; 413 beyond
     api_threads: int = Field(2, ge=1)  # threads answering the HTTP API's requests (previews have their own)

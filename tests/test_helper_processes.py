@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from harvesters import queue
 from harvesters.pipeline import Harvester
 from harvesters.sources import register_source
 from harvesters.store import Store
@@ -229,3 +230,33 @@ def test_a_page_read_leniently_ahead_warns_the_job_and_its_items_as_it_would_her
     assert level == "warning" and message.startswith(f"The page {url}?page=3 is not valid Turtle (")
     assert {remote_id for remote_id, warnings in ahead[1].items() if warnings} == {"lenient-0", "lenient-1"}
     assert all(warning.startswith(f"Read from the page {url}?page=3") for warning in ahead[1]["lenient-0"])
+
+
+@pytest.mark.servers
+def test_a_workers_gather_reads_ahead_in_a_helper_unless_told_not_to(
+    store: Store, catalog_server: CatalogServer, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's gather reads the catalog ahead in a helper process, as an inline run does, and dispatches every
+    batch all the same; HARVEST_MAP_AHEAD=0 (no helper processes) keeps the reading in the worker."""
+    monkeypatch.setenv("HARVEST_BATCH_SIZE", "3")
+    source = register_source(store, name="worker", url=paged_catalog(catalog_server, 4, 3), backend="jsonlist")
+    enqueue_items = queue.enqueue_items
+    readers: list[int] = []
+    dispatched: list[int] = []
+
+    def dispatch(job_id: str, item_ids: list[int]) -> None:
+        readers.append(len(helpers("harvest-gathering")))
+        dispatched.extend(item_ids)
+        enqueue_items(job_id, item_ids)
+
+    monkeypatch.setattr(queue, "enqueue_items", dispatch)
+    for ahead, helpers_seen in (("1", 1), ("0", 0)):
+        monkeypatch.setenv("HARVEST_MAP_AHEAD", ahead)
+        readers.clear()
+        dispatched.clear()
+        job_id = store.create_job(source.id)
+        queue.gather_task(job_id)
+        assert max(readers) == helpers_seen
+        assert len(dispatched) == 12 and store.job_row(job_id).gathered
+    assert helpers("harvest-gathering") == []  # gone with the gather
+
